@@ -1,0 +1,1 @@
+"""Converters between Keras, TensorFlow, JAX and TF.js model formats, one module per format."""

@@ -1,0 +1,200 @@
+"""tensorflowjs_converter: parses flags and dispatches to the handler of the format pair.
+
+No conversion logic lives here (see pairs.py for the handlers), and nothing heavy is
+imported before a handler is chosen: --help and --version never import TensorFlow.
+"""
+
+import argparse
+import os
+import sys
+import warnings
+from typing import List, Optional
+
+from tensorflowjs import formats, quantization
+from tensorflowjs.converters import pairs
+from tensorflowjs.converters.options import ConversionOptions
+from tensorflowjs.errors import ConversionError
+from tensorflowjs.metadata import parse_metadata_flag
+from tensorflowjs.version import version
+from tensorflowjs.write_weights import DEFAULT_SHARD_SIZE_BYTES, check_shard_size
+
+PROG = "tensorflowjs_converter"
+_TRUE = {"true", "t", "yes", "y", "1", "on"}
+_FALSE = {"false", "f", "no", "n", "0", "off"}
+
+
+def _boolean(text: str) -> bool:
+    """A flag value that really is true or false: --control_flow_v2=false means False."""
+    lowered = text.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+class _OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one line, like every other error of the converter."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+BOOLEAN_FLAGS = ("--strip_debug_ops", "--control_flow_v2", "--use_structured_outputs_names", "--split_weights_by_layer", "--skip_op_check")
+
+
+def _add_bool(parser: argparse.ArgumentParser, name: str, default: bool, help_text: str) -> None:
+    parser.add_argument(name, type=_boolean, default=default, metavar="true|false", help=help_text + " A bare flag means true.")
+
+
+def _attach_boolean_values(argv: List[str]) -> List[str]:
+    """`--flag`, `--flag false` and `--flag=false` all work; a bare flag never eats a path."""
+    result, i = [], 0
+    while i < len(argv):
+        token = argv[i]
+        if token in BOOLEAN_FLAGS:
+            following = argv[i + 1].strip().lower() if i + 1 < len(argv) else ""
+            if following in _TRUE or following in _FALSE:
+                token, i = f"{token}={argv[i + 1]}", i + 1
+            else:
+                token = f"{token}=true"
+        result.append(token)
+        i += 1
+    return result
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _OneLineParser(prog=PROG, description="Convert Keras, TensorFlow and TF.js models to TF.js web formats and back.")
+    parser.add_argument("input_path", nargs="?", help="Path of the input model: a file (.h5, .keras, .pb, model.json) or a directory (SavedModel, TF Hub module, TF.js model).")
+    parser.add_argument("output_path", nargs="?", help="Where to write the converted model: a directory for TF.js outputs, a file for Keras outputs.")
+    parser.add_argument("--input_format", choices=pairs.INPUT_FORMATS, help="Format of the input model; detected from its content when omitted.")
+    parser.add_argument("--output_format", choices=pairs.OUTPUT_FORMATS, help="Format to write; inferred from --input_format when omitted.")
+    parser.add_argument("--signature_name", help="SavedModel or TF Hub signature to convert (default serving_default, or default for TF Hub).")
+    parser.add_argument("--saved_model_tags", default="serve", help="Comma-separated tags of the MetaGraphDef to load; empty string for none (default serve).")
+    _add_bool(parser, "--strip_debug_ops", False, "Remove Print, Assert and CheckNumerics ops.")
+    parser.add_argument("--quantization_bytes", type=int, choices=(1, 2), help="(Deprecated: use --quantize_uint8 or --quantize_uint16) Quantize all weights to 1 or 2 bytes.")
+    for dtype, note in (("float16", "float16"), ("uint8", "1-byte affine"), ("uint16", "2-byte affine")):
+        parser.add_argument(
+            f"--quantize_{dtype}", nargs="?", const=True, default=None, metavar="PATTERNS",
+            help=f"Comma-separated weight names to {note} quantize; wildcards (conv/*/kernel) allowed; without a value, every weight.",
+        )
+    parser.add_argument("--weight_shard_size_bytes", type=int, default=DEFAULT_SHARD_SIZE_BYTES, help="Maximum size of each weight file (default 4194304).")
+    parser.add_argument("--output_node_names", help="Frozen models: comma-separated names of the output nodes.")
+    _add_bool(parser, "--control_flow_v2", False, "Keep TF2 control flow (While/If functions) instead of converting it to v1.")
+    parser.add_argument("--metadata", help="User metadata JSON files to embed, as name:path,name:path.")
+    _add_bool(parser, "--use_structured_outputs_names", False, "Graph models: return outputs as a dict keyed by the signature's output names.")
+    _add_bool(parser, "--split_weights_by_layer", False, "Layers models: one weight group (and set of shard files) per layer.")
+    _add_bool(parser, "--skip_op_check", False, "Convert even if the graph has ops TF.js cannot run.")
+    parser.add_argument("-v", "--version", action="store_true", help="Print the versions of the converter and exit.")
+    return parser
+
+
+QUANTIZE_FLAGS = tuple(f"--quantize_{dtype}" for dtype in quantization.QUANTIZATION_DTYPES)
+
+
+def _parse(argv: List[str]) -> argparse.Namespace:
+    """Parses argv; `--quantize_uint8 IN OUT` means every weight, not patterns 'IN'.
+
+    A bare quantize flag before the paths would otherwise swallow the input path as its
+    patterns; when paths come up short, such values are handed back to the positionals.
+    """
+    parser = build_parser()
+    argv = _attach_boolean_values(argv)
+    args = parser.parse_args(argv)
+    if args.output_path is None and any(token in QUANTIZE_FLAGS for token in argv):
+        detached = []
+        for i, token in enumerate(argv):
+            detached.append(f"{token}=" if token in QUANTIZE_FLAGS and i + 1 < len(argv) and not argv[i + 1].startswith("-") else token)
+        args = parser.parse_args(detached)
+    return args
+
+
+def _quantization_map(args: argparse.Namespace) -> dict:
+    dtype_map = {dtype: getattr(args, f"quantize_{dtype}") for dtype in quantization.QUANTIZATION_DTYPES if getattr(args, f"quantize_{dtype}") is not None}
+    if args.quantization_bytes is not None:
+        warnings.warn("--quantization_bytes is deprecated; use --quantize_uint8 or --quantize_uint16", DeprecationWarning)
+        if dtype_map:
+            raise ConversionError("--quantization_bytes cannot be combined with --quantize_float16/--quantize_uint8/--quantize_uint16")
+        dtype_map = {quantization.QUANTIZATION_BYTES_TO_DTYPES[args.quantization_bytes]: True}
+    return dtype_map
+
+
+def _input_format(args: argparse.Namespace) -> str:
+    if args.input_format:
+        return args.input_format
+    detected = formats.detect_format(args.input_path)
+    if detected is None:
+        raise ConversionError(f"cannot tell the format of {args.input_path}; give --input_format ({', '.join(pairs.INPUT_FORMATS)})")
+    if detected == "tfjs_graph_model":
+        raise ConversionError(f"{args.input_path} is a TF.js graph model, which cannot be converted further; convert the original model instead")
+    # Like the public converter, a SavedModel is a TF SavedModel unless the user says otherwise.
+    return "tf_saved_model" if detected == "keras_saved_model" else detected
+
+
+def options_from_args(args: argparse.Namespace) -> ConversionOptions:
+    return ConversionOptions(
+        quantization_dtype_map=_quantization_map(args),
+        weight_shard_size_bytes=check_shard_size(args.weight_shard_size_bytes),
+        split_weights_by_layer=args.split_weights_by_layer,
+        metadata=parse_metadata_flag(args.metadata),
+        signature_name=args.signature_name,
+        saved_model_tags=args.saved_model_tags,
+        strip_debug_ops=args.strip_debug_ops,
+        output_node_names=args.output_node_names,
+        control_flow_v2=args.control_flow_v2,
+        use_structured_outputs_names=args.use_structured_outputs_names,
+        skip_op_check=args.skip_op_check,
+    )
+
+
+def _resolve(path: str) -> str:
+    """Relative paths are relative to where the user ran `bazel run`, not the runfiles tree."""
+    return os.path.join(os.environ.get("BUILD_WORKING_DIRECTORY", ""), os.path.expanduser(path))
+
+
+def convert(argv: List[str]) -> None:
+    args = _parse(argv)
+    if args.version:
+        print(f"tensorflowjs {version}")
+        return
+    if not args.input_path or not args.output_path:
+        raise ConversionError("give an input path and an output path (see --help)")
+    args.input_path, args.output_path = _resolve(args.input_path), _resolve(args.output_path)
+    if not os.path.exists(args.input_path):
+        raise ConversionError(f"input path {args.input_path} does not exist")
+    options = options_from_args(args)
+    input_format = _input_format(args)
+    output_format = args.output_format or pairs.DEFAULT_OUTPUT_FORMAT[input_format]
+    handler = pairs.handler_for(input_format, output_format)
+    handler(args.input_path, args.output_path, options)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    print(f"{PROG}: warning: {message}", file=sys.stderr)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Runs the converter; every expected failure is one line on stderr and exit code 1."""
+    warnings.showwarning = _show_warning
+    try:
+        convert(sys.argv[1:] if argv is None else argv)
+    except ConversionError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        where = f" ({e.filename})" if e.filename else ""
+        print(f"{PROG}: error: {e.strerror or e}{where}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    return 0
+
+
+def pip_main() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    pip_main()

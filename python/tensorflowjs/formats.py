@@ -1,0 +1,77 @@
+"""Recognising a model's format from its content, not its name."""
+
+import json
+import os
+import zipfile
+from typing import Callable, List, Optional, Tuple
+
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _read_head(path: str, size: int = 8) -> bytes:
+    with open(path, "rb") as f:
+        return f.read(size)
+
+
+def _is_hdf5(path: str) -> bool:
+    return os.path.isfile(path) and _read_head(path) == _HDF5_SIGNATURE
+
+
+def _is_keras_archive(path: str) -> bool:
+    if not os.path.isfile(path) or not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as archive:
+        return "config.json" in archive.namelist()
+
+
+def _model_json_kind(path: str) -> Optional[str]:
+    json_path = os.path.join(path, "model.json") if os.path.isdir(path) else path
+    if not os.path.isfile(json_path) or os.path.getsize(json_path) > 1 << 30:
+        return None
+    try:
+        with open(json_path, "rb") as f:
+            model = json.loads(f.read().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(model, dict) or "modelTopology" not in model:
+        return None
+    topology = model["modelTopology"]
+    if model.get("format") == "graph-model" or (isinstance(topology, dict) and "node" in topology):
+        return "tfjs_graph_model"
+    return "tfjs_layers_model"
+
+
+def _in_dir(*names: str) -> Callable[[str], bool]:
+    return lambda path: os.path.isdir(path) and any(os.path.isfile(os.path.join(path, n)) for n in names)
+
+
+def _is_keras_saved_model(path: str) -> bool:
+    return _in_dir("saved_model.pb")(path) and os.path.isfile(os.path.join(path, "keras_metadata.pb"))
+
+
+def _is_frozen_graph(path: str) -> bool:
+    return os.path.isfile(path) and path.endswith(".pb")
+
+
+# First match wins: the more specific kinds come before the ones they look like.
+_DETECTORS: List[Tuple[str, Callable[[str], bool]]] = [
+    ("keras", _is_hdf5),
+    ("keras_keras", _is_keras_archive),
+    ("tfjs_graph_model", lambda p: _model_json_kind(p) == "tfjs_graph_model"),
+    ("tfjs_layers_model", lambda p: _model_json_kind(p) == "tfjs_layers_model"),
+    ("tf_hub", _in_dir("tfhub_module.pb")),
+    ("keras_saved_model", _is_keras_saved_model),
+    ("tf_saved_model", _in_dir("saved_model.pb", "saved_model.pbtxt")),
+    ("tf_frozen_model", _is_frozen_graph),
+]
+
+
+def detect_format(path: str) -> Optional[str]:
+    """The format name of the model at `path` (a file or directory), or None if unknown."""
+    for name, matches in _DETECTORS:
+        try:
+            if matches(path):
+                return name
+        except OSError:
+            return None
+    return None

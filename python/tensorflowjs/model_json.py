@@ -1,0 +1,67 @@
+"""model.json: reading it defensively and writing it the way TF.js 4.x loads it."""
+
+import json
+import os
+from typing import Dict, List, Optional
+
+from tensorflowjs import read_weights
+from tensorflowjs.errors import ConversionError
+from tensorflowjs.version import version
+
+MODEL_JSON = "model.json"
+LAYERS_FORMAT = "layers-model"
+GRAPH_FORMAT = "graph-model"
+CONVERTED_BY = f"TensorFlow.js Converter v{version}"
+
+
+def model_json_path(path: str) -> str:
+    """Accepts a model.json file or the directory holding one."""
+    return os.path.join(path, MODEL_JSON) if os.path.isdir(path) else path
+
+
+def read_model_json(path: str) -> Dict:
+    """The parsed model.json with a checked weightsManifest; errors name the file."""
+    path = model_json_path(path)
+    if not os.path.isfile(path):
+        raise ConversionError(f"{path} does not exist; give the path of a TF.js model.json")
+    try:
+        with open(path, "rb") as f:
+            model = json.loads(f.read().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ConversionError(f"{path} is not a JSON file ({e}); give the path of a TF.js model.json") from None
+    if not isinstance(model, dict) or "modelTopology" not in model:
+        raise ConversionError(f"{path} has no modelTopology; it is not a TF.js model.json")
+    if "weightsManifest" not in model:
+        raise ConversionError(f"{path} has no weightsManifest; it is not a complete TF.js model (a topology-only file cannot be converted)")
+    read_weights.check_manifest(model["weightsManifest"], path)
+    return model
+
+
+def model_format(model: Dict) -> str:
+    """layers-model or graph-model, from `format` or, for old files, from the topology."""
+    declared = model.get("format")
+    if declared in (LAYERS_FORMAT, GRAPH_FORMAT):
+        return declared
+    topology = model.get("modelTopology") or {}
+    return GRAPH_FORMAT if isinstance(topology, dict) and "node" in topology else LAYERS_FORMAT
+
+
+def write_model_json(
+    output_dir: str,
+    model_format_name: str,
+    topology: Dict,
+    weights_manifest: List[Dict],
+    generated_by: Optional[str] = None,
+    metadata: Optional[Dict] = None,
+    extra: Optional[Dict] = None,
+) -> str:
+    """Writes model.json with the keys TF.js reads; returns its path."""
+    model = {"format": model_format_name, "generatedBy": generated_by, "convertedBy": CONVERTED_BY, "modelTopology": topology}
+    model.update(extra or {})
+    model["weightsManifest"] = weights_manifest
+    if metadata:
+        model["userDefinedMetadata"] = metadata
+    path = os.path.join(output_dir, MODEL_JSON)
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(model, f, ensure_ascii=False)
+    return path

@@ -1,0 +1,57 @@
+"""Outputs appear whole or not at all, and nothing the user had is wiped.
+
+Everything is written into a temporary directory beside the target, then moved into place
+only when the conversion has succeeded.
+"""
+
+import contextlib
+import os
+import shutil
+import tempfile
+from typing import Iterator
+
+from tensorflowjs.errors import ConversionError
+
+
+def _staging_dir(target: str) -> str:
+    parent = os.path.dirname(os.path.abspath(target)) or "."
+    try:
+        os.makedirs(parent, exist_ok=True)
+        return tempfile.mkdtemp(prefix=f".{os.path.basename(os.path.abspath(target))}.tmp-", dir=parent)
+    except OSError as e:
+        raise ConversionError(f"cannot write under {parent}: {e.strerror}") from None
+
+
+@contextlib.contextmanager
+def output_directory(target: str) -> Iterator[str]:
+    """Yields a staging directory; on success its files land in `target`.
+
+    A new target is created by one rename. An existing directory keeps its other files;
+    files of the same name are replaced one by one.
+    """
+    if os.path.exists(target) and not os.path.isdir(target):
+        raise ConversionError(f"output path {target} exists and is not a directory; choose a directory for the converted model")
+    staging = _staging_dir(target)
+    try:
+        yield staging
+        if not os.path.exists(target):
+            os.rename(staging, target)
+            return
+        for name in sorted(os.listdir(staging)):
+            os.replace(os.path.join(staging, name), os.path.join(target, name))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def output_file(target: str) -> Iterator[str]:
+    """Yields a temporary path beside `target`; it replaces `target` only on success."""
+    if os.path.isdir(target):
+        raise ConversionError(f"output path {target} is a directory; give a file name")
+    staging = _staging_dir(target)
+    try:
+        path = os.path.join(staging, os.path.basename(target))
+        yield path
+        os.replace(path, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

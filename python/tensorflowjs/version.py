@@ -1,0 +1,3 @@
+"""The package version, also written into every model.json as `convertedBy`."""
+
+version = "4.23.0"

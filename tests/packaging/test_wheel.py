@@ -1,0 +1,60 @@
+"""The wheel installs with pip, carries the native extension and the console scripts."""
+
+import glob
+import json
+import os
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+import make_mlp
+
+
+def _wheel() -> str:
+    found = glob.glob(os.path.join(os.path.dirname(__file__), "..", "..", "tensorflowjs-*.whl"))
+    assert len(found) == 1, found
+    return found[0]
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    target = tmp_path_factory.mktemp("site")
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", "--target", str(target), _wheel()], check=True, timeout=300)
+    return target
+
+
+def _env(target):
+    # Only the wheel's copy of tensorflowjs is importable; numpy comes from the interpreter.
+    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(target), "HOME": str(target)}
+
+
+def test_wheel_contents_and_metadata():
+    with zipfile.ZipFile(_wheel()) as wheel:
+        names = wheel.namelist()
+        assert "tensorflowjs/_quantize.so" in names and "tensorflowjs/converters/converter.py" in names
+        dist_info = next(n.split("/")[0] for n in names if n.endswith(".dist-info/METADATA"))
+        entry_points = wheel.read(f"{dist_info}/entry_points.txt").decode()
+        assert "tensorflowjs_converter = tensorflowjs.converters.converter:pip_main" in entry_points
+        assert not any(n.startswith(("tests/", "examples/")) for n in names)
+
+
+def test_installed_console_script_converts_a_model(installed, tmp_path):
+    make_mlp.write(str(tmp_path / "in"))
+    script = os.path.join(installed, "bin", "tensorflowjs_converter")
+    result = subprocess.run([script, "--output_format=tfjs_layers_model", "--quantize_float16", str(tmp_path / "in"), str(tmp_path / "out")], capture_output=True, text=True, env=_env(installed), timeout=120)
+    assert result.returncode == 0, result.stderr
+    manifest = json.load(open(tmp_path / "out" / "model.json"))["weightsManifest"]
+    assert all(w["quantization"]["dtype"] == "float16" for w in manifest[0]["weights"])
+
+
+def test_installed_package_imports_from_the_wheel(installed):
+    code = "import tensorflowjs, tensorflowjs._quantize as q; print(tensorflowjs.__version__, q.__file__)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(installed), check=True)
+    version, extension = result.stdout.split()
+    assert version and extension.startswith(str(installed))
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))

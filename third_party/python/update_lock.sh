@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Regenerates requirements_lock.txt (pinned, with hashes) from requirements.in.
+# Run with the Python the build is locked for (3.11): ./third_party/python/update_lock.sh
+set -euo pipefail
+cd "$(dirname "$0")"
+tools=$(mktemp -d)
+trap 'rm -rf "$tools"' EXIT
+python3 -m venv "$tools"
+"$tools/bin/pip" install --quiet pip-tools
+"$tools/bin/pip-compile" --quiet --generate-hashes --no-emit-index-url --no-emit-find-links \
+  --allow-unsafe --strip-extras -o requirements_lock.txt requirements.in
+echo "requirements_lock.txt updated; commit it (the venv is rebuilt on the next bazel command)."
