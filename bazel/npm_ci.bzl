@@ -24,7 +24,7 @@ def _npm_ci_impl(rctx):
     rctx.file("lock_digest.txt", digest + "\n")
     rctx.file("BUILD", """
 filegroup(
-    name = "node_modules",
+    name = "node_modules_tree",
     srcs = ["node_modules", "lock_digest.txt"],
     visibility = ["//visibility:public"],
 )

@@ -13,7 +13,9 @@ import make_mlp
 
 
 def _wheel() -> str:
-    found = glob.glob(os.path.join(os.path.dirname(__file__), "..", "..", "tensorflowjs-*.whl"))
+    # The //:wheel data dependency, at the root of the test's runfiles tree.
+    runfiles = os.environ.get("TEST_SRCDIR") or os.environ.get("RUNFILES_DIR", "")
+    found = glob.glob(os.path.join(runfiles, "*", "tensorflowjs-*.whl"))
     assert len(found) == 1, found
     return found[0]
 

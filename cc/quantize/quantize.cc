@@ -1,0 +1,260 @@
+#include "cc/quantize/quantize.h"
+
+#include <cmath>
+#include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace tfjs {
+namespace {
+
+uint32_t FloatBits(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  return bits;
+}
+
+float BitsFloat(uint32_t bits) {
+  float value;
+  std::memcpy(&value, &bits, sizeof value);
+  return value;
+}
+
+// Rounds 0 <= v < 2^52 to the nearest integer, ties to even, under the default rounding
+// mode: adding 2^52 leaves no fraction bits. Unlike std::nearbyint it inlines and vectorizes.
+inline double RoundHalfEven(double v) {
+  constexpr double kTwo52 = 4503599627370496.0;
+  return (v + kTwo52) - kTwo52;
+}
+
+// Quotients closer than this to a rounding tie (k + 0.5) are recomputed by exact division.
+// The multiply-by-reciprocal quotient is within 2^-35 of the exact one for q < 2^16, so a
+// larger margin guarantees both round to the same integer everywhere else.
+constexpr double kTieMargin = 0x1p-30;
+constexpr size_t kBlock = 4096;
+
+#if defined(__SSE2__)
+// Four clipped, reciprocal-scaled, rounded quotients as int32; ORs a near-tie flag into `ties`.
+inline __m128i QuotientsX4(const float* in, __m128d lo, __m128d hi, __m128d inverse, __m128d* ties) {
+  const __m128d two52 = _mm_set1_pd(4503599627370496.0);
+  const __m128d half = _mm_set1_pd(0.5);
+  const __m128d margin = _mm_set1_pd(kTieMargin);
+  const __m128d abs_mask = _mm_castsi128_pd(_mm_set1_epi64x(0x7fffffffffffffffLL));
+  const __m128 x = _mm_loadu_ps(in);
+  __m128d pair[2] = {_mm_cvtps_pd(x), _mm_cvtps_pd(_mm_movehl_ps(x, x))};
+  __m128i ints[2];
+  for (int k = 0; k < 2; ++k) {
+    const __m128d clipped = _mm_min_pd(_mm_max_pd(pair[k], lo), hi);
+    const __m128d quotient = _mm_mul_pd(_mm_sub_pd(clipped, lo), inverse);
+    const __m128d rounded = _mm_sub_pd(_mm_add_pd(quotient, two52), two52);
+    const __m128d distance = _mm_and_pd(_mm_sub_pd(_mm_and_pd(_mm_sub_pd(quotient, rounded), abs_mask), half), abs_mask);
+    *ties = _mm_or_pd(*ties, _mm_cmplt_pd(distance, margin));
+    ints[k] = _mm_cvttpd_epi32(rounded);
+  }
+  return _mm_unpacklo_epi64(ints[0], ints[1]);
+}
+
+// Encodes the largest prefix of whole vectors by reciprocal; returns how many elements it
+// wrote, or 0 when a quotient sat near a tie (the caller then divides the whole block).
+size_t EncodeByReciprocal(const float* in, size_t count, double lo, double hi, double inverse, uint8_t* out) {
+  const __m128d vlo = _mm_set1_pd(lo), vhi = _mm_set1_pd(hi), vinv = _mm_set1_pd(inverse);
+  __m128d ties = _mm_setzero_pd();
+  size_t i = 0;
+  for (; i + 16 <= count; i += 16) {
+    const __m128i a = _mm_packs_epi32(QuotientsX4(in + i, vlo, vhi, vinv, &ties), QuotientsX4(in + i + 4, vlo, vhi, vinv, &ties));
+    const __m128i b = _mm_packs_epi32(QuotientsX4(in + i + 8, vlo, vhi, vinv, &ties), QuotientsX4(in + i + 12, vlo, vhi, vinv, &ties));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm_packus_epi16(a, b));
+  }
+  return _mm_movemask_pd(ties) ? 0 : i;
+}
+
+size_t EncodeByReciprocal(const float* in, size_t count, double lo, double hi, double inverse, uint16_t* out) {
+  const __m128d vlo = _mm_set1_pd(lo), vhi = _mm_set1_pd(hi), vinv = _mm_set1_pd(inverse);
+  // SSE2 packs with signed saturation only: shift 0..65535 into int16 range and back.
+  const __m128i bias32 = _mm_set1_epi32(32768);
+  const __m128i bias16 = _mm_set1_epi16(-32768);
+  __m128d ties = _mm_setzero_pd();
+  size_t i = 0;
+  for (; i + 8 <= count; i += 8) {
+    const __m128i a = _mm_sub_epi32(QuotientsX4(in + i, vlo, vhi, vinv, &ties), bias32);
+    const __m128i b = _mm_sub_epi32(QuotientsX4(in + i + 4, vlo, vhi, vinv, &ties), bias32);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm_xor_si128(_mm_packs_epi32(a, b), bias16));
+  }
+  return _mm_movemask_pd(ties) ? 0 : i;
+}
+#else
+template <typename Q>
+size_t EncodeByReciprocal(const float*, size_t, double, double, double, Q*) {
+  return 0;
+}
+#endif
+
+// The reference arithmetic itself: q = round_half_even((clip(x, lo, hi) - lo) / scale).
+template <typename Q>
+void EncodeBlockByDivision(const float* in, size_t count, double lo, double hi, double scale, Q* out) {
+  for (size_t i = 0; i < count; ++i) {
+    double x = static_cast<double>(in[i]);
+    x = x < lo ? lo : (x > hi ? hi : x);
+    out[i] = static_cast<Q>(RoundHalfEven((x - lo) / scale));
+  }
+}
+
+template <typename Q>
+void AffineEncode(const float* in, size_t count, const AffineParams& params, uint32_t qmax, Q* out) {
+  // The clip bound of the reference: hi = qmax * scale + min.
+  const double lo = params.min;
+  const double hi = static_cast<double>(qmax) * params.scale + params.min;
+  const double inverse = 1.0 / params.scale;
+  for (size_t start = 0; start < count; start += kBlock) {
+    const size_t n = count - start < kBlock ? count - start : kBlock;
+    const size_t done = EncodeByReciprocal(in + start, n, lo, hi, inverse, out + start);
+    EncodeBlockByDivision(in + start + done, n - done, lo, hi, params.scale, out + start + done);
+  }
+}
+
+template <typename Q>
+void AffineDecode(const Q* in, size_t count, const AffineParams& params, float* out) {
+  for (size_t i = 0; i < count; ++i) {
+    out[i] = static_cast<float>(static_cast<double>(in[i]) * params.scale + params.min);
+  }
+}
+
+}  // namespace
+
+uint16_t FloatToHalf(float value) {
+  const uint32_t bits = FloatBits(value);
+  const uint16_t sign = static_cast<uint16_t>((bits >> 16) & 0x8000u);
+  const uint32_t magnitude = bits & 0x7fffffffu;
+  if (magnitude >= 0x7f800000u) {  // Inf or NaN.
+    if (magnitude == 0x7f800000u) return sign | 0x7c00u;
+    uint16_t nan = static_cast<uint16_t>(0x7c00u + ((magnitude & 0x007fffffu) >> 13));
+    if (nan == 0x7c00u) ++nan;  // Payload lost in truncation: still a NaN.
+    return sign | nan;
+  }
+  if (magnitude >= 0x477ff000u) return sign | 0x7c00u;  // >= 65520 rounds to inf.
+  if (magnitude < 0x38800000u) {
+    // Below 2^-14, the smallest normal half: adding 0.5f puts the half's subnormal unit
+    // (2^-24) at the float's last mantissa bit, so the FPU rounds to nearest even for us.
+    const float shifted = BitsFloat(magnitude) + 0.5f;
+    return sign | static_cast<uint16_t>(FloatBits(shifted) - FloatBits(0.5f));
+  }
+  // Normal: rebias the exponent (127 -> 15) and round the 13 dropped bits to nearest even.
+  const uint32_t odd = (magnitude >> 13) & 1u;
+  const uint32_t rounded = magnitude + 0xc8000fffu + odd;
+  return sign | static_cast<uint16_t>(rounded >> 13);
+}
+
+float HalfToFloat(uint16_t bits) {
+  const uint32_t sign = static_cast<uint32_t>(bits & 0x8000u) << 16;
+  const uint32_t exponent = (bits >> 10) & 0x1fu;
+  const uint32_t mantissa = bits & 0x3ffu;
+  if (exponent == 0x1fu) return BitsFloat(sign | 0x7f800000u | (mantissa << 13));
+  if (exponent == 0) {
+    const float magnitude = static_cast<float>(mantissa) * (1.0f / 16777216.0f);
+    return BitsFloat(sign | FloatBits(magnitude));
+  }
+  return BitsFloat(sign | ((exponent + 112u) << 23) | (mantissa << 13));
+}
+
+void EncodeFloat16(const float* in, size_t count, uint16_t* out) {
+  for (size_t i = 0; i < count; ++i) out[i] = FloatToHalf(in[i]);
+}
+
+void DecodeFloat16(const uint16_t* in, size_t count, float* out) {
+  for (size_t i = 0; i < count; ++i) out[i] = HalfToFloat(in[i]);
+}
+
+uint32_t AffineMax(int bits) { return bits == 8 ? 255u : 65535u; }
+
+namespace {
+
+// Min, max and whether any element is Inf or NaN (an all-ones exponent), in one pass.
+struct Range {
+  float lo;
+  float hi;
+  bool finite;
+};
+
+Range ScanRange(const float* in, size_t count) {
+  float lo = in[0];
+  float hi = in[0];
+  uint32_t non_finite = 0;
+  size_t i = 0;
+#if defined(__SSE2__)
+  if (count >= 8) {
+    // Two independent accumulator pairs hide the latency of min/max.
+    const __m128i exponent = _mm_set1_epi32(0x7f800000);
+    __m128 lo4[2] = {_mm_loadu_ps(in), _mm_loadu_ps(in + 4)};
+    __m128 hi4[2] = {lo4[0], lo4[1]};
+    __m128i bad = _mm_setzero_si128();
+    for (; i + 8 <= count; i += 8) {
+      for (int k = 0; k < 2; ++k) {
+        const __m128 x = _mm_loadu_ps(in + i + 4 * k);
+        lo4[k] = _mm_min_ps(lo4[k], x);
+        hi4[k] = _mm_max_ps(hi4[k], x);
+        bad = _mm_or_si128(bad, _mm_cmpeq_epi32(_mm_and_si128(_mm_castps_si128(x), exponent), exponent));
+      }
+    }
+    alignas(16) float lanes[8];
+    _mm_store_ps(lanes, _mm_min_ps(lo4[0], lo4[1]));
+    _mm_store_ps(lanes + 4, _mm_max_ps(hi4[0], hi4[1]));
+    for (int k = 0; k < 4; ++k) {
+      lo = lanes[k] < lo ? lanes[k] : lo;
+      hi = lanes[4 + k] > hi ? lanes[4 + k] : hi;
+    }
+    non_finite = static_cast<uint32_t>(_mm_movemask_epi8(bad));
+  }
+#endif
+  for (; i < count; ++i) {
+    const float x = in[i];
+    lo = x < lo ? x : lo;
+    hi = x > hi ? x : hi;
+    non_finite |= (FloatBits(x) & 0x7f800000u) == 0x7f800000u;
+  }
+  return {lo, hi, non_finite == 0};
+}
+
+}  // namespace
+
+bool ComputeAffineParams(const float* in, size_t count, int bits, AffineParams* params) {
+  if (count == 0) {
+    *params = {0.0, 1.0};
+    return true;
+  }
+  const Range range = ScanRange(in, count);
+  if (!range.finite) return false;
+  double min = range.lo;
+  const double max = range.hi;
+  if (min == max) {
+    *params = {min, 1.0};
+    return true;
+  }
+  const double qmax = AffineMax(bits);
+  const double scale = (max - min) / qmax;
+  if (min <= 0.0 && 0.0 <= max) {
+    const double zero_point = std::nearbyint(-min / scale);
+    min = -zero_point * scale;
+  }
+  *params = {min, scale};
+  return true;
+}
+
+void AffineEncode8(const float* in, size_t count, const AffineParams& params, uint8_t* out) {
+  AffineEncode(in, count, params, AffineMax(8), out);
+}
+
+void AffineEncode16(const float* in, size_t count, const AffineParams& params, uint16_t* out) {
+  AffineEncode(in, count, params, AffineMax(16), out);
+}
+
+void AffineDecode8(const uint8_t* in, size_t count, const AffineParams& params, float* out) {
+  AffineDecode(in, count, params, out);
+}
+
+void AffineDecode16(const uint16_t* in, size_t count, const AffineParams& params, float* out) {
+  AffineDecode(in, count, params, out);
+}
+
+}  // namespace tfjs

@@ -1,0 +1,75 @@
+"""Input formats are recognised by content, not by file name."""
+
+import json
+import sys
+import zipfile
+
+import pytest
+
+from tensorflowjs.formats import detect_format
+
+
+def _write(path, data: bytes):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def test_hdf5_by_signature_whatever_the_name(tmp_path):
+    assert detect_format(str(_write(tmp_path / "model.bin", b"\x89HDF\r\n\x1a\n" + b"\0" * 100))) == "keras"
+
+
+def test_keras_archive_is_a_zip_with_config_json(tmp_path):
+    path = tmp_path / "model.h5"  # misleading name on purpose
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("config.json", "{}")
+        z.writestr("model.weights.h5", b"")
+    assert detect_format(str(path)) == "keras_keras"
+
+
+def test_zip_without_config_json_is_not_a_keras_archive(tmp_path):
+    path = tmp_path / "x.keras"
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("other.txt", "x")
+    assert detect_format(str(path)) is None
+
+
+@pytest.mark.parametrize("model,expected", [
+    ({"format": "layers-model", "modelTopology": {}, "weightsManifest": []}, "tfjs_layers_model"),
+    ({"modelTopology": {"model_config": {}}, "weightsManifest": []}, "tfjs_layers_model"),
+    ({"format": "graph-model", "modelTopology": {}, "weightsManifest": []}, "tfjs_graph_model"),
+    ({"modelTopology": {"node": []}, "weightsManifest": []}, "tfjs_graph_model"),
+])
+def test_model_json_kinds_as_file_or_directory(tmp_path, model, expected):
+    path = _write(tmp_path / "m" / "model.json", json.dumps(model).encode())
+    assert detect_format(str(path)) == expected
+    assert detect_format(str(path.parent)) == expected
+
+
+@pytest.mark.parametrize("files,expected", [
+    (["saved_model.pb"], "tf_saved_model"),
+    (["saved_model.pb", "keras_metadata.pb"], "keras_saved_model"),
+    (["tfhub_module.pb", "saved_model.pb"], "tf_hub"),
+])
+def test_directories(tmp_path, files, expected):
+    for name in files:
+        _write(tmp_path / "d" / name, b"\x0a\x00")
+    assert detect_format(str(tmp_path / "d")) == expected
+
+
+def test_frozen_graph_file(tmp_path):
+    assert detect_format(str(_write(tmp_path / "frozen.pb", b"\x0a\x00"))) == "tf_frozen_model"
+
+
+@pytest.mark.parametrize("name,data", [("notes.txt", b"hello"), ("model.json", b"{not json"), ("model.json", b"[1, 2]")])
+def test_files_that_are_none_of_them(tmp_path, name, data):
+    assert detect_format(str(_write(tmp_path / name, data))) is None
+
+
+def test_empty_directory_and_missing_path(tmp_path):
+    assert detect_format(str(tmp_path)) is None
+    assert detect_format(str(tmp_path / "missing")) is None
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))

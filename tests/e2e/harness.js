@@ -1,0 +1,112 @@
+// Loads a converted model from disk in real TF.js and runs it: the way users will.
+//
+//   node harness.js REQUEST.json  ->  JSON on stdout
+//
+// REQUEST: {"model_dir", "backend": "cpu"|"wasm",
+//           "inputs": [{"name"?, "dtype", "shape", "data": flat list}],
+//           "output_names"?: [...]}
+// Reply:   {"kind": "layers"|"graph", "outputs": [{"name", "dtype", "shape", "data"}]}
+// Non-finite numbers travel as the strings "NaN", "Infinity", "-Infinity".
+'use strict';
+
+const fs = require('fs');
+const path = require('path');
+const tf = require('@tensorflow/tfjs');
+const wasm = require('@tensorflow/tfjs-backend-wasm');
+
+function fileHandler(modelDir) {
+  return {
+    async load() {
+      const json = JSON.parse(fs.readFileSync(path.join(modelDir, 'model.json'), 'utf8'));
+      return tf.io.getModelArtifactsForJSON(json, async (manifest) => {
+        const buffers = [];
+        for (const group of manifest) {
+          for (const shard of group.paths) {
+            const bytes = fs.readFileSync(path.join(modelDir, shard));
+            buffers.push(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+          }
+        }
+        return [tf.io.getWeightSpecs(manifest), tf.io.concatenateArrayBuffers(buffers)];
+      });
+    },
+  };
+}
+
+function decodeNumber(value) {
+  if (value === 'NaN') return NaN;
+  if (value === 'Infinity') return Infinity;
+  if (value === '-Infinity') return -Infinity;
+  return value;
+}
+
+function encodeNumber(value) {
+  return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
+}
+
+function toTensor(input) {
+  const data = input.dtype === 'string' ? input.data : input.data.map(decodeNumber);
+  if (input.dtype === 'complex64') {
+    const real = data.filter((_, i) => i % 2 === 0);
+    const imag = data.filter((_, i) => i % 2 === 1);
+    return tf.complex(tf.tensor(real, input.shape), tf.tensor(imag, input.shape));
+  }
+  return tf.tensor(data, input.shape, input.dtype);
+}
+
+async function fromTensor(name, tensor) {
+  let data;
+  if (tensor.dtype === 'complex64') {
+    const [re, im] = [await tf.real(tensor).data(), await tf.imag(tensor).data()];
+    data = [];
+    for (let i = 0; i < re.length; ++i) data.push(re[i], im[i]);
+  } else if (tensor.dtype === 'string') {
+    data = (await tensor.data()).map((s) => (typeof s === 'string' ? s : Buffer.from(s).toString('utf8')));
+  } else {
+    data = Array.from(await tensor.data());
+  }
+  return {name, dtype: tensor.dtype, shape: tensor.shape, data: data.map(encodeNumber)};
+}
+
+function isLayersModel(json) {
+  if (json.format === 'layers-model') return true;
+  if (json.format === 'graph-model') return false;
+  const topology = json.modelTopology || {};
+  return 'class_name' in topology || 'model_config' in topology;
+}
+
+async function setBackend(name) {
+  if (name === 'wasm') {
+    wasm.setWasmPaths(path.join(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm')), path.sep));
+  }
+  if (!(await tf.setBackend(name))) throw new Error(`backend ${name} failed to initialise`);
+  await tf.ready();
+}
+
+async function run(request) {
+  await setBackend(request.backend || 'cpu');
+  const json = JSON.parse(fs.readFileSync(path.join(request.model_dir, 'model.json'), 'utf8'));
+  const inputs = request.inputs.map(toTensor);
+  if (isLayersModel(json)) {
+    const model = await tf.loadLayersModel(fileHandler(request.model_dir));
+    let outputs = model.predict(inputs.length === 1 ? inputs[0] : inputs);
+    outputs = Array.isArray(outputs) ? outputs : [outputs];
+    const names = model.outputNames;
+    return {kind: 'layers', outputs: await Promise.all(outputs.map((t, i) => fromTensor(names[i], t)))};
+  }
+  const model = await tf.loadGraphModel(fileHandler(request.model_dir));
+  const feed = {};
+  request.inputs.forEach((input, i) => {
+    feed[input.name || model.inputs[i].name] = inputs[i];
+  });
+  const names = request.output_names || model.outputs.map((o) => o.name);
+  let outputs = await model.executeAsync(feed, names);
+  outputs = Array.isArray(outputs) ? outputs : [outputs];
+  return {kind: 'graph', outputs: await Promise.all(outputs.map((t, i) => fromTensor(names[i], t)))};
+}
+
+run(JSON.parse(fs.readFileSync(process.argv[2], 'utf8')))
+  .then((reply) => process.stdout.write(JSON.stringify(reply)))
+  .catch((error) => {
+    process.stderr.write(`${error.stack || error}\n`);
+    process.exit(1);
+  });
