@@ -22,6 +22,12 @@ def _staging_dir(target: str) -> str:
         raise ConversionError(f"cannot write under {parent}: {e.strerror}") from None
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def output_directory(target: str) -> Iterator[str]:
     """Yields a staging directory; on success its files land in `target`.
@@ -35,6 +41,8 @@ def output_directory(target: str) -> Iterator[str]:
     try:
         yield staging
         if not os.path.exists(target):
+            # mkdtemp makes the staging directory private; the result gets normal permissions.
+            os.chmod(staging, 0o777 & ~_umask())
             os.rename(staging, target)
             return
         for name in sorted(os.listdir(staging)):

@@ -204,5 +204,14 @@ def test_existing_output_directory_keeps_other_files(source, tmp_path):
     assert sorted(os.listdir(out)) == ["README.txt", "group1-shard1of1.bin", "model.json"]
 
 
+def test_new_output_directory_gets_permissions_from_the_umask(source, tmp_path):
+    previous = os.umask(0o022)
+    try:
+        assert convert(source, tmp_path / "out") == 0
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "out").stat().st_mode & 0o777 == 0o755
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
