@@ -38,7 +38,7 @@ def main() -> None:
         name, _, path = item.partition("=")
         with open(path, "rb") as f:
             members[name] = f.read()
-        if name.endswith("version.py"):
+        if name.rsplit("/", 1)[-1] == "version.py":  # not jax_conversion.py
             declared = re.search(r'version = "([^"]+)"', members[name].decode())
             if not declared or declared.group(1) != args.version:
                 raise SystemExit(f"build_wheel: {name} says {declared and declared.group(1)}, BUILD says {args.version}")

@@ -49,8 +49,47 @@ def _is_keras_saved_model(path: str) -> bool:
     return _in_dir("saved_model.pb")(path) and os.path.isfile(os.path.join(path, "keras_metadata.pb"))
 
 
+# A binary GraphDef's top-level fields and their protobuf wire types: node (1), library (2),
+# versions (4) and debug_info (5) are messages (wire type 2), the deprecated version (3) a varint.
+_GRAPH_DEF_FIELDS = {1: 2, 2: 2, 3: 0, 4: 2, 5: 2}
+
+
+def _read_varint(f) -> Optional[int]:
+    value = shift = 0
+    while shift < 64:
+        byte = f.read(1)
+        if not byte:
+            return None
+        value |= (byte[0] & 0x7F) << shift
+        if byte[0] < 0x80:
+            return value
+        shift += 7
+    return None
+
+
 def _is_frozen_graph(path: str) -> bool:
-    return os.path.isfile(path) and path.endswith(".pb")
+    """A binary GraphDef, whatever its name: only GraphDef fields, at least one node, ending at EOF.
+
+    Walks the top-level fields without decoding them (no TensorFlow needed), so a SavedModel's
+    saved_model.pb (whose first field is a varint) or any other file is not mistaken for one.
+    """
+    if not os.path.isfile(path):
+        return False
+    size, nodes = os.path.getsize(path), 0
+    with open(path, "rb") as f:
+        while f.tell() < size:
+            tag = _read_varint(f)
+            if tag is None or _GRAPH_DEF_FIELDS.get(tag >> 3) != tag & 7:
+                return False
+            value = _read_varint(f)
+            if value is None:
+                return False
+            if tag & 7 == 2:
+                if f.tell() + value > size:
+                    return False
+                f.seek(value, os.SEEK_CUR)
+            nodes += tag >> 3 == 1
+    return nodes > 0
 
 
 # First match wins: the more specific kinds come before the ones they look like.

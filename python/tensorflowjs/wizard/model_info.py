@@ -1,0 +1,148 @@
+"""What the wizard shows about a model before converting it; nothing here runs model code.
+
+SavedModels and TF Hub modules: their tag sets and signatures, read from saved_model.pb(txt)
+with TensorFlow's protobuf classes (imported only when needed). Frozen graphs: the nodes that
+look like outputs. TF.js layers models: the weight names, for quantization patterns.
+"""
+
+import json
+import os
+from dataclasses import dataclass
+from typing import List, Optional, Tuple
+
+from tensorflowjs.errors import ConversionError
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    key: str  # the name the signature gives the tensor
+    dtype: str  # e.g. float32
+    shape: Optional[Tuple[int, ...]]  # -1 for an unknown dimension; None for an unknown rank
+
+    def describe(self) -> str:
+        if self.shape is None:
+            shape = "unknown shape"
+        else:
+            shape = "[" + ", ".join("None" if d < 0 else str(d) for d in self.shape) + "]"
+        return f"{self.key}: {self.dtype} {shape}"
+
+
+@dataclass(frozen=True)
+class Signature:
+    name: str
+    inputs: Tuple[TensorSpec, ...]
+    outputs: Tuple[TensorSpec, ...]
+
+    def describe(self) -> str:
+        inputs = ", ".join(t.describe() for t in self.inputs) or "none"
+        outputs = ", ".join(t.describe() for t in self.outputs) or "none"
+        return f"inputs ({inputs}) -> outputs ({outputs})"
+
+
+@dataclass(frozen=True)
+class MetaGraph:
+    tags: Tuple[str, ...]
+    signatures: Tuple[Signature, ...]
+
+    @property
+    def tags_flag(self) -> str:
+        """The value of --saved_model_tags that selects this MetaGraph ('' for no tags)."""
+        return ",".join(self.tags)
+
+
+def _quiet_tensorflow() -> None:
+    # TensorFlow's C++ INFO lines (CPU features, ...) would land in the middle of the prompts.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+
+
+def _dtype_name(enum_value: int) -> str:
+    from tensorflow.core.framework import types_pb2
+
+    name = types_pb2.DataType.Name(enum_value) if enum_value in types_pb2.DataType.values() else f"dtype {enum_value}"
+    name = name[3:].lower() if name.startswith("DT_") else name
+    return {"float": "float32", "double": "float64", "half": "float16"}.get(name, name)
+
+
+def _tensor_spec(key: str, info) -> TensorSpec:
+    if info.tensor_shape.unknown_rank:
+        shape = None
+    else:
+        shape = tuple(int(d.size) for d in info.tensor_shape.dim)
+    return TensorSpec(key, _dtype_name(info.dtype), shape)
+
+
+def read_saved_model(path: str) -> List[MetaGraph]:
+    """The MetaGraphs (tag set and signatures) of the SavedModel or TF Hub module directory `path`.
+
+    Signatures whose name starts with '__' (such as __saved_model_init_op) are TensorFlow's
+    own and are left out. Raises ConversionError if saved_model.pb(txt) is missing or invalid.
+    """
+    _quiet_tensorflow()
+    try:
+        from google.protobuf import message, text_format
+        from tensorflow.core.protobuf import saved_model_pb2
+    except ImportError as e:
+        raise ConversionError(f"reading a SavedModel needs TensorFlow ({e})") from None
+    saved_model = saved_model_pb2.SavedModel()
+    binary, text = os.path.join(path, "saved_model.pb"), os.path.join(path, "saved_model.pbtxt")
+    try:
+        if os.path.isfile(binary):
+            with open(binary, "rb") as f:
+                saved_model.ParseFromString(f.read())
+        elif os.path.isfile(text):
+            with open(text, "r", encoding="utf-8") as f:
+                text_format.Parse(f.read(), saved_model)
+        else:
+            raise ConversionError(f"{path} has no saved_model.pb or saved_model.pbtxt")
+    except (message.DecodeError, text_format.ParseError, UnicodeDecodeError) as e:
+        raise ConversionError(f"{path} does not hold a valid SavedModel: {e}") from None
+    meta_graphs = []
+    for meta_graph in saved_model.meta_graphs:
+        signatures = []
+        for name in sorted(meta_graph.signature_def):
+            if name.startswith("__"):
+                continue
+            definition = meta_graph.signature_def[name]
+            signatures.append(Signature(
+                name,
+                tuple(_tensor_spec(k, definition.inputs[k]) for k in sorted(definition.inputs)),
+                tuple(_tensor_spec(k, definition.outputs[k]) for k in sorted(definition.outputs)),
+            ))
+        meta_graphs.append(MetaGraph(tuple(meta_graph.meta_info_def.tags), tuple(signatures)))
+    return meta_graphs
+
+
+# Ops that end a graph without being a result of the model.
+_NOT_OUTPUTS = {"NoOp", "Assert", "Print", "PrintV2", "SaveV2", "Save", "RestoreV2", "Restore", "Placeholder", "Const", "VarHandleOp", "VariableV2"}
+
+
+def frozen_graph_outputs(path: str) -> List[str]:
+    """Names of the nodes of a frozen GraphDef that no other node reads: the likely outputs."""
+    _quiet_tensorflow()
+    try:
+        from google.protobuf import message
+        from tensorflow.core.framework import graph_pb2
+    except ImportError:
+        return []
+    graph = graph_pb2.GraphDef()
+    try:
+        with open(path, "rb") as f:
+            graph.ParseFromString(f.read())
+    except (OSError, message.DecodeError):
+        return []
+    consumed = set()
+    for node in graph.node:
+        for name in node.input:
+            consumed.add(name.lstrip("^").split(":")[0])
+    return [node.name for node in graph.node if node.name not in consumed and node.op not in _NOT_OUTPUTS]
+
+
+def layers_model_weight_names(path: str) -> List[str]:
+    """The weight names in a TF.js layers model's manifest (model.json or its directory)."""
+    json_path = os.path.join(path, "model.json") if os.path.isdir(path) else path
+    try:
+        with open(json_path, "rb") as f:
+            model = json.loads(f.read().decode("utf-8"))
+        return [w["name"] for group in model.get("weightsManifest", []) for w in group.get("weights", [])]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return []
