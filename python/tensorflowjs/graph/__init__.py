@@ -1,0 +1,1 @@
+"""TensorFlow graphs to TF.js graph models: loading, optimising, checking, writing."""
