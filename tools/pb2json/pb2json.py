@@ -1,0 +1,109 @@
+"""Migrates a pre-1.0 TF.js graph model (tensorflowjs_model.pb) to model.json, without TensorFlow.
+
+TF.js 0.x wrote a directory with `tensorflowjs_model.pb` (a binary GraphDef whose Const nodes
+carry no data), `weights_manifest.json` and the weight shards. TF.js 1.x and later load
+`model.json`: the GraphDef as proto3 JSON plus the same manifest. The GraphDef is decoded with
+TensorFlow's own schema (graph_def_schema.binpb, see update_schema.py) by the protobuf runtime.
+
+    bazel run //tools/pb2json -- OLD_MODEL_DIR NEW_MODEL_DIR
+"""
+
+import argparse
+import json
+import os
+import shutil
+import sys
+from typing import Dict, List, Optional
+
+from google.protobuf import descriptor_pool, json_format, message_factory
+from google.protobuf.descriptor_pb2 import FileDescriptorSet
+from google.protobuf.message import DecodeError
+
+from tensorflowjs import model_json, read_weights
+from tensorflowjs.errors import ConversionError
+from tensorflowjs.output import output_directory
+
+PROG = "pb2json"
+GRAPH_FILE = "tensorflowjs_model.pb"
+MANIFEST_FILE = "weights_manifest.json"
+SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "graph_def_schema.binpb")
+
+
+def graph_def_class():
+    """TensorFlow's GraphDef message class, built from the shipped schema in a private pool."""
+    descriptor_set = FileDescriptorSet()
+    with open(SCHEMA_PATH, "rb") as f:
+        descriptor_set.ParseFromString(f.read())
+    pool = descriptor_pool.DescriptorPool()
+    for file_proto in descriptor_set.file:
+        pool.Add(file_proto)
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName("tensorflow.GraphDef"))
+
+
+def read_graph_def(path: str) -> Dict:
+    """The GraphDef at `path` as the proto3 JSON dict TF.js reads as modelTopology."""
+    if not os.path.isfile(path):
+        raise ConversionError(f"{path} does not exist; give the directory of a pre-1.0 TF.js model (it holds {GRAPH_FILE} and {MANIFEST_FILE})")
+    graph_def = graph_def_class()()
+    with open(path, "rb") as f:
+        data = f.read()
+    try:
+        graph_def.ParseFromString(data)
+    except DecodeError as e:
+        raise ConversionError(f"{path} is not a binary GraphDef ({e}); give the {GRAPH_FILE} written by TF.js converter 0.x") from None
+    if not graph_def.node:
+        raise ConversionError(f"{path} holds no graph nodes; give the {GRAPH_FILE} written by TF.js converter 0.x")
+    return json_format.MessageToDict(graph_def)
+
+
+def read_manifest(model_dir: str) -> List[Dict]:
+    path = os.path.join(model_dir, MANIFEST_FILE)
+    if not os.path.isfile(path):
+        raise ConversionError(f"{path} does not exist; a pre-1.0 TF.js model keeps its weight list there")
+    try:
+        with open(path, "rb") as f:
+            manifest = json.loads(f.read().decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ConversionError(f"{path} is not a JSON file ({e})") from None
+    read_weights.check_manifest(manifest, path)
+    return manifest
+
+
+def migrate(old_dir: str, new_dir: str) -> None:
+    """Writes new_dir/model.json and copies the shards; new_dir appears only on success."""
+    if not os.path.isdir(old_dir):
+        raise ConversionError(f"{old_dir} is not a directory; give the directory of a pre-1.0 TF.js model")
+    topology = read_graph_def(os.path.join(old_dir, GRAPH_FILE))
+    manifest = read_manifest(old_dir)
+    # Indexing checks every shard exists and holds exactly the bytes the manifest describes.
+    read_weights.index_weights(manifest, base_path=old_dir)
+    shards = {read_weights.safe_shard_path(old_dir, relative) for group in manifest for relative in group["paths"]}
+    producer = topology.get("versions", {}).get("producer")
+    generated_by = f"TensorFlow GraphDef producer {producer} (migrated from {GRAPH_FILE})" if producer else None
+    with output_directory(new_dir) as staging:
+        for source in sorted(shards):
+            target = os.path.join(staging, os.path.relpath(source, old_dir))
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            shutil.copyfile(source, target)
+        model_json.write_model_json(staging, model_json.GRAPH_FORMAT, topology, manifest, generated_by)
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    parser = argparse.ArgumentParser(prog=PROG, description="Migrate a pre-1.0 TF.js graph model (tensorflowjs_model.pb) to model.json.")
+    parser.add_argument("old_model_dir", help=f"directory holding {GRAPH_FILE}, {MANIFEST_FILE} and the weight shards")
+    parser.add_argument("new_model_dir", help="directory to write model.json and the shards into")
+    args = parser.parse_args(argv)
+    cwd = os.environ.get("BUILD_WORKING_DIRECTORY", "")
+    try:
+        migrate(os.path.join(cwd, args.old_model_dir), os.path.join(cwd, args.new_model_dir))
+    except ConversionError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"{PROG}: error: {e.strerror or e} ({e.filename})", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
