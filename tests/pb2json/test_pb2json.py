@@ -124,3 +124,7 @@ def test_bad_input_is_one_line_and_writes_nothing(old_model, tmp_path, capsys, d
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err, err
     assert sorted(os.listdir(tmp_path)) == before
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))
