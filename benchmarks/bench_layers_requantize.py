@@ -8,12 +8,12 @@ converter as a user would, in a fresh process each time, and prints a Markdown t
 
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
 
+from measure import measure
 from tensorflowjs import write_weights
 from tensorflowjs.model_json import LAYERS_FORMAT, write_model_json
 
@@ -34,21 +34,6 @@ def make_model(path: str) -> int:
     topology = {"model_config": {"class_name": "Sequential", "config": {"name": "big", "layers": layers}}}
     write_model_json(path, LAYERS_FORMAT, topology, manifest, "benchmark")
     return sum(os.path.getsize(os.path.join(path, p)) for p in manifest[0]["paths"])
-
-
-def measure(args) -> tuple:
-    """(seconds, peak RSS in MB) of one converter run in a child process."""
-    probe = (
-        "import resource, subprocess, sys, time\n"
-        "t = time.perf_counter()\n"
-        "rc = subprocess.call(sys.argv[1:])\n"
-        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, rc)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, check=True, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
-    seconds, rss, rc = out.stdout.split()
-    if rc != "0":
-        raise SystemExit(f"converter failed: {out.stderr}")
-    return float(seconds), float(rss)
 
 
 def main() -> None:

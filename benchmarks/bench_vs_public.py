@@ -1,0 +1,130 @@
+"""This converter side by side with the public tensorflowjs 4.22 converter: wall time, peak RSS.
+
+    benchmarks/setup_public_converter.sh /tmp/tfjs-public
+    bazel run //benchmarks:bench_vs_public -- --public=/tmp/tfjs-public/bin/tensorflowjs_converter
+
+Builds the models itself (weights=None, randomised batch-norm statistics), runs each converter
+in a fresh process RUNS times on the same input, and prints a Markdown table of median wall
+time and peak RSS. Each output is then run in TF.js (CPU backend) on the same input, and the
+largest difference from TensorFlow's own prediction is reported, so a fast wrong answer shows.
+"""
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+from typing import Callable, Dict, List, Tuple
+
+import numpy as np
+
+from measure import measure
+from tfjs_e2e import run_tfjs
+
+RUNS = 3
+OURS = [sys.executable, "-m", "tensorflowjs.converters.converter"]
+
+
+def _randomise_batch_norm(model) -> None:
+    rng = np.random.default_rng(0)
+    for layer in model.layers:
+        if type(layer).__name__ == "BatchNormalization":
+            gamma, beta, mean, variance = layer.get_weights()
+            layer.set_weights([rng.uniform(0.5, 1.5, gamma.shape), rng.normal(0, 0.1, beta.shape), rng.normal(0, 0.1, mean.shape), rng.uniform(0.5, 1.5, variance.shape)])
+
+
+def _applications(name: str, size: int):
+    import tf_keras
+
+    model = getattr(tf_keras.applications, name)(weights=None, input_shape=(size, size, 3))
+    _randomise_batch_norm(model)
+    return model
+
+
+def _dense_stack():
+    """About 100 MB of float32: three 3000x3000 Dense layers."""
+    import tf_keras
+
+    inputs = tf_keras.Input((3000,))
+    x = inputs
+    for _ in range(3):
+        x = tf_keras.layers.Dense(3000, activation="relu")(x)
+    return tf_keras.Model(inputs, x)
+
+
+def _h5(build: Callable) -> Callable[[str], Tuple[str, np.ndarray, np.ndarray]]:
+    def save(tmp: str):
+        model = build()
+        path = os.path.join(tmp, "model.h5")
+        model.save(path)
+        x = np.random.default_rng(1).normal(size=(1, *model.input_shape[1:])).astype(np.float32)
+        return path, x, model.predict(x, verbose=0)
+
+    return save
+
+
+def _saved_model(build: Callable) -> Callable[[str], Tuple[str, np.ndarray, np.ndarray]]:
+    def save(tmp: str):
+        import tensorflow as tf
+
+        model = build()
+        path = os.path.join(tmp, "saved_model")
+        tf.saved_model.save(model, path)
+        x = np.random.default_rng(1).normal(size=(1, *model.input_shape[1:])).astype(np.float32)
+        return path, x, model.predict(x, verbose=0)
+
+    return save
+
+
+# case -> (how to make the input, converter flags)
+CASES: Dict[str, Tuple[Callable, List[str]]] = {
+    "MobileNetV2 .h5 -> layers": (_h5(lambda: _applications("MobileNetV2", 224)), ["--input_format=keras", "--output_format=tfjs_layers_model"]),
+    "100 MB Dense .h5 -> layers": (_h5(_dense_stack), ["--input_format=keras", "--output_format=tfjs_layers_model"]),
+    "MobileNetV2 SavedModel -> graph": (_saved_model(lambda: _applications("MobileNetV2", 224)), ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model"]),
+    "MobileNetV2 SavedModel -> graph, uint8": (_saved_model(lambda: _applications("MobileNetV2", 224)), ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model", "--quantize_uint8"]),
+    "ResNet50 SavedModel -> graph": (_saved_model(lambda: _applications("ResNet50", 224)), ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model"]),
+    "ResNet50 SavedModel -> graph, uint8": (_saved_model(lambda: _applications("ResNet50", 224)), ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model", "--quantize_uint8"]),
+}
+
+
+def _tfjs_error(model_dir: str, x: np.ndarray, expected: np.ndarray) -> str:
+    try:
+        (got,) = run_tfjs(model_dir, [x], "cpu")
+    except AssertionError as e:
+        return f"fails to load/run: {str(e).splitlines()[-1][:60]}"
+    return f"{float(np.max(np.abs(got - expected))):.1e}"
+
+
+def run_case(name: str, make: Callable, flags: List[str], converters: Dict[str, Tuple[List[str], Dict]], tmp: str) -> List[str]:
+    source, x, expected = make(tmp)
+    rows = []
+    for who, (command, env) in converters.items():
+        results = []
+        for run in range(RUNS):
+            out = os.path.join(tmp, f"{who}{run}")
+            results.append(measure([*command, *flags, source, out], env))
+        times, rss = zip(*results)
+        rows.append(f"| {name} | {who} | {statistics.median(times):.1f} s | {statistics.median(rss):.0f} MB | {_tfjs_error(os.path.join(tmp, f'{who}0'), x, expected)} |")
+        print(rows[-1], file=sys.stderr, flush=True)
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--public", required=True, help="the public converter's tensorflowjs_converter (see setup_public_converter.sh)")
+    parser.add_argument("--cases", default=",".join(CASES), help="comma-separated case names (default: all)")
+    args = parser.parse_args()
+    ours_env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    # The public converter runs on its own virtualenv: none of this build's paths may leak in.
+    public_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONSAFEPATH")}
+    converters = {"this converter": (OURS, ours_env), "tensorflowjs 4.22": ([args.public], public_env)}
+    rows = ["| case | converter | median wall time | median peak RSS | TF.js CPU max abs diff vs TF |", "|---|---|---|---|---|"]
+    for name in args.cases.split(","):
+        make, flags = CASES[name]
+        with tempfile.TemporaryDirectory() as tmp:
+            rows += run_case(name, make, flags, converters, tmp)
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()
