@@ -25,6 +25,15 @@ DEFAULT_OUTPUT_FORMAT: Dict[str, str] = {
 
 HANDLERS: Dict[Tuple[str, str], str] = {
     ("tfjs_layers_model", "tfjs_layers_model"): "tensorflowjs.converters.tfjs_layers_model:convert_layers_to_layers",
+    ("keras", "tfjs_layers_model"): "tensorflowjs.converters.keras_h5_conversion:convert_keras_to_layers",
+    ("keras_keras", "tfjs_layers_model"): "tensorflowjs.converters.keras_h5_conversion:convert_keras_to_layers",
+    ("keras_saved_model", "tfjs_layers_model"): "tensorflowjs.converters.keras_saved_model_conversion:convert_keras_saved_model_to_layers",
+    ("tf_saved_model", "tfjs_graph_model"): "tensorflowjs.converters.tf_graph_model:convert_saved_model",
+    ("tf_frozen_model", "tfjs_graph_model"): "tensorflowjs.converters.tf_graph_model:convert_frozen_model",
+    ("tf_hub", "tfjs_graph_model"): "tensorflowjs.converters.tf_graph_model:convert_hub_module",
+    ("keras", "tfjs_graph_model"): "tensorflowjs.converters.tf_graph_model:convert_keras_file",
+    ("keras_keras", "tfjs_graph_model"): "tensorflowjs.converters.tf_graph_model:convert_keras_file",
+    ("keras_saved_model", "tfjs_graph_model"): "tensorflowjs.converters.tf_graph_model:convert_saved_model",
 }
 
 

@@ -1,0 +1,83 @@
+"""Handlers of the `-> tfjs_graph_model` pairs: each finds the source's function or graph
+and hands it to tensorflowjs.graph.pipeline, which freezes, optimises, checks and writes.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Optional
+
+from tensorflowjs.converters.options import ConversionOptions
+from tensorflowjs.graph import freeze, pipeline, signature as signature_lib
+
+
+def _write_frozen_copy(graph_def: Any, frozen_graph_dir: str) -> None:
+    from tensorflowjs.output import output_file
+
+    os.makedirs(frozen_graph_dir, exist_ok=True)
+    with output_file(os.path.join(frozen_graph_dir, "model.pb")) as path:
+        with open(path, "wb") as f:
+            f.write(graph_def.SerializeToString())
+
+
+def _convert_function(function: Any, output_path: str, options: ConversionOptions, generated_by: str, source_path: str,
+                      loaded: Any = None, output_keys=None, frozen_graph_dir: Optional[str] = None) -> None:
+    from tensorflowjs.graph import resources
+
+    signature = signature_lib.from_concrete_function(function, output_keys)
+    graph_def = freeze.freeze_function(function, options.control_flow_v2)
+    initializer = resources.initializer_for(function, graph_def, signature, loaded, source_path)
+    if frozen_graph_dir:
+        _write_frozen_copy(graph_def, frozen_graph_dir)
+    pipeline.write_graph_model(output_path, graph_def, signature, options, generated_by, source_path, initializer)
+
+
+def convert_saved_model(input_path: str, output_path: str, options: ConversionOptions, frozen_graph_dir: Optional[str] = None) -> None:
+    """tf_saved_model -> tfjs_graph_model (also keras_saved_model: its serving signature)."""
+    from tensorflowjs.graph import saved_model
+
+    loaded = saved_model.load_signature(input_path, options.saved_model_tags, options.signature_name or "serving_default")
+    _convert_function(loaded.function, output_path, options, loaded.tensorflow_version, input_path, loaded.model, frozen_graph_dir=frozen_graph_dir)
+
+
+def convert_frozen_model(input_path: str, output_path: str, options: ConversionOptions) -> None:
+    """tf_frozen_model -> tfjs_graph_model: a binary GraphDef with --output_node_names."""
+    import tensorflow as tf
+
+    from tensorflowjs.graph import frozen_graph
+
+    names = frozen_graph.parse_output_names(options.output_node_names, input_path)
+    graph_def = frozen_graph.read_graph_def(input_path)
+    signature = frozen_graph.signature_of(graph_def, names, input_path)
+    pipeline.write_graph_model(output_path, graph_def, signature, options, tf.__version__, input_path)
+
+
+def convert_hub_module(input_path: str, output_path: str, options: ConversionOptions) -> None:
+    """tf_hub -> tfjs_graph_model: a module directory (TF2 SavedModel or TF1 hub format)."""
+    from tensorflowjs.graph import saved_model, tf_hub
+
+    module_dir = tf_hub.resolve_module(input_path)
+    tags = options.saved_model_tags
+    if not saved_model.parse_tags(tags) and not tf_hub.is_hub_v1_format(module_dir):
+        # A TF2 module has one MetaGraph (tagged serve); no tags means that one.
+        metas = saved_model.read_saved_model_proto(module_dir).meta_graphs
+        tags = list(metas[0].meta_info_def.tags) if len(metas) == 1 else tags
+    loaded = saved_model.load_signature(module_dir, tags, options.signature_name or "default")
+    _convert_function(loaded.function, output_path, options, loaded.tensorflow_version, module_dir, loaded.model)
+
+
+def convert_keras_model(model: Any, output_path: str, options: ConversionOptions, source_path: str = "the Keras model") -> None:
+    """An in-memory Keras model -> tfjs_graph_model, outputs named and ordered as the model's."""
+    import tensorflow as tf
+
+    from tensorflowjs.graph import keras_model
+
+    function, names = keras_model.trace(model)
+    _convert_function(function, output_path, options, tf.__version__, source_path, output_keys=names)
+
+
+def convert_keras_file(input_path: str, output_path: str, options: ConversionOptions) -> None:
+    """keras (.h5 of Keras 2 or 3, or .keras) -> tfjs_graph_model."""
+    from tensorflowjs.graph import keras_model
+
+    convert_keras_model(keras_model.load_keras_file(input_path), output_path, options, input_path)

@@ -1,0 +1,128 @@
+"""The public converter's Python API for TensorFlow graphs -> TF.js graph models.
+
+Thin on purpose: each function turns its keyword arguments into ConversionOptions and
+calls the handler of its format pair (tensorflowjs/converters/tf_graph_model.py), which
+uses the concepts in tensorflowjs/graph/.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional, Sequence, Union
+
+from tensorflowjs.converters.options import ConversionOptions
+from tensorflowjs.write_weights import DEFAULT_SHARD_SIZE_BYTES
+
+
+def _options(quantization_dtype_map, skip_op_check, strip_debug_ops, use_structured_outputs_names, weight_shard_size_bytes, control_flow_v2, metadata, **more) -> ConversionOptions:
+    return ConversionOptions(
+        quantization_dtype_map=dict(quantization_dtype_map or {}),
+        weight_shard_size_bytes=weight_shard_size_bytes,
+        metadata=metadata,
+        strip_debug_ops=strip_debug_ops,
+        control_flow_v2=control_flow_v2,
+        use_structured_outputs_names=use_structured_outputs_names,
+        skip_op_check=skip_op_check,
+        **more,
+    )
+
+
+def _tags(saved_model_tags: Union[str, Sequence[str], None]) -> str:
+    if saved_model_tags is None:
+        return ""
+    return saved_model_tags if isinstance(saved_model_tags, str) else ",".join(saved_model_tags)
+
+
+def convert_tf_saved_model(
+    saved_model_dir: str,
+    output_dir: str,
+    signature_def: str = "serving_default",
+    saved_model_tags: Union[str, Sequence[str]] = "serve",
+    quantization_dtype_map: Optional[Dict] = None,
+    skip_op_check: bool = False,
+    strip_debug_ops: bool = False,
+    use_structured_outputs_names: bool = False,
+    weight_shard_size_bytes: int = DEFAULT_SHARD_SIZE_BYTES,
+    control_flow_v2: bool = False,
+    experiments: bool = False,
+    metadata: Optional[Dict[str, str]] = None,
+    frozen_graph_dir: Optional[str] = None,
+) -> None:
+    """SavedModel signature -> TF.js graph model in output_dir.
+
+    metadata maps names to JSON file paths (embedded as userDefinedMetadata);
+    frozen_graph_dir, when given, also receives the frozen GraphDef (model.pb).
+    `experiments` is accepted for compatibility and changes nothing.
+    """
+    from tensorflowjs.converters import tf_graph_model
+
+    options = _options(quantization_dtype_map, skip_op_check, strip_debug_ops, use_structured_outputs_names, weight_shard_size_bytes,
+                       control_flow_v2, metadata, signature_name=signature_def, saved_model_tags=_tags(saved_model_tags))
+    tf_graph_model.convert_saved_model(saved_model_dir, output_dir, options, frozen_graph_dir=frozen_graph_dir)
+
+
+def convert_tf_frozen_model(
+    frozen_model_path: str,
+    output_node_names: Union[str, Sequence[str]],
+    output_dir: str,
+    quantization_dtype_map: Optional[Dict] = None,
+    skip_op_check: bool = False,
+    strip_debug_ops: bool = False,
+    use_structured_outputs_names: bool = False,
+    weight_shard_size_bytes: int = DEFAULT_SHARD_SIZE_BYTES,
+    experiments: bool = False,
+    metadata: Optional[Dict[str, str]] = None,
+) -> None:
+    """Frozen GraphDef (.pb) -> TF.js graph model; output_node_names: 'a,b' or a list."""
+    from tensorflowjs.converters import tf_graph_model
+
+    names = output_node_names if isinstance(output_node_names, str) else ",".join(output_node_names)
+    options = _options(quantization_dtype_map, skip_op_check, strip_debug_ops, use_structured_outputs_names, weight_shard_size_bytes,
+                       False, metadata, output_node_names=names)
+    tf_graph_model.convert_frozen_model(frozen_model_path, output_dir, options)
+
+
+def convert_tf_hub_module(
+    module_handle: str,
+    output_dir: str,
+    signature: str = "default",
+    saved_model_tags: Union[str, Sequence[str]] = "",
+    quantization_dtype_map: Optional[Dict] = None,
+    skip_op_check: bool = False,
+    strip_debug_ops: bool = False,
+    use_structured_outputs_names: bool = False,
+    weight_shard_size_bytes: int = DEFAULT_SHARD_SIZE_BYTES,
+    control_flow_v2: bool = False,
+    experiments: bool = False,
+    metadata: Optional[Dict[str, str]] = None,
+) -> None:
+    """TF Hub module (local directory or a handle in TFHUB_CACHE_DIR) -> TF.js graph model."""
+    from tensorflowjs.converters import tf_graph_model
+
+    options = _options(quantization_dtype_map, skip_op_check, strip_debug_ops, use_structured_outputs_names, weight_shard_size_bytes,
+                       control_flow_v2, metadata, signature_name=signature, saved_model_tags=_tags(saved_model_tags))
+    tf_graph_model.convert_hub_module(module_handle, output_dir, options)
+
+
+def convert_keras_model_to_graph_model(
+    keras_model: Any,
+    output_dir: str,
+    saved_model_tags: str = "serve",
+    quantization_dtype_map: Optional[Dict] = None,
+    skip_op_check: bool = False,
+    strip_debug_ops: bool = False,
+    use_structured_outputs_names: bool = False,
+    weight_shard_size_bytes: int = DEFAULT_SHARD_SIZE_BYTES,
+    control_flow_v2: bool = False,
+    experiments: bool = False,
+    metadata: Optional[Dict[str, str]] = None,
+) -> None:
+    """An in-memory Keras model (Keras 3 or tf_keras) -> TF.js graph model.
+
+    Outputs keep the model's output names, in the model's order. saved_model_tags is
+    accepted for compatibility (no SavedModel is written).
+    """
+    from tensorflowjs.converters import tf_graph_model
+
+    options = _options(quantization_dtype_map, skip_op_check, strip_debug_ops, use_structured_outputs_names, weight_shard_size_bytes,
+                       control_flow_v2, metadata)
+    tf_graph_model.convert_keras_model(keras_model, output_dir, options)

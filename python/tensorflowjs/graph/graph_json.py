@@ -1,0 +1,104 @@
+"""A frozen GraphDef as TF.js stores it: proto3 JSON topology plus Const data as weights.
+
+TF.js looks up every Const node's value in the weights by node name, inside library
+functions too, so function Consts get graph-wide unique names first.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List
+
+import numpy as np
+
+from tensorflowjs.write_weights import Weight
+
+_INT32 = np.iinfo(np.int32)
+
+
+def _function_consts_unique(graph_def: Any) -> None:
+    """Renames Const nodes of library functions whose names clash with any other node."""
+    taken = {node.name for node in graph_def.node}
+    for function in graph_def.library.function:
+        renames = {}
+        for node in function.node_def:
+            if node.op == "Const" and node.name in taken:
+                renames[node.name] = f"{function.signature.name}/{node.name}"
+            taken.add(renames.get(node.name, node.name))
+        if not renames:
+            continue
+        for node in function.node_def:
+            node.name = renames.get(node.name, node.name)
+            for i, inp in enumerate(node.input):
+                control = inp.startswith("^")
+                head, sep, rest = inp.lstrip("^").partition(":")
+                if head in renames:
+                    node.input[i] = ("^" if control else "") + renames[head] + sep + rest
+        for key, value in list(function.ret.items()):
+            head, sep, rest = value.partition(":")
+            if head in renames:
+                function.ret[key] = renames[head] + sep + rest
+
+
+def _loader(tensor_proto: Any):
+    def load() -> np.ndarray:
+        from tensorflow.python.framework import tensor_util
+
+        array = tensor_util.MakeNdarray(tensor_proto)
+        if array.dtype == np.int64 or array.dtype == np.uint64:
+            # TF.js has no int64; sentinels like INT64_MAX (slice to the end) keep their meaning.
+            array = np.clip(array, _INT32.min, _INT32.max).astype(np.int32)
+        elif array.dtype == np.float64 or array.dtype == np.float16:
+            array = array.astype(np.float32)
+        elif array.dtype == np.complex128:
+            array = array.astype(np.complex64)
+        return array
+
+    return load
+
+
+def _const_nodes(graph_def: Any):
+    for node in graph_def.node:
+        if node.op == "Const":
+            yield node
+    for function in graph_def.library.function:
+        for node in function.node_def:
+            if node.op == "Const":
+                yield node
+
+
+# TF dtype names -> the manifest dtype their Const data is written as (strings are sized on load).
+_MANIFEST_DTYPE = {
+    "DT_FLOAT": "float32", "DT_DOUBLE": "float32", "DT_HALF": "float32", "DT_BFLOAT16": "float32",
+    "DT_INT32": "int32", "DT_INT64": "int32", "DT_INT16": "int32", "DT_INT8": "int32", "DT_UINT8": "int32",
+    "DT_UINT16": "int32", "DT_UINT32": "int32", "DT_UINT64": "int32", "DT_BOOL": "bool",
+    "DT_COMPLEX64": "complex64", "DT_COMPLEX128": "complex64",
+}
+
+
+def _weight(node: Any) -> Weight:
+    from tensorflow.core.framework import types_pb2
+
+    tensor = node.attr["value"].tensor
+    dtype = _MANIFEST_DTYPE.get(types_pb2.DataType.Name(tensor.dtype))
+    shape = None if tensor.tensor_shape.unknown_rank else [d.size for d in tensor.tensor_shape.dim]
+    return Weight(node.name, _loader(tensor), dtype if shape is not None else None, shape if dtype else None)
+
+
+def extract_weights(graph_def: Any) -> List[Weight]:
+    """One streamed Weight per Const node; call before to_json strips the data."""
+    _function_consts_unique(graph_def)
+    return [_weight(node) for node in _const_nodes(graph_def)]
+
+
+def to_json(graph_def: Any) -> Dict:
+    """The GraphDef as proto3 JSON, with Const data removed (dtype and shape stay)."""
+    from google.protobuf import json_format
+
+    for node in _const_nodes(graph_def):
+        tensor = node.attr["value"].tensor
+        dtype, shape = tensor.dtype, type(tensor.tensor_shape)()
+        shape.CopyFrom(tensor.tensor_shape)
+        tensor.Clear()
+        tensor.dtype = dtype
+        tensor.tensor_shape.CopyFrom(shape)
+    return json_format.MessageToDict(graph_def)

@@ -1,0 +1,73 @@
+"""The one path every `-> tfjs_graph_model` pair ends in: freeze, optimise, check, write.
+
+Sources differ only in how they produce a concrete function (SavedModel signature, traced
+Keras model) or a frozen GraphDef; from there the steps are the same.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Dict, Optional
+
+from tensorflowjs import metadata as metadata_lib
+from tensorflowjs import model_json, write_weights
+from tensorflowjs.converters.options import ConversionOptions
+from tensorflowjs.graph import graph_json, signature as signature_lib
+from tensorflowjs.output import output_directory
+
+
+@dataclass
+class Initializer:
+    """A graph creating the model's resources (hash tables), run by TF.js before the model."""
+
+    graph_def: Any
+    signature: signature_lib.GraphSignature
+
+
+def _optimize_and_check(graph_def: Any, signature: signature_lib.GraphSignature, options: ConversionOptions, source_path: str) -> Any:
+    from tensorflowjs.graph.op_check import check_supported_ops
+    from tensorflowjs.graph.optimize import optimize_graph
+
+    optimized = optimize_graph(
+        graph_def,
+        [t.node for t in signature.inputs],
+        [t.node for t in signature.outputs],
+        strip_debug_ops=options.strip_debug_ops,
+        control_flow_v2=options.control_flow_v2,
+    )
+    if not options.skip_op_check:
+        check_supported_ops(optimized, source_path)
+    return optimized
+
+
+def write_graph_model(
+    output_path: str,
+    graph_def: Any,
+    signature: signature_lib.GraphSignature,
+    options: ConversionOptions,
+    generated_by: str,
+    source_path: str,
+    initializer: Optional[Initializer] = None,
+    user_metadata: Optional[Dict] = None,
+) -> None:
+    """Optimises and checks a frozen graph, then writes model.json and its shards atomically."""
+    graph_def = _optimize_and_check(graph_def, signature, options, source_path)
+    metadata = dict(metadata_lib.load_metadata(options.metadata) or {})
+    metadata.update(user_metadata or {})
+    if options.use_structured_outputs_names:
+        metadata["structuredOutputKeys"] = [t.key for t in signature.outputs]
+    weights = graph_json.extract_weights(graph_def)
+    extra = {"signature": signature_lib.to_json(signature)}
+    if initializer is not None:
+        if not options.skip_op_check:
+            from tensorflowjs.graph.op_check import check_supported_ops
+
+            check_supported_ops(initializer.graph_def, source_path)
+        weights += graph_json.extract_weights(initializer.graph_def)
+    with output_directory(output_path) as staging:
+        manifest = write_weights.write_weight_groups([weights], staging, options.weight_shard_size_bytes, options.quantization_dtype_map)
+        if initializer is not None:
+            extra["modelInitializer"] = graph_json.to_json(initializer.graph_def)
+            extra["initializerSignature"] = signature_lib.to_json(initializer.signature)
+        topology = graph_json.to_json(graph_def)
+        model_json.write_model_json(staging, model_json.GRAPH_FORMAT, topology, manifest, generated_by, metadata or None, extra)

@@ -1,0 +1,94 @@
+"""Opening a SavedModel by tag set and signature, with errors that list what exists.
+
+The tag sets and signatures are read from saved_model.pb before TensorFlow loads anything,
+so a wrong choice fails fast and names the right ones.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, List, Optional, Sequence
+
+from tensorflowjs.errors import ConversionError
+
+
+def parse_tags(tags: Any) -> List[str]:
+    """'serve,gpu' / ['serve'] / '' / None -> a sorted tag list (empty: no tags)."""
+    if tags is None:
+        return []
+    if isinstance(tags, str):
+        tags = tags.split(",")
+    return sorted({t.strip() for t in tags if t and t.strip()})
+
+
+def _describe(tags: Sequence[str]) -> str:
+    return "{" + ",".join(tags) + "}" if tags else "{} (no tags: --saved_model_tags=)"
+
+
+def read_saved_model_proto(saved_model_dir: str) -> Any:
+    """The SavedModel proto of a directory, or a ConversionError saying what is missing."""
+    from tensorflow.core.protobuf import saved_model_pb2
+    from google.protobuf.message import DecodeError
+
+    path = os.path.join(saved_model_dir, "saved_model.pb")
+    if not os.path.isdir(saved_model_dir):
+        raise ConversionError(f"{saved_model_dir} is not a directory; give a SavedModel directory (holding saved_model.pb)")
+    if not os.path.isfile(path):
+        hint = " (a saved_model.pbtxt is not supported: save the model in binary form)" if os.path.isfile(path + "txt") else ""
+        raise ConversionError(f"{saved_model_dir} has no saved_model.pb; give a SavedModel directory{hint}")
+    proto = saved_model_pb2.SavedModel()
+    try:
+        with open(path, "rb") as f:
+            proto.ParseFromString(f.read())
+    except DecodeError:
+        raise ConversionError(f"{path} is not a SavedModel protocol buffer (damaged or another kind of file)") from None
+    if not proto.meta_graphs:
+        raise ConversionError(f"{path} holds no MetaGraph; it is not a usable SavedModel")
+    return proto
+
+
+@dataclass
+class MetaGraphChoice:
+    tags: List[str]
+    signatures: List[str]
+    tensorflow_version: str
+
+
+def choose_meta_graph(saved_model_dir: str, tags: Any, signature_name: str) -> MetaGraphChoice:
+    """The MetaGraph with exactly these tags and that has the signature; errors list the choices."""
+    proto = read_saved_model_proto(saved_model_dir)
+    wanted = parse_tags(tags)
+    available = [sorted(m.meta_info_def.tags) for m in proto.meta_graphs]
+    for meta_graph, meta_tags in zip(proto.meta_graphs, available):
+        if meta_tags == wanted:
+            signatures = sorted(k for k in meta_graph.signature_def if not k.startswith("__"))
+            if signature_name not in signatures:
+                raise ConversionError(
+                    f"{saved_model_dir} has no signature {signature_name!r} under tags {_describe(wanted)}; "
+                    f"its signatures: {', '.join(signatures) or 'none'} (choose one with --signature_name)"
+                )
+            return MetaGraphChoice(meta_tags, signatures, meta_graph.meta_info_def.tensorflow_version)
+    raise ConversionError(
+        f"{saved_model_dir} has no MetaGraph tagged {_describe(wanted)}; its tag sets: "
+        f"{'; '.join(_describe(t) for t in available)} (choose one with --saved_model_tags)"
+    )
+
+
+@dataclass
+class LoadedSignature:
+    model: Any  # the loaded trackable object: keeps the function's resources alive
+    function: Any  # the signature's concrete function
+    tensorflow_version: str
+
+
+def load_signature(saved_model_dir: str, tags: Any, signature_name: str) -> LoadedSignature:
+    """Loads the SavedModel (TF2 or TF1 style) and returns the signature's concrete function."""
+    import tensorflow as tf
+
+    choice = choose_meta_graph(saved_model_dir, tags, signature_name)
+    try:
+        model = tf.saved_model.load(saved_model_dir, tags=choice.tags)
+    except (ValueError, OSError, RuntimeError, tf.errors.OpError) as e:
+        raise ConversionError(f"TensorFlow cannot load the SavedModel {saved_model_dir}: {str(e).splitlines()[0]}") from None
+    return LoadedSignature(model, model.signatures[signature_name], choice.tensorflow_version or tf.__version__)

@@ -1,0 +1,37 @@
+"""Finding a TF Hub module on disk: a local directory or a handle in the TF Hub cache.
+
+Nothing is downloaded: a handle that is not cached locally is an error saying how to get it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+from tensorflowjs.errors import ConversionError
+
+HUB_V1_MARKER = "tfhub_module.pb"
+
+
+def resolve_module(handle: str) -> str:
+    """The local directory of a module: the handle itself, or its TFHUB_CACHE_DIR entry."""
+    if os.path.isdir(handle):
+        return handle
+    cache = os.environ.get("TFHUB_CACHE_DIR")
+    if cache:
+        # tensorflow_hub caches a module under the SHA-1 of its handle.
+        cached = os.path.join(cache, hashlib.sha1(handle.encode("utf-8")).hexdigest())
+        if os.path.isdir(cached):
+            return cached
+    if "://" in handle:
+        where = f"it is not in TFHUB_CACHE_DIR ({cache})" if cache else "TFHUB_CACHE_DIR is not set"
+        raise ConversionError(
+            f"cannot fetch the TF Hub module {handle}: this converter does not download ({where}); "
+            "download and extract the module first, then give its directory"
+        )
+    raise ConversionError(f"TF Hub module {handle} is not a directory; give the module's local directory")
+
+
+def is_hub_v1_format(module_dir: str) -> bool:
+    """TF1 hub format (hub.Module) rather than a TF2 SavedModel."""
+    return os.path.isfile(os.path.join(module_dir, HUB_V1_MARKER))
