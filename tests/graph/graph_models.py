@@ -1,0 +1,51 @@
+"""Shared by the graph-model tests: converting through the CLI and reading model.json."""
+
+import json
+import os
+from typing import Dict, List
+
+import numpy as np
+
+from tensorflowjs.converters import converter
+
+ATOL, RTOL = 1e-5, 1e-4
+
+
+def convert(src, dst, *flags: str) -> int:
+    """The CLI, in-process, as a user would run it."""
+    return converter.main([*flags, str(src), str(dst)])
+
+
+def model_json(model_dir) -> Dict:
+    with open(os.path.join(str(model_dir), "model.json")) as f:
+        return json.load(f)
+
+
+def output_keys(model_dir) -> List[str]:
+    return list(model_json(model_dir)["signature"]["outputs"])
+
+
+def ops(model_dir) -> List[str]:
+    topology = model_json(model_dir)["modelTopology"]
+    found = [node["op"] for node in topology.get("node", [])]
+    for function in topology.get("library", {}).get("function", []):
+        found += [node["op"] for node in function.get("nodeDef", [])]
+    return found
+
+
+def numpy_outputs(result, keys) -> List[np.ndarray]:
+    """A TF signature's dict result as arrays in the model's output order."""
+    return [np.asarray(result[key]) for key in keys]
+
+
+def assert_failed_cleanly(code: int, capsys, dst, *expected_words: str) -> str:
+    """Exit 1, one line on stderr naming the problem, nothing written."""
+    err = capsys.readouterr().err.strip()
+    assert code == 1, err
+    lines = [line for line in err.splitlines() if "warning" not in line]
+    assert len(lines) == 1, err
+    for word in expected_words:
+        assert word in lines[0], lines[0]
+    assert not os.path.exists(str(dst))
+    assert not [n for n in os.listdir(os.path.dirname(str(dst))) if n.startswith(f".{os.path.basename(str(dst))}.tmp")]
+    return lines[0]
