@@ -1,0 +1,56 @@
+"""TF.js graph rewrites: one module per rewrite, each registered by name, applied in listed order.
+
+BEFORE_REMAPPER rewrites leave a graph TensorFlow can still run (so Grappler's remapper can fuse
+what they produce); AFTER_REMAPPER ones emit ops only TF.js has (Prelu,
+FusedDepthwiseConv2dNative) and end with the validation that un-fuses anything TF.js's CPU or
+WASM backend would reject.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Dict, Iterable, Sequence
+
+from tensorflowjs.graph.rewrites.graph_view import GraphView
+
+Rewrite = Callable[[GraphView], int]
+
+REGISTRY: Dict[str, Rewrite] = {}
+
+BEFORE_REMAPPER: Sequence[str] = ("fold_batch_norms", "add_to_bias_add")
+AFTER_REMAPPER: Sequence[str] = (
+    "unfuse_unsupported",
+    "fuse_prelu",
+    "fuse_conv_matmul",
+    "fuse_depthwise",
+    "unfuse_unsupported",
+)
+
+
+def register(name: str) -> Callable[[Rewrite], Rewrite]:
+    """Record a rewrite: a function that edits a GraphView in place and returns how many matches."""
+
+    def decorate(function: Rewrite) -> Rewrite:
+        REGISTRY[name] = function
+        return function
+
+    return decorate
+
+
+def apply_rewrites(graph_def, names: Sequence[str], keep: Iterable[str]) -> Dict[str, int]:
+    """Run the named rewrites in order on graph_def (edited in place); returns matches per name."""
+    view = GraphView(graph_def, keep)
+    counts: Dict[str, int] = {}
+    for name in names:
+        counts[name] = counts.get(name, 0) + REGISTRY[name](view)
+    return counts
+
+
+# Imported for their registrations.
+from tensorflowjs.graph.rewrites import (  # noqa: E402,F401
+    add_to_bias_add,
+    fold_batch_norms,
+    fuse_conv_matmul,
+    fuse_depthwise,
+    fuse_prelu,
+    unfuse_unsupported,
+)

@@ -1,0 +1,55 @@
+"""Add/AddV2 of a per-channel constant after a conv or matmul becomes BiasAdd (merged when stacked).
+
+Only when the constant really is a bias: one value per output channel, broadcasting along the
+last axis alone. A residual Add of two activation maps stays an Add, whatever its shapes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tensorflowjs.graph.rewrites import register
+from tensorflowjs.graph.rewrites.graph_view import GraphView, attr, output_index, string_attr
+from tensorflowjs.graph.rewrites.linear import (
+    channel_vector,
+    is_float32_nhwc,
+    is_linear,
+    output_channels,
+    output_rank,
+)
+
+
+@register("add_to_bias_add")
+def add_to_bias_add(view: GraphView) -> int:
+    count = 0
+    for node in list(view.graph_def.node):
+        if view.nodes.get(node.name) is node and node.op in ("Add", "AddV2") and attr(node, "T").type == 1:
+            count += _rewrite(view, node)
+    return count
+
+
+def _rewrite(view: GraphView, node) -> int:
+    for data, other in ((node.input[0], node.input[1]), (node.input[1], node.input[0])):
+        value = view.const_value(other)
+        producer = view.producer(data)
+        if value is None or producer is None or output_index(data) != 0 or data.startswith("^"):
+            continue
+        if not (is_linear(view, producer) or (producer.op == "BiasAdd" and is_float32_nhwc(producer))):
+            continue
+        channels = output_channels(view, producer)
+        bias = channel_vector(value, channels, output_rank(view, producer)) if channels else None
+        if bias is None:
+            continue
+        name, source = node.name, data
+        doomed = [node.name]
+        if producer.op == "BiasAdd" and view.sole_consumer(producer) is node:
+            bias = bias + view.const_value(producer.input[1])
+            source = producer.input[0]
+            doomed.append(producer.name)
+        dtype_attr = type(attr(node, "T"))()
+        dtype_attr.CopyFrom(attr(node, "T"))
+        view.remove(doomed)
+        bias_const = view.add_const(f"{name}/bias", bias.astype(np.float32))
+        view.add_node(name, "BiasAdd", [source, bias_const.name], {"T": dtype_attr, "data_format": string_attr("NHWC")})
+        return 1
+    return 0

@@ -1,0 +1,78 @@
+"""Relu(x) + (-alpha) * Relu(-x), Keras's PReLU as Grappler leaves it, becomes Prelu(x, alpha).
+
+Also matched: Relu(x) - alpha * Relu(-x), either operand order. Prelu is a TF.js-only op, so this
+runs after the remapper. It is emitted only where TF.js's WASM kernel computes it right: that
+kernel reads alpha at (flat element index) modulo (alpha's size), which is correct only when
+alpha's shape, leading 1s dropped, has no broadcast (size-1) axis left, e.g. (C,) or (H, W, C)
+but not (H, 1, C); other PReLUs keep their Relu/Neg/Mul form, which both backends run.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from tensorflowjs.graph.rewrites import register
+from tensorflowjs.graph.rewrites.graph_view import GraphView, attr, node_name
+
+
+@register("fuse_prelu")
+def fuse_prelu(view: GraphView) -> int:
+    count = 0
+    for node in list(view.graph_def.node):
+        if view.nodes.get(node.name) is node and node.op in ("Add", "AddV2", "Sub") and attr(node, "T").type == 1:
+            count += _rewrite(view, node)
+    return count
+
+
+def _rewrite(view: GraphView, node) -> int:
+    pairs = [(node.input[0], node.input[1], 1.0)]
+    if node.op == "Sub":
+        pairs = [(node.input[0], node.input[1], -1.0)]
+    else:
+        pairs.append((node.input[1], node.input[0], 1.0))
+    for positive, negative, sign in pairs:
+        relu = view.producer(positive)
+        mul = view.producer(negative)
+        if relu is None or mul is None or relu.op != "Relu" or mul.op != "Mul":
+            continue
+        matched = _negative_part(view, mul, relu.input[0])
+        if matched is None:
+            continue
+        factor, chain = matched
+        alpha = _wasm_safe(-sign * factor)
+        if alpha is None or any(view.sole_consumer(n) is None for n in [relu, mul] + chain):
+            continue
+        name, x = node.name, relu.input[0]
+        alpha_const = view.add_const(f"{name}/alpha", alpha)
+        temporary = view.unique_name(f"{name}/prelu")
+        view.add_node(temporary, "Prelu", [x, alpha_const.name], {"T": attr(node, "T")})
+        prelu = view.nodes[temporary]
+        view.remove([node.name, relu.name, mul.name] + [n.name for n in chain])
+        view.rename(prelu, name)
+        return 1
+    return 0
+
+
+def _negative_part(view: GraphView, mul, x: str):
+    """(factor, [Relu, Neg]) when mul = factor * Relu(Neg(x)) with a constant factor."""
+    for const_input, data_input in ((mul.input[0], mul.input[1]), (mul.input[1], mul.input[0])):
+        factor = view.const_value(const_input)
+        inner_relu = view.producer(data_input)
+        if factor is None or factor.dtype != np.float32 or inner_relu is None or inner_relu.op != "Relu":
+            continue
+        neg = view.producer(inner_relu.input[0])
+        if neg is None or neg.op != "Neg" or node_name(neg.input[0]) != node_name(x) or neg.input[0] != x:
+            continue
+        return factor, [inner_relu, neg]
+    return None
+
+
+def _wasm_safe(alpha: np.ndarray) -> Optional[np.ndarray]:
+    shape = list(alpha.shape)
+    while shape and shape[0] == 1:
+        shape.pop(0)
+    if alpha.size > 1 and 1 in shape:
+        return None
+    return alpha.reshape(shape).astype(np.float32)

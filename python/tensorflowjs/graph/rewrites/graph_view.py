@@ -1,0 +1,167 @@
+"""A mutable view of a GraphDef's top-level nodes for the rewrites: lookups, consumers, constants.
+
+Rewrites match small chains (conv -> BiasAdd -> activation) and replace them by one node that
+takes the chain's last name, so every consumer and every output name stays valid.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Iterable, List, Optional, Set
+
+import numpy as np
+
+
+def node_name(tensor: str) -> str:
+    """'^a', 'a:1' and 'a' all name node 'a'."""
+    return tensor.lstrip("^").split(":")[0]
+
+
+def output_index(tensor: str) -> int:
+    parts = tensor.split(":")
+    return int(parts[1]) if len(parts) > 1 and not tensor.startswith("^") else 0
+
+
+def attr(node, key: str):
+    """node.attr[key] without inserting an empty attribute when it is absent."""
+    if key in node.attr:
+        return node.attr[key]
+    from tensorflow.core.framework import attr_value_pb2
+
+    return attr_value_pb2.AttrValue()
+
+
+class GraphView:
+    """Top-level nodes of a GraphDef by name, with their consumers; edits keep both current."""
+
+    def __init__(self, graph_def, keep: Iterable[str]):
+        self.graph_def = graph_def
+        self.keep: Set[str] = set(keep)
+        self._refresh()
+
+    def _refresh(self) -> None:
+        self.nodes: Dict[str, object] = {node.name: node for node in self.graph_def.node}
+        self._consumers: Dict[str, List[object]] = {}
+        for node in self.graph_def.node:
+            for tensor in node.input:
+                self._consumers.setdefault(node_name(tensor), []).append(node)
+
+    def producer(self, tensor: str):
+        return self.nodes.get(node_name(tensor))
+
+    def consumers(self, name: str) -> List[object]:
+        return self._consumers.get(name, [])
+
+    def sole_consumer(self, node, op_types: Optional[Iterable[str]] = None):
+        """The one node reading `node` (through output 0 only), if `node` may disappear into it."""
+        if node.name in self.keep:
+            return None
+        consumers = self.consumers(node.name)
+        if len(consumers) != 1:
+            return None
+        consumer = consumers[0]
+        reads = [t for t in consumer.input if node_name(t) == node.name]
+        if len(reads) != 1 or reads[0].startswith("^") or output_index(reads[0]) != 0:
+            return None
+        if op_types is not None and consumer.op not in op_types:
+            return None
+        return consumer
+
+    def only_output_zero_used(self, node) -> bool:
+        return all(
+            output_index(t) == 0 and not t.startswith("^")
+            for consumer in self.consumers(node.name)
+            for t in consumer.input
+            if node_name(t) == node.name
+        )
+
+    def const_value(self, tensor: str) -> Optional[np.ndarray]:
+        """The value of a Const input (output 0), or None when the input is not a constant."""
+        node = self.producer(tensor)
+        if node is None or node.op != "Const" or output_index(tensor) != 0 or tensor.startswith("^"):
+            return None
+        from tensorflow.python.framework import tensor_util
+
+        return tensor_util.MakeNdarray(attr(node, "value").tensor)
+
+    def unique_name(self, base: str) -> str:
+        name, index = base, 1
+        while name in self.nodes:
+            name, index = f"{base}_{index}", index + 1
+        return name
+
+    def add_const(self, base_name: str, value: np.ndarray):
+        """A new Const node holding `value` (float32 unless it is already another dtype)."""
+        from tensorflow.python.framework import dtypes, tensor_util
+
+        node = self.graph_def.node.add()
+        node.name = self.unique_name(base_name)
+        node.op = "Const"
+        node.attr["dtype"].type = dtypes.as_dtype(value.dtype).as_datatype_enum
+        node.attr["value"].tensor.CopyFrom(tensor_util.make_tensor_proto(value))
+        self._refresh()
+        return node
+
+    def add_node(self, name: str, op: str, inputs: List[str], attrs: Dict[str, object]):
+        """A new node; `attrs` maps names to AttrValue protos to copy."""
+        node = self.graph_def.node.add()
+        node.name = name
+        node.op = op
+        node.input.extend(inputs)
+        for key, value in attrs.items():
+            node.attr[key].CopyFrom(value)
+        self._refresh()
+        return node
+
+    def remove(self, names: Iterable[str]) -> None:
+        """Drop nodes, then every Const left without consumers (weights folded into others)."""
+        self._refresh()
+        self._delete(set(names))
+        self._delete({
+            node.name
+            for node in self.graph_def.node
+            if node.op == "Const" and node.name not in self.keep and not self.consumers(node.name)
+        })
+
+    def _delete(self, names: Set[str]) -> None:
+        if not names:
+            return
+        # Index deletion moves pointers; rebuilding the list would copy every weight.
+        for index in reversed(range(len(self.graph_def.node))):
+            if self.graph_def.node[index].name in names:
+                del self.graph_def.node[index]
+        self._refresh()
+
+    def rename(self, node, new_name: str) -> None:
+        """Give `node` the name of a node being removed, so consumers of that name read `node`."""
+        node.name = new_name
+        self._refresh()
+
+
+def float_attr(value: float):
+    from tensorflow.core.framework import attr_value_pb2
+
+    return attr_value_pb2.AttrValue(f=value)
+
+
+def int_attr(value: int):
+    from tensorflow.core.framework import attr_value_pb2
+
+    return attr_value_pb2.AttrValue(i=value)
+
+
+def strings_attr(values: List[str]):
+    from tensorflow.core.framework import attr_value_pb2
+
+    return attr_value_pb2.AttrValue(list=attr_value_pb2.AttrValue.ListValue(s=[v.encode() for v in values]))
+
+
+def bool_attr(value: bool):
+    from tensorflow.core.framework import attr_value_pb2
+
+    return attr_value_pb2.AttrValue(b=value)
+
+
+def string_attr(value: str):
+    from tensorflow.core.framework import attr_value_pb2
+
+    return attr_value_pb2.AttrValue(s=value.encode())
