@@ -7,6 +7,9 @@
 //           "output_names"?: [...]}
 // Reply:   {"kind": "layers"|"graph", "outputs": [{"name", "dtype", "shape", "data"}]}
 // Non-finite numbers travel as the strings "NaN", "Infinity", "-Infinity".
+//
+// Batch mode, many models in one Node process:
+//   REQUEST: {"batch": [REQUEST, ...]}  ->  {"results": [Reply | {"error": message}, ...]}
 'use strict';
 
 const fs = require('fs');
@@ -104,7 +107,21 @@ async function run(request) {
   return {kind: 'graph', outputs: await Promise.all(outputs.map((t, i) => fromTensor(names[i], t)))};
 }
 
-run(JSON.parse(fs.readFileSync(process.argv[2], 'utf8')))
+async function runBatch(requests) {
+  const results = [];
+  for (const request of requests) {
+    try {
+      results.push(await run(request));
+    } catch (error) {
+      results.push({error: String(error.stack || error)});
+    }
+    tf.disposeVariables();
+  }
+  return {results};
+}
+
+const request = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+(request.batch ? runBatch(request.batch) : run(request))
   .then((reply) => process.stdout.write(JSON.stringify(reply)))
   .catch((error) => {
     process.stderr.write(`${error.stack || error}\n`);

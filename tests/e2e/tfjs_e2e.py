@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
@@ -67,6 +68,79 @@ def _decode(output: Dict) -> np.ndarray:
     if dtype == "complex64":
         return (values[0::2] + 1j * values[1::2]).astype(np.complex64).reshape(shape)
     return values.astype({"bool": np.bool_, "int32": np.int32}.get(dtype, np.float32)).reshape(shape)
+
+
+def _request(model_dir: str, inputs: Inputs, backend: str, output_names: Optional[Sequence[str]]) -> Dict:
+    if isinstance(inputs, Mapping):
+        encoded = [_encode(name, value) for name, value in inputs.items()]
+    elif isinstance(inputs, np.ndarray):
+        encoded = [_encode(None, inputs)]
+    else:
+        encoded = [_encode(None, value) for value in inputs]
+    request = {"model_dir": os.path.abspath(model_dir), "backend": backend, "inputs": encoded}
+    if output_names:
+        request["output_names"] = list(output_names)
+    return request
+
+
+def _run_harness(request: Dict, what: str) -> Dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(request, f)
+    try:
+        env = dict(os.environ, NODE_PATH=node_modules_dir())
+        result = subprocess.run([_node(), HARNESS, f.name], capture_output=True, text=True, env=env, timeout=1200)
+    finally:
+        os.unlink(f.name)
+    if result.returncode != 0:
+        raise AssertionError(f"TF.js failed on {what}:\n{result.stderr[-4000:]}")
+    return json.loads(result.stdout)
+
+
+@dataclass
+class Case:
+    """One model to check in a batch: its inputs, the expected outputs and the tolerance."""
+
+    model_dir: str
+    inputs: Inputs
+    expected: Union[np.ndarray, Sequence[np.ndarray]]
+    atol: float = 1e-5
+    rtol: float = 1e-5
+    output_names: Optional[Sequence[str]] = None
+
+
+def _mismatch(backend: str, actual: List[np.ndarray], case: Case) -> Optional[str]:
+    expected = [case.expected] if isinstance(case.expected, np.ndarray) else list(case.expected)
+    if len(actual) != len(expected):
+        return f"{backend}: {len(actual)} outputs, expected {len(expected)}"
+    for index, (got, want) in enumerate(zip(actual, expected)):
+        want = np.asarray(want)
+        if got.shape != want.shape:
+            return f"{backend} output {index}: shape {got.shape}, expected {want.shape}"
+        try:
+            np.testing.assert_allclose(got, want, atol=case.atol, rtol=case.rtol, err_msg=f"{backend} output {index}")
+        except AssertionError as e:
+            return str(e)
+    return None
+
+
+def check_tfjs_batch(cases: Mapping[str, Case], backends: Sequence[str] = BACKENDS) -> Dict[str, Optional[str]]:
+    """Runs every case on every backend in ONE Node process; name -> None if it matched, else why not.
+
+    Node and TF.js start once instead of once per model and backend, which is most of the
+    time of a small model's check.
+    """
+    keys = [(name, backend) for name in cases for backend in backends]
+    batch = [_request(cases[name].model_dir, cases[name].inputs, backend, cases[name].output_names) for name, backend in keys]
+    replies = _run_harness({"batch": batch}, f"a batch of {len(cases)} models")["results"]
+    verdicts: Dict[str, Optional[str]] = {name: None for name in cases}
+    for (name, backend), reply in zip(keys, replies):
+        if verdicts[name] is not None:
+            continue
+        if "error" in reply:
+            verdicts[name] = f"TF.js ({backend}) failed: {reply['error'][:4000]}"
+        else:
+            verdicts[name] = _mismatch(backend, [_decode(o) for o in reply["outputs"]], cases[name])
+    return verdicts
 
 
 def run_tfjs(

@@ -1,0 +1,79 @@
+"""Keras models (.h5 from Keras 2 or 3, .keras archives, model objects) -> TF.js layers models.
+
+Files are read with h5py, zipfile and JSON only: converting a Keras file needs neither
+TensorFlow nor Keras. A model object is saved to a temporary file first, so files and objects
+go through the same translation.
+"""
+
+import contextlib
+import os
+import tempfile
+import warnings
+from typing import ContextManager, Dict, Optional
+
+from tensorflowjs import formats
+from tensorflowjs.converters.options import ConversionOptions
+from tensorflowjs.converters.tfjs_layers_model import write_layers_model
+from tensorflowjs.errors import ConversionError
+from tensorflowjs.keras.h5_model import open_keras_h5
+from tensorflowjs.keras.keras_archive import open_keras_archive
+from tensorflowjs.keras.model_source import KerasModelSource
+from tensorflowjs.output import output_directory
+from tensorflowjs.write_weights import DEFAULT_SHARD_SIZE_BYTES
+
+# What reads each kind of Keras file, by the format its content shows.
+_READERS = {"keras": open_keras_h5, "keras_keras": open_keras_archive}
+
+
+def open_keras_file(path: str) -> ContextManager[KerasModelSource]:
+    """A .h5 or .keras model, recognised by content whatever its name or --input_format says."""
+    if os.path.isdir(path):
+        raise ConversionError(f"{path} is a directory; a Keras model file (.h5 or .keras) was expected (a Keras SavedModel needs --input_format keras_saved_model)")
+    detected = formats.detect_format(path)
+    if detected not in _READERS:
+        raise ConversionError(f"{path} is neither an HDF5 nor a .keras file; give a Keras model saved with model.save()")
+    return _READERS[detected](path)
+
+
+def write_source(source: KerasModelSource, output_path: str, options: ConversionOptions, metadata: Optional[Dict] = None) -> None:
+    """Writes a read Keras model as a layers model; the output appears only if all went well."""
+    topology = source.topology()
+    with output_directory(output_path) as staging:
+        write_layers_model(staging, topology, source.weights, options, source.generated_by, metadata=metadata)
+
+
+def convert_keras_to_layers(input_path: str, output_path: str, options: ConversionOptions) -> None:
+    """Handler of keras -> tfjs_layers_model and keras_keras -> tfjs_layers_model."""
+    with open_keras_file(input_path) as source:
+        write_source(source, output_path, options)
+
+
+def _is_keras3_model(model) -> bool:
+    return type(model).__module__.startswith("keras.") or type(model).__module__ == "keras"
+
+
+@contextlib.contextmanager
+def saved_copy(model) -> ContextManager[str]:
+    """The model saved to a private temporary file: .keras for Keras 3, .h5 for tf_keras."""
+    with tempfile.TemporaryDirectory(prefix="tfjs-keras-") as tmp:
+        path = os.path.join(tmp, "model.keras" if _is_keras3_model(model) else "model.h5")
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*HDF5 file.*legacy")
+            model.save(path)
+        yield path
+
+
+def save_keras_model(
+    model,
+    artifacts_dir: str,
+    quantization_dtype_map: Optional[Dict] = None,
+    weight_shard_size_bytes: int = DEFAULT_SHARD_SIZE_BYTES,
+    metadata: Optional[Dict] = None,
+) -> None:
+    """Public converter API: writes a tf_keras or Keras 3 model object as a TF.js layers model.
+
+    `metadata` is a dict embedded as userDefinedMetadata.
+    """
+    options = ConversionOptions(quantization_dtype_map=quantization_dtype_map or {}, weight_shard_size_bytes=weight_shard_size_bytes)
+    with saved_copy(model) as path, open_keras_file(path) as source:
+        write_source(source, artifacts_dir, options, metadata)

@@ -1,0 +1,146 @@
+"""A tfjs-layers model config made readable by Keras: the rules for the way back.
+
+tfjs-layers saves configs in the Keras 2 dialect (`batch_input_shape`, list-form
+`inbound_nodes`), which tf_keras reads natively; what differs is listed here, one rule per
+concept. A second table adapts a Keras 2 config to what Keras 3's legacy loader accepts,
+so that a converted .h5 loads in both Keras versions. No rule imports Keras.
+"""
+
+import copy
+from typing import Callable, Dict, Iterator, List
+
+from tensorflowjs.errors import ConversionError
+
+Config = Dict
+Rule = Callable[[Config, str], None]
+
+MODEL_CLASSES = ("Sequential", "Model", "Functional")
+# Keys of a layer config that hold other layer configs (wrappers and recurrent layers).
+_NESTED_LAYER_KEYS = ("layer", "backward_layer", "cell", "cells")
+_ACTIVATION_KEYS = ("activation", "recurrent_activation")
+
+
+def _model_layers(config: Config) -> List[Config]:
+    inner = config.get("config")
+    layers = inner.get("layers", []) if isinstance(inner, dict) else inner
+    return [layer for layer in layers or [] if isinstance(layer, dict)]
+
+
+def layer_configs(model_config: Config) -> Iterator[Config]:
+    """Every layer config in a model config: nested models, wrapped layers and cells included."""
+    pending = [model_config]
+    while pending:
+        layer = pending.pop(0)
+        yield layer
+        if layer.get("class_name") in MODEL_CLASSES:
+            pending.extend(_model_layers(layer))
+            continue
+        config = layer.get("config") or {}
+        for key in _NESTED_LAYER_KEYS:
+            nested = config.get(key)
+            for item in nested if isinstance(nested, list) else [nested]:
+                if isinstance(item, dict) and "class_name" in item:
+                    pending.append(item)
+
+
+def _name(layer: Config) -> str:
+    return str((layer.get("config") or {}).get("name") or layer.get("name") or "?")
+
+
+def check_layer_classes(model_config: Config, where: str, known: Callable[[str], bool]) -> None:
+    """Refuses, before anything is built, layers Keras lacks and layers made of code."""
+    for layer in layer_configs(model_config):
+        class_name = layer.get("class_name")
+        if class_name == "Lambda":
+            raise ConversionError(f"{where}: layer {_name(layer)!r} is a Lambda layer, whose Python code is never run by this converter; replace it with built-in layers")
+        if not isinstance(class_name, str) or not (class_name in MODEL_CLASSES or known(class_name)):
+            raise ConversionError(
+                f"{where}: layer {_name(layer)!r} has class {class_name!r}, which Keras does not have "
+                "(a custom layer registered in TF.js); implement it in Keras and convert a model without it"
+            )
+
+
+# --- tfjs-layers -> Keras 2 -----------------------------------------------------------------
+
+# Activations only tfjs-layers has, and what they are.
+_TFJS_ONLY_ACTIVATIONS = {"gelu_new": "GELU with the tanh approximation"}
+
+# tfjs-layers initializer class names that Keras spells differently.
+_INITIALIZER_NAMES = {"LeCunNormal": "LecunNormal", "LeCunUniform": "LecunUniform"}
+
+
+def _activations_known_to_keras(layer: Config, where: str) -> None:
+    config = layer.get("config") or {}
+    for key in _ACTIVATION_KEYS:
+        if config.get(key) in _TFJS_ONLY_ACTIVATIONS:
+            raise ConversionError(f"{where}: layer {_name(layer)!r} uses the TF.js activation {config[key]!r} ({_TFJS_ONLY_ACTIVATIONS[config[key]]}), which Keras does not have")
+
+
+def _initializer_class_names(layer: Config, where: str) -> None:
+    for key, value in (layer.get("config") or {}).items():
+        if key.endswith("_initializer") and isinstance(value, dict) and value.get("class_name") in _INITIALIZER_NAMES:
+            value["class_name"] = _INITIALIZER_NAMES[value["class_name"]]
+
+
+TFJS_TO_KERAS2_RULES: List[Rule] = [_activations_known_to_keras, _initializer_class_names]
+
+
+# --- Keras 2 -> what Keras 3's legacy (.h5) loader accepts ----------------------------------
+
+_RECURRENT = ("SimpleRNN", "GRU", "LSTM", "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "RNN")
+
+
+def _no_time_major(layer: Config, where: str) -> None:
+    """Keras 3 recurrent layers have no `time_major` (always batch-major, as tfjs-layers)."""
+    if layer.get("class_name") in _RECURRENT:
+        config = layer.get("config") or {}
+        if config.get("time_major") is False:
+            del config["time_major"]
+
+
+def _no_default_groups_on_separable(layer: Config, where: str) -> None:
+    """Keras 3 separable convolutions take no `groups` argument."""
+    config = layer.get("config") or {}
+    if layer.get("class_name", "").startswith("SeparableConv") and config.get("groups") == 1:
+        del config["groups"]
+
+
+def _no_noise_shape_on_spatial_dropout(layer: Config, where: str) -> None:
+    """Keras 3 SpatialDropout derives its noise shape and takes no `noise_shape` argument."""
+    config = layer.get("config") or {}
+    if layer.get("class_name", "").startswith("SpatialDropout") and config.get("noise_shape") is None:
+        config.pop("noise_shape", None)
+
+
+def _thresholded_relu_as_relu(layer: Config, where: str) -> None:
+    """Keras 3 dropped ThresholdedReLU; ReLU with a threshold differs only at x == theta exactly."""
+    if layer.get("class_name") == "ThresholdedReLU":
+        config = layer["config"]
+        layer["class_name"] = "ReLU"
+        config["threshold"] = float(config.pop("theta", 1.0))
+        config.update(max_value=None, negative_slope=0.0)
+
+
+KERAS3_LEGACY_RULES: List[Rule] = [_no_time_major, _no_default_groups_on_separable, _no_noise_shape_on_spatial_dropout, _thresholded_relu_as_relu]
+
+
+def check_keras3_semantics(model_config: Config, where: str) -> None:
+    """Refuses what Keras 3 would load but compute differently from TF.js and Keras 2."""
+    for layer in layer_configs(model_config):
+        config = layer.get("config") or {}
+        for key in _ACTIVATION_KEYS:
+            if config.get(key) == "hard_sigmoid":
+                raise ConversionError(
+                    f"{where}: layer {_name(layer)!r} uses hard_sigmoid, which Keras 3 computes differently "
+                    "(relu6(x + 3) / 6 instead of TF.js's clip(0.2 x + 0.5, 0, 1)); convert to --output_format=keras "
+                    "or keras_saved_model instead, which are tf_keras models and keep TF.js's definition"
+                )
+
+
+def apply_rules(model_config: Config, rules: List[Rule], where: str) -> Config:
+    """A copy of the config with every rule applied to every layer."""
+    result = copy.deepcopy(model_config)
+    for layer in layer_configs(result):
+        for rule in rules:
+            rule(layer, where)
+    return result

@@ -1,0 +1,36 @@
+"""A Keras model read from a file: its config, its weights (streamed) and who wrote it."""
+
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional
+
+import numpy as np
+
+from tensorflowjs import dtypes
+from tensorflowjs.keras import layers_config
+from tensorflowjs.write_weights import Weight
+
+
+@dataclass
+class KerasModelSource:
+    model_config: Dict
+    weights: List[Weight]
+    keras_version: str
+    backend: str = "tensorflow"
+    training_config: Optional[Dict] = field(default=None)
+
+    @property
+    def generated_by(self) -> str:
+        return f"keras v{self.keras_version}"
+
+    def topology(self) -> Dict:
+        """modelTopology of the layers model.json, its config in the dialect TF.js reads."""
+        topology = {"keras_version": self.keras_version, "backend": self.backend, "model_config": layers_config.translate(self.model_config)}
+        if self.training_config is not None:
+            topology["training_config"] = self.training_config
+        return topology
+
+
+def dataset_weight(name: str, dataset) -> Weight:
+    """A Weight that reads an HDF5 dataset only when its turn comes to be written."""
+    dtype = dtypes.manifest_dtype_of(np.empty(0, dataset.dtype), name)
+    return Weight(name, lambda: dataset[()], dtype, tuple(int(d) for d in dataset.shape))
