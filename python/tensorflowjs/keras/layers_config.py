@@ -20,18 +20,19 @@ Obj = Dict[str, Any]  # a serialized Keras object: {"class_name": ..., "config":
 # Keys Keras 3 adds around an object that say how Python re-creates it; TF.js has no use for them.
 SERIALIZATION_NOISE = ("module", "registered_name", "build_config", "compile_config", "shared_object_id")
 
-# Layer classes tfjs-layers 4.22 registers for deserialization (read from its dist/ sources).
+# Layer classes the @tensorflow/tfjs 4.22 bundle registers for deserialization (read from
+# tfjs-layers' dist bundle; its nlp layers, MultiHeadAttention among them, are not bundled).
 TFJS_LAYER_CLASSES = frozenset(
     """Activation Add AlphaDropout Average AveragePooling1D AveragePooling2D AveragePooling3D
     BatchNormalization Bidirectional CategoryEncoding CenterCrop Concatenate Conv1D Conv2D
     Conv2DTranspose Conv3D Conv3DTranspose ConvLSTM2D ConvLSTM2DCell Cropping2D Dense
-    DepthwiseConv2D Dot Dropout ELU EinsumDense Embedding Flatten Functional GaussianDropout
-    GaussianNoise GRU GRUCell GlobalAveragePooling1D GlobalAveragePooling2D GlobalMaxPooling1D
+    DepthwiseConv2D Dot Dropout ELU Embedding Flatten Functional GaussianDropout GaussianNoise
+    GRU GRUCell GlobalAveragePooling1D GlobalAveragePooling2D GlobalMaxPooling1D
     GlobalMaxPooling2D InputLayer LSTM LSTMCell LayerNormalization LeakyReLU Masking
-    MaxPooling1D MaxPooling2D MaxPooling3D Maximum Minimum Model MultiHeadAttention Multiply
-    PReLU Permute RNN RandomHeight RandomWidth ReLU RepeatVector Rescaling Reshape Resizing
-    SeparableConv2D Sequential SimpleRNN SimpleRNNCell Softmax SpatialDropout1D
-    StackedRNNCells ThresholdedReLU TimeDistributed UpSampling2D ZeroPadding2D""".split()
+    MaxPooling1D MaxPooling2D MaxPooling3D Maximum Minimum Model Multiply PReLU Permute RNN
+    RandomWidth ReLU RepeatVector Rescaling Reshape Resizing SeparableConv2D Sequential
+    SimpleRNN SimpleRNNCell Softmax SpatialDropout1D StackedRNNCells ThresholdedReLU
+    TimeDistributed UpSampling2D ZeroPadding2D""".split()
 )
 
 # Keras 3 class names whose TF.js twin is spelled differently.
