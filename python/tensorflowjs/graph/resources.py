@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, List, Optional
 
 from tensorflowjs.errors import ConversionError
+from tensorflowjs.graph.signature import GraphSignature, SignatureTensor
 
 
 def resource_placeholders(graph_def: Any) -> List[Any]:
@@ -18,9 +19,94 @@ def resource_placeholders(graph_def: Any) -> List[Any]:
     return [n for n in graph_def.node if n.op == "Placeholder" and n.attr["dtype"].type == types_pb2.DT_RESOURCE]
 
 
-def initializer_for(function: Any, graph_def: Any, signature: Any, loaded: Any, source_path: str) -> Optional[Any]:
-    """The pipeline.Initializer for the function's resources, or None when it has none."""
+def _concrete(method: Any) -> Any:
+    """A concrete function of a resource's creator or initializer, restored or fresh."""
+    import tensorflow as tf
+
+    functions = getattr(method, "concrete_functions", None)
+    if functions:
+        return functions[0]
+    return tf.function(method).get_concrete_function()
+
+
+def _owners(root: Any) -> dict:
+    """id(resource handle) -> the trackable resource owning it, for every resource under root."""
+    import tensorflow as tf
+
+    owners = {}
+    for obj in tf.train.TrackableView(root).descendants():
+        handle = getattr(obj, "_resource_handle", None)
+        if handle is not None and hasattr(obj, "_create_resource") and hasattr(obj, "_initialize"):
+            owners[id(handle)] = obj
+    return owners
+
+
+def _frozen_nodes(function: Any, prefix: str) -> tuple:
+    """(nodes of the frozen function renamed under prefix, its output tensor name, resource placeholders)."""
+    from tensorflowjs.graph.freeze import freeze_function
+
+    graph_def = freeze_function(function)
+    names = {node.name for node in graph_def.node}
+
+    def renamed(reference: str) -> str:
+        control = reference.startswith("^")
+        head, sep, rest = reference.lstrip("^").partition(":")
+        head = f"{prefix}/{head}" if head in names else head
+        return ("^" if control else "") + head + sep + rest
+
+    for node in graph_def.node:
+        node.name = f"{prefix}/{node.name}"
+        node.input[:] = [renamed(i) for i in node.input]
+    output = renamed(function.outputs[0].name) if function.outputs else None
+    return list(graph_def.node), output, resource_placeholders(graph_def)
+
+
+def _table_nodes(owner: Any, prefix: str, graph_def: Any) -> str:
+    """Adds the nodes creating and filling one table to graph_def; returns its handle node."""
+    create_nodes, handle, _ = _frozen_nodes(_concrete(owner._create_resource), f"{prefix}/create")
+    graph_def.node.extend(create_nodes)
+    init_nodes, _, placeholders = _frozen_nodes(_concrete(owner._initialize), f"{prefix}/init")
+    table_inputs = {p.name for p in placeholders}
+    for node in init_nodes:
+        if node.name in table_inputs:
+            # The initializer's table argument is the table just created.
+            node.op = "Identity"
+            attrs = {"T": node.attr["dtype"]}
+            node.ClearField("attr")
+            node.attr["T"].CopyFrom(attrs["T"])
+            node.input[:] = [handle]
+    graph_def.node.extend(init_nodes)
+    out = graph_def.node.add()
+    out.name, out.op = f"{prefix}/handle", "Identity"
+    out.input.extend([handle] + [f"^{n.name}" for n in init_nodes if n.op.startswith("LookupTableImport") or n.op.startswith("InitializeTable")])
+    out.attr["T"].type = 20  # DT_RESOURCE
+    return out.name
+
+
+def initializer_for(function: Any, graph_def: Any, signature: GraphSignature, loaded: Any, source_path: str) -> Optional[Any]:
+    """The pipeline.Initializer for the function's resources, or None when it has none.
+
+    Marks each resource placeholder as a signature input with a resourceId.
+    """
+    import tensorflow as tf
+    from tensorflow.core.framework import graph_pb2
+
+    from tensorflowjs.graph.pipeline import Initializer
+
     placeholders = resource_placeholders(graph_def)
     if not placeholders:
         return None
-    raise ConversionError(f"{source_path}: resources other than hash tables are not supported ({', '.join(p.name for p in placeholders)})")
+    external = {internal.name.split(":")[0]: ext for ext, internal in function.graph.captures}
+    owners = _owners(loaded) if loaded is not None else {}
+    init_graph = graph_pb2.GraphDef()
+    init_graph.versions.CopyFrom(graph_def.versions)
+    init_outputs = []
+    for resource_id, placeholder in enumerate(placeholders):
+        owner = owners.get(id(external.get(placeholder.name)))
+        if owner is None:
+            raise ConversionError(f"{source_path}: the model uses a resource ({placeholder.name}) that is not a table this converter can initialise")
+        handle = _table_nodes(owner, f"table_{resource_id}", init_graph)
+        resource = tf.TensorShape([])
+        signature.inputs.append(SignatureTensor(placeholder.name, f"{placeholder.name}:0", tf.resource, resource, resource_id))
+        init_outputs.append(SignatureTensor(handle, f"{handle}:0", tf.resource, resource, resource_id))
+    return Initializer(init_graph, GraphSignature([], init_outputs))
