@@ -1,5 +1,6 @@
 #include "cc/quantize/quantize.h"
 
+#include <cfloat>
 #include <cmath>
 #include <cstring>
 
@@ -29,13 +30,188 @@ inline double RoundHalfEven(double v) {
   return (v + kTwo52) - kTwo52;
 }
 
+// The reference arithmetic itself: q = round_half_even((clip(x, lo, hi) - lo) / scale).
+template <typename Q>
+void EncodeByDivision(const float* in, size_t count, double lo, double hi, double scale, Q* out) {
+  for (size_t i = 0; i < count; ++i) {
+    double x = static_cast<double>(in[i]);
+    x = x < lo ? lo : (x > hi ? hi : x);
+    out[i] = static_cast<Q>(RoundHalfEven((x - lo) / scale));
+  }
+}
+
 // Quotients closer than this to a rounding tie (k + 0.5) are recomputed by exact division.
 // The multiply-by-reciprocal quotient is within 2^-35 of the exact one for q < 2^16, so a
 // larger margin guarantees both round to the same integer everywhere else.
 constexpr double kTieMargin = 0x1p-30;
 constexpr size_t kBlock = 4096;
 
+// Kernels for instruction set extensions carry target attributes and are chosen at run time,
+// so the binary still runs on any x86-64. The TFJS_QUANTIZE_NO_* defines let test builds
+// exercise the fallbacks on machines that have the extensions.
 #if defined(__SSE2__)
+bool HasAvx2Fma() {
+#if defined(TFJS_QUANTIZE_NO_AVX2)
+  return false;
+#else
+  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return has;
+#endif
+}
+
+bool HasF16c() {
+#if defined(TFJS_QUANTIZE_NO_F16C)
+  return false;
+#else
+  static const bool has = __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+  return has;
+#endif
+}
+
+// ---- float16 by F16C. Its rounding (nearest even, subnormals, overflow to inf) is IEEE's,
+// like FloatToHalf's, but it quiets signalling NaNs, which numpy keeps: vectors holding a
+// NaN take the scalar path.
+__attribute__((target("avx,f16c"))) void EncodeFloat16F16c(const float* in, size_t count, uint16_t* out) {
+  size_t i = 0;
+  for (; i + 8 <= count; i += 8) {
+    const __m256 x = _mm256_loadu_ps(in + i);
+    if (_mm256_movemask_ps(_mm256_cmp_ps(x, x, _CMP_UNORD_Q))) {
+      for (size_t k = i; k < i + 8; ++k) out[k] = FloatToHalf(in[k]);
+    } else {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + i), _mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT));
+    }
+  }
+  for (; i < count; ++i) out[i] = FloatToHalf(in[i]);
+}
+
+__attribute__((target("avx,f16c"))) void DecodeFloat16F16c(const uint16_t* in, size_t count, float* out) {
+  const __m128i magnitude = _mm_set1_epi16(0x7fff);
+  const __m128i infinity = _mm_set1_epi16(0x7c00);
+  size_t i = 0;
+  for (; i + 8 <= count; i += 8) {
+    const __m128i h = _mm_loadu_si128(reinterpret_cast<const __m128i*>(in + i));
+    if (_mm_movemask_epi8(_mm_cmpgt_epi16(_mm_and_si128(h, magnitude), infinity))) {  // A NaN.
+      for (size_t k = i; k < i + 8; ++k) out[k] = HalfToFloat(in[k]);
+    } else {
+      _mm256_storeu_ps(out + i, _mm256_cvtph_ps(h));
+    }
+  }
+  for (; i < count; ++i) out[i] = HalfToFloat(in[i]);
+}
+
+// ---- Affine encoding in float32, eight lanes per AVX2 instruction.
+//
+// Each lane computes y = fl32(x * inverse + offset) with one FMA rounding, where
+// inverse = fl32(fl64(1 / scale)) and offset = fl32(fl64(-lo * fl64(1 / scale))), clamps y to
+// [0, qmax] (the packing instructions saturate negative integers to 0) and rounds it to the
+// nearest integer r. The reference rounds
+// Q(x) = fl64(fl64(x - lo) / scale) instead; we show |y - Q(x)| <= E, so a lane whose
+// |y - r| < 0.5 - E rounds exactly like the reference and the others are recomputed by
+// division.
+//
+// Bound. Let u = 2^-24, T(x) = (x - lo) / scale exactly, M = max(|lo|, |hi|),
+// X = M (1 + 2^-22) + 2^-149 (every float32 in [lo, hi] and its neighbours just outside),
+// and A = (X + |lo|) / scale, so |T(x)| <= A for |x| <= X. With inverse a normal float:
+//   |inverse - 1/scale| <= (u + 2^-52) / scale,
+//   |offset + lo/scale| <= (u + 2^-51) |lo| / scale + 2^-150  (2^-150: subnormal offset);
+//   z = x * inverse + offset exactly:  |z - T| <= (u + 2^-51) A + 2^-150;
+//   y = fl32(z):  |y - z| <= u |z| + 2^-150 <= u A (1 + 2^-23) + 2^-149;
+//   |Q - T| <= 2^-51 A  (two float64 roundings).
+// Summed: |y - Q| <= 2^-23 A (1 + 2^-20) + 2^-148 <= E := A * 0x1.0001p-23 + 0x1p-140.
+//
+// Clipping. The plan requires E <= 1/16 (beyond that, too many lanes are recomputed); then
+// A <= 2^19, so Q(hi) is within 2^-30 of qmax (hi - lo is qmax * scale up to float64
+// roundings of size 2^-52 A). y and Q are monotone in x. For x < lo, y(x) <= y(x0) <=
+// Q(x0) + E <= E, x0 the largest float32 below lo: r <= 0 saturates to 0, as the reference
+// clips to Q(lo) = 0. For x > hi likewise y(x) >= qmax - E - 2^-30, so the clamped y rounds
+// to qmax, the reference's RNE(Q(hi)). Inside [lo, hi], y < 0 means Q < E (r = 0) and a
+// clamped y means Q > qmax - E, which the reference also rounds to 0 and qmax. Only lanes
+// outside [lo, hi] can be recomputed needlessly, when far below lo near some -k - 0.5.
+struct SinglePlan {
+  float inverse;
+  float offset;
+  float qmax;
+  float trust;  // Lanes with |y - r| >= trust (<= 0.5 - E) are recomputed.
+};
+
+// False when float32 cannot bound the error tightly enough: an offset huge against the
+// range (like uint16 of values in [100, 101]) or a scale out of float32's range.
+bool MakeSinglePlan(double lo, double hi, double scale, uint32_t qmax, SinglePlan* plan) {
+  if (!(scale > 0.0) || !std::isfinite(lo) || !std::isfinite(hi)) return false;
+  const double inverse = 1.0 / scale;
+  const double offset = -lo * inverse;
+  if (!(inverse >= FLT_MIN && inverse <= FLT_MAX && std::fabs(offset) <= FLT_MAX)) return false;
+  const double x_bound = std::fmax(std::fabs(lo), std::fabs(hi)) * (1 + 0x1p-22) + 0x1p-149;
+  const double error = (x_bound + std::fabs(lo)) / scale * 0x1.0001p-23 + 0x1p-140;
+  // Past 1/16 so many lanes fall near ties that the float64 kernel is faster.
+  if (!(error <= 1.0 / 16)) return false;
+  float trust = static_cast<float>(0.5 - error);
+  if (trust > 0.5 - error) trust = std::nextafter(trust, 0.0f);
+  *plan = {static_cast<float>(inverse), static_cast<float>(offset), static_cast<float>(qmax), trust};
+  return true;
+}
+
+struct SingleLanes {
+  __m256 inverse, offset, qmax, trust;
+};
+
+// Eight rounded quotients as int32; `retry` gets the lanes to recompute.
+__attribute__((target("avx2,fma"))) inline __m256i RoundX8(const float* in, const SingleLanes& v, __m256* retry) {
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  const __m256 z = _mm256_fmadd_ps(_mm256_loadu_ps(in), v.inverse, v.offset);
+  // Clamped above only: negative lanes saturate to 0 when packed to unsigned.
+  const __m256 y = _mm256_min_ps(v.qmax, z);
+  const __m256 r = _mm256_round_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  *retry = _mm256_cmp_ps(_mm256_and_ps(_mm256_sub_ps(y, r), abs_mask), v.trust, _CMP_GE_OQ);
+  return _mm256_cvttps_epi32(r);
+}
+
+// Recomputes by division the lanes of in[0, 32) flagged in `lanes`.
+template <typename Q>
+void Retry(uint32_t lanes, const float* in, double lo, double hi, double scale, Q* out) {
+  for (; lanes != 0; lanes &= lanes - 1) {
+    const int k = __builtin_ctz(lanes);
+    EncodeByDivision(in + k, 1, lo, hi, scale, out + k);
+  }
+}
+
+// Encodes the largest prefix of whole groups (32 lanes for uint8, 16 for uint16) and returns
+// its length.
+template <typename Q>
+__attribute__((target("avx2,fma"))) size_t EncodeSingleAvx2(const float* in, size_t count, const SinglePlan& plan,
+                                                             double lo, double hi, double scale, Q* out) {
+  const SingleLanes v = {_mm256_set1_ps(plan.inverse), _mm256_set1_ps(plan.offset), _mm256_set1_ps(plan.qmax),
+                         _mm256_set1_ps(plan.trust)};
+  size_t i = 0;
+  if constexpr (sizeof(Q) == 1) {
+    // packs/packus interleave the 128-bit halves; this permutation restores element order.
+    const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    for (; i + 32 <= count; i += 32) {
+      __m256 t[4];
+      const __m256i ab = _mm256_packs_epi32(RoundX8(in + i, v, &t[0]), RoundX8(in + i + 8, v, &t[1]));
+      const __m256i cd = _mm256_packs_epi32(RoundX8(in + i + 16, v, &t[2]), RoundX8(in + i + 24, v, &t[3]));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), _mm256_permutevar8x32_epi32(_mm256_packus_epi16(ab, cd), order));
+      if (_mm256_movemask_ps(_mm256_or_ps(_mm256_or_ps(t[0], t[1]), _mm256_or_ps(t[2], t[3])))) {
+        const uint32_t lanes = _mm256_movemask_ps(t[0]) | _mm256_movemask_ps(t[1]) << 8 |
+                               _mm256_movemask_ps(t[2]) << 16 | static_cast<uint32_t>(_mm256_movemask_ps(t[3])) << 24;
+        Retry(lanes, in + i, lo, hi, scale, out + i);
+      }
+    }
+  } else {
+    for (; i + 16 <= count; i += 16) {
+      __m256 t[2];
+      const __m256i ab = _mm256_packus_epi32(RoundX8(in + i, v, &t[0]), RoundX8(in + i + 8, v, &t[1]));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), _mm256_permute4x64_epi64(ab, 0xd8));
+      const uint32_t lanes = _mm256_movemask_ps(t[0]) | _mm256_movemask_ps(t[1]) << 8;
+      if (lanes) Retry(lanes, in + i, lo, hi, scale, out + i);
+    }
+  }
+  return i;
+}
+
+// ---- Affine encoding in float64 by reciprocal, for CPUs without AVX2 and FMA and for
+// parameters the float32 plan refuses.
+
 // Four clipped, reciprocal-scaled, rounded quotients as int32; ORs a near-tie flag into `ties`.
 inline __m128i QuotientsX4(const float* in, __m128d lo, __m128d hi, __m128d inverse, __m128d* ties) {
   const __m128d two52 = _mm_set1_pd(4503599627370496.0);
@@ -84,8 +260,8 @@ size_t EncodeByReciprocalSse2(const float* in, size_t count, double lo, double h
   }
   return _mm_movemask_pd(ties) ? 0 : i;
 }
-// The same kernels on four doubles per instruction, for CPUs with AVX2 (checked at run time,
-// so the binary still runs on any x86-64).
+
+// The same kernels on four doubles per instruction.
 __attribute__((target("avx2"))) inline __m128i QuotientsX4Avx2(const float* in, __m256d lo, __m256d hi, __m256d inverse,
                                                                  __m256d* ties) {
   const __m256d half = _mm256_set1_pd(0.5);
@@ -125,47 +301,42 @@ __attribute__((target("avx2"))) size_t EncodeByReciprocalAvx2(const float* in, s
   return _mm256_movemask_pd(ties) ? 0 : i;
 }
 
-bool HasAvx2() {
-#if defined(TFJS_QUANTIZE_NO_AVX2)  // Lets a test build exercise the SSE2 kernels anywhere.
-  return false;
-#else
-  static const bool has = __builtin_cpu_supports("avx2");
-  return has;
-#endif
+template <typename Q>
+size_t EncodeByReciprocal(const float* in, size_t count, double lo, double hi, double inverse, Q* out) {
+  return HasAvx2Fma() ? EncodeByReciprocalAvx2(in, count, lo, hi, inverse, out)
+                      : EncodeByReciprocalSse2(in, count, lo, hi, inverse, out);
 }
 
 template <typename Q>
-size_t EncodeByReciprocal(const float* in, size_t count, double lo, double hi, double inverse, Q* out) {
-  return HasAvx2() ? EncodeByReciprocalAvx2(in, count, lo, hi, inverse, out)
-                   : EncodeByReciprocalSse2(in, count, lo, hi, inverse, out);
+size_t EncodeSingle(const float* in, size_t count, double lo, double hi, double scale, uint32_t qmax, Q* out) {
+  SinglePlan plan;
+  if (!HasAvx2Fma() || !MakeSinglePlan(lo, hi, scale, qmax, &plan)) return 0;
+  return EncodeSingleAvx2(in, count, plan, lo, hi, scale, out);
 }
 #else
 template <typename Q>
 size_t EncodeByReciprocal(const float*, size_t, double, double, double, Q*) {
   return 0;
 }
-#endif
 
-// The reference arithmetic itself: q = round_half_even((clip(x, lo, hi) - lo) / scale).
 template <typename Q>
-void EncodeBlockByDivision(const float* in, size_t count, double lo, double hi, double scale, Q* out) {
-  for (size_t i = 0; i < count; ++i) {
-    double x = static_cast<double>(in[i]);
-    x = x < lo ? lo : (x > hi ? hi : x);
-    out[i] = static_cast<Q>(RoundHalfEven((x - lo) / scale));
-  }
+size_t EncodeSingle(const float*, size_t, double, double, double, uint32_t, Q*) {
+  return 0;
 }
+#endif
 
 template <typename Q>
 void AffineEncode(const float* in, size_t count, const AffineParams& params, uint32_t qmax, Q* out) {
   // The clip bound of the reference: hi = qmax * scale + min.
   const double lo = params.min;
   const double hi = static_cast<double>(qmax) * params.scale + params.min;
+  const size_t single = EncodeSingle(in, count, lo, hi, params.scale, qmax, out);
+  in += single, out += single, count -= single;
   const double inverse = 1.0 / params.scale;
   for (size_t start = 0; start < count; start += kBlock) {
     const size_t n = count - start < kBlock ? count - start : kBlock;
     const size_t done = EncodeByReciprocal(in + start, n, lo, hi, inverse, out + start);
-    EncodeBlockByDivision(in + start + done, n - done, lo, hi, params.scale, out + start + done);
+    EncodeByDivision(in + start + done, n - done, lo, hi, params.scale, out + start + done);
   }
 }
 
@@ -214,10 +385,16 @@ float HalfToFloat(uint16_t bits) {
 }
 
 void EncodeFloat16(const float* in, size_t count, uint16_t* out) {
+#if defined(__SSE2__)
+  if (HasF16c()) return EncodeFloat16F16c(in, count, out);
+#endif
   for (size_t i = 0; i < count; ++i) out[i] = FloatToHalf(in[i]);
 }
 
 void DecodeFloat16(const uint16_t* in, size_t count, float* out) {
+#if defined(__SSE2__)
+  if (HasF16c()) return DecodeFloat16F16c(in, count, out);
+#endif
   for (size_t i = 0; i < count; ++i) out[i] = HalfToFloat(in[i]);
 }
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <utility>
 #include <vector>
 
 namespace tfjs {
@@ -94,6 +95,54 @@ TEST(Float16, ArrayFunctionsMatchScalar) {
   }
 }
 
+// The array functions take F16C where the CPU has it (quantize_without_f16c_test covers the
+// scalar loops). Compared with the scalar conversion on every float32 bit pattern where
+// rounding is intricate (float32 subnormals, half subnormals and the underflow to zero, the
+// overflow to inf, Inf and every NaN payload, either sign) and every 61st pattern elsewhere.
+TEST(Float16, EncodeArrayMatchesScalarOnEveryIntricateBitPattern) {
+  std::vector<float> in(1u << 23);
+  std::vector<uint16_t> out(in.size()), expected(in.size());
+  for (uint32_t sign = 0; sign < 2; ++sign) {
+    for (uint32_t exponent = 0; exponent < 256; ++exponent) {
+      const bool intricate = exponent == 0 || (exponent >= 101 && exponent <= 113) || exponent == 142 || exponent == 255;
+      const uint32_t step = intricate ? 1 : 61;
+      const size_t n = ((1u << 23) + step - 1) / step;
+      for (size_t i = 0; i < n; ++i) {
+        in[i] = FromBits(sign << 31 | exponent << 23 | static_cast<uint32_t>(i * step));
+        expected[i] = FloatToHalf(in[i]);
+      }
+      EncodeFloat16(in.data(), n, out.data());
+      const auto [got, want] = std::mismatch(out.begin(), out.begin() + n, expected.begin());
+      ASSERT_TRUE(got == out.begin() + n) << std::hex << "float bits 0x" << Bits(in[got - out.begin()]) << ": 0x"
+                                          << *got << " instead of 0x" << *want;
+    }
+  }
+}
+
+TEST(Float16, SignallingNanKeepsItsPayloadInEveryLane) {
+  // F16C would quiet these (0x7e01); numpy and FloatToHalf keep the signalling payload.
+  std::vector<float> in(21, 1.5f);
+  in[3] = FromBits(0x7f802000u);
+  in[12] = FromBits(0xff800001u);
+  in[20] = FromBits(0x7fa00000u);
+  std::vector<uint16_t> out(in.size());
+  EncodeFloat16(in.data(), in.size(), out.data());
+  EXPECT_EQ(out[3], 0x7c01);
+  EXPECT_EQ(out[12], 0xfc01);
+  EXPECT_EQ(out[20], 0x7d00);
+  EXPECT_EQ(out[0], 0x3e00);
+  EXPECT_EQ(out[11], 0x3e00);
+}
+
+TEST(Float16, DecodeArrayMatchesScalarOnEveryHalf) {
+  std::vector<uint16_t> in(0x10000 + 5);  // Not a whole number of vectors: the tail too.
+  for (size_t h = 0; h < in.size(); ++h) in[h] = static_cast<uint16_t>(h);
+  std::vector<float> out(in.size());
+  DecodeFloat16(in.data(), in.size(), out.data());
+  for (size_t h = 0; h < in.size(); ++h) ASSERT_EQ(Bits(out[h]), Bits(HalfToFloat(in[h]))) << "half " << h;
+  EXPECT_EQ(Bits(out[0x7c01]), 0x7f802000u);  // Signalling NaN stays signalling, as in numpy.
+}
+
 TEST(AffineParams, RangeStraddlingZeroIsNudgedSoZeroIsExact) {
   const std::vector<float> data = {-1.0f, 0.0f, 0.3f, 2.0f};
   AffineParams params;
@@ -178,6 +227,75 @@ TEST(AffineEncode, VectorPathMatchesExactDivisionOnLongInputs) {
       const double x = std::min(std::max(static_cast<double>(data[i]), params.min), hi);
       const double expected = std::nearbyint((x - params.min) / params.scale);
       ASSERT_EQ(bits == 8 ? q8[i] : q16[i], expected) << "element " << i << " bits " << bits;
+    }
+  }
+}
+
+// The reference quotient, written out independently of the kernels.
+uint32_t ReferenceQuantize(float value, const AffineParams& params, int bits) {
+  const double hi = AffineMax(bits) * params.scale + params.min;
+  const double x = std::min(std::max(static_cast<double>(value), params.min), hi);
+  return static_cast<uint32_t>(std::nearbyint((x - params.min) / params.scale));
+}
+
+// Values whose float64 quotient is a tie k + 0.5 or a few float32 steps either side of one,
+// values at and around both clip bounds, far outside them, and ordinary ones, shuffled so
+// every kind lands in every vector lane.
+std::vector<float> Adversarial(const AffineParams& params, int bits, uint32_t seed) {
+  const uint32_t qmax = AffineMax(bits);
+  const double hi = qmax * params.scale + params.min;
+  std::vector<float> data;
+  auto around = [&data](double center) {
+    float x = static_cast<float>(center);
+    for (int k = 0; k < 3; ++k) x = std::nextafter(x, -std::numeric_limits<float>::infinity());
+    for (int k = 0; k < 7; ++k, x = std::nextafter(x, std::numeric_limits<float>::infinity())) data.push_back(x);
+  };
+  const uint32_t step = bits == 8 ? 1 : 97;
+  for (uint32_t k = 0; k <= qmax + 1; k += step) around(params.min + (k - 0.5) * params.scale);
+  around(params.min + (qmax - 0.5) * params.scale);
+  around(params.min);
+  around(hi);
+  for (double far : {1e30, 3.4e38, 1e-30, 1e-45}) {
+    data.push_back(static_cast<float>(far));
+    data.push_back(static_cast<float>(-far));
+  }
+  for (uint32_t k = 0; k < 1000; ++k) data.push_back(static_cast<float>(params.min + (k * 0.7371) * params.scale));
+  uint32_t state = seed;
+  for (size_t i = data.size() - 1; i > 0; --i) {
+    state = state * 1664525u + 1013904223u;
+    std::swap(data[i], data[state % (i + 1)]);
+  }
+  data.resize(data.size() - seed % 32);  // Vary the scalar tail too.
+  return data;
+}
+
+// Parameters from data (nudged to zero or not) and as callers may pass them: ranges from
+// tiny to huge, offsets far from zero (the float32 kernel's error bound grows with them
+// until it hands over to float64), and clip bounds inside the data.
+TEST(AffineEncode, MatchesFloat64ReferenceNearTiesAndClipBounds) {
+  const std::vector<std::pair<float, float>> ranges = {
+      {-1.0f, 2.0f},     {-0.37f, 0.0051f}, {0.0f, 1.0f},     {0.5f, 4.5f},      {3.0f, 3.25f},
+      {-7.0f, -6.5f},    {1000.0f, 1001.0f}, {12.0f, 20.0f},  {100.0f, 101.0f},  {-3e-38f, 5e-38f},
+      {1e-6f, 2e-6f},    {-3e30f, 1e31f},   {-1.0f, 65504.0f}, {2.0f, 2.0009765625f}};
+  uint32_t seed = 1;
+  for (int bits : {8, 16}) {
+    for (const auto& [lo, hi] : ranges) {
+      for (bool from_data : {true, false}) {
+        AffineParams params;
+        const float bounds[2] = {lo, hi};
+        ASSERT_TRUE(ComputeAffineParams(bounds, 2, bits, &params));
+        if (!from_data) params = {params.min + 7.3 * params.scale, params.scale * 0.61};
+        const std::vector<float> data = Adversarial(params, bits, ++seed);
+        std::vector<uint8_t> q8(data.size());
+        std::vector<uint16_t> q16(data.size());
+        if (bits == 8) AffineEncode8(data.data(), data.size(), params, q8.data());
+        if (bits == 16) AffineEncode16(data.data(), data.size(), params, q16.data());
+        for (size_t i = 0; i < data.size(); ++i) {
+          ASSERT_EQ(bits == 8 ? q8[i] : q16[i], ReferenceQuantize(data[i], params, bits))
+              << "x " << std::hexfloat << data[i] << " min " << params.min << " scale " << params.scale << " bits "
+              << std::dec << bits;
+        }
+      }
     }
   }
 }
