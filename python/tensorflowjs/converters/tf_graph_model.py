@@ -34,10 +34,24 @@ def _convert_function(function: Any, output_path: str, options: ConversionOption
 
 def convert_saved_model(input_path: str, output_path: str, options: ConversionOptions, frozen_graph_dir: Optional[str] = None) -> None:
     """tf_saved_model -> tfjs_graph_model (also keras_saved_model: its serving signature)."""
-    from tensorflowjs.graph import saved_model
+    _convert_saved_model(input_path, output_path, options, options.saved_model_tags, options.signature_name or "serving_default", frozen_graph_dir)
 
-    loaded = saved_model.load_signature(input_path, options.saved_model_tags, options.signature_name or "serving_default")
-    _convert_function(loaded.function, output_path, options, loaded.tensorflow_version, input_path, loaded.model, frozen_graph_dir=frozen_graph_dir)
+
+def _convert_saved_model(saved_model_dir: str, output_path: str, options: ConversionOptions, tags: Any, signature_name: str,
+                         frozen_graph_dir: Optional[str] = None) -> None:
+    import tensorflow as tf
+
+    from tensorflowjs.graph import saved_model, tf1_saved_model
+
+    choice = saved_model.choose_meta_graph(saved_model_dir, tags, signature_name)
+    if not choice.tf1:
+        loaded = saved_model.load_signature(saved_model_dir, tags, signature_name)
+        _convert_function(loaded.function, output_path, options, loaded.tensorflow_version, saved_model_dir, loaded.model, frozen_graph_dir=frozen_graph_dir)
+        return
+    graph_def, signature, initializer = tf1_saved_model.freeze(saved_model_dir, choice.tags, signature_name)
+    if frozen_graph_dir:
+        _write_frozen_copy(graph_def, frozen_graph_dir)
+    pipeline.write_graph_model(output_path, graph_def, signature, options, choice.tensorflow_version or tf.__version__, saved_model_dir, initializer)
 
 
 def convert_frozen_model(input_path: str, output_path: str, options: ConversionOptions) -> None:
@@ -57,13 +71,9 @@ def convert_hub_module(input_path: str, output_path: str, options: ConversionOpt
     from tensorflowjs.graph import saved_model, tf_hub
 
     module_dir = tf_hub.resolve_module(input_path)
-    tags = options.saved_model_tags
-    if not saved_model.parse_tags(tags) and not tf_hub.is_hub_v1_format(module_dir):
-        # A TF2 module has one MetaGraph (tagged serve); no tags means that one.
-        metas = saved_model.read_saved_model_proto(module_dir).meta_graphs
-        tags = list(metas[0].meta_info_def.tags) if len(metas) == 1 else tags
-    loaded = saved_model.load_signature(module_dir, tags, options.signature_name or "default")
-    _convert_function(loaded.function, output_path, options, loaded.tensorflow_version, module_dir, loaded.model)
+    available = [sorted(m.meta_info_def.tags) for m in saved_model.read_saved_model_proto(module_dir).meta_graphs]
+    tags = tf_hub.module_tags(saved_model.parse_tags(options.saved_model_tags), available)
+    _convert_saved_model(module_dir, output_path, options, tags, options.signature_name or "default")
 
 
 def convert_keras_model(model: Any, output_path: str, options: ConversionOptions, source_path: str = "the Keras model") -> None:

@@ -63,7 +63,9 @@ def write_graph_model(
             from tensorflowjs.graph.op_check import check_supported_ops
 
             check_supported_ops(initializer.graph_def, source_path)
-        weights += graph_json.extract_weights(initializer.graph_def)
+        # A Const both graphs took from one source graph is one weight (TF.js shares the weights).
+        names = {w.name for w in weights}
+        weights += [w for w in graph_json.extract_weights(initializer.graph_def) if w.name not in names]
     with output_directory(output_path) as staging:
         manifest = write_weights.write_weight_groups([weights], staging, options.weight_shard_size_bytes, options.quantization_dtype_map)
         if initializer is not None:

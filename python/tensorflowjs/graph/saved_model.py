@@ -53,6 +53,7 @@ class MetaGraphChoice:
     tags: List[str]
     signatures: List[str]
     tensorflow_version: str
+    tf1: bool  # written by TF1's SavedModelBuilder (no object graph): frozen in a Session
 
 
 def choose_meta_graph(saved_model_dir: str, tags: Any, signature_name: str) -> MetaGraphChoice:
@@ -68,7 +69,8 @@ def choose_meta_graph(saved_model_dir: str, tags: Any, signature_name: str) -> M
                     f"{saved_model_dir} has no signature {signature_name!r} under tags {_describe(wanted)}; "
                     f"its signatures: {', '.join(signatures) or 'none'} (choose one with --signature_name)"
                 )
-            return MetaGraphChoice(meta_tags, signatures, meta_graph.meta_info_def.tensorflow_version)
+            tf1 = not meta_graph.object_graph_def.nodes
+            return MetaGraphChoice(meta_tags, signatures, meta_graph.meta_info_def.tensorflow_version, tf1)
     raise ConversionError(
         f"{saved_model_dir} has no MetaGraph tagged {_describe(wanted)}; its tag sets: "
         f"{'; '.join(_describe(t) for t in available)} (choose one with --saved_model_tags)"

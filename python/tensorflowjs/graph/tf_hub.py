@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from typing import List
 
 from tensorflowjs.errors import ConversionError
 
@@ -35,3 +36,13 @@ def resolve_module(handle: str) -> str:
 def is_hub_v1_format(module_dir: str) -> bool:
     """TF1 hub format (hub.Module) rather than a TF2 SavedModel."""
     return os.path.isfile(os.path.join(module_dir, HUB_V1_MARKER))
+
+
+def module_tags(wanted: List[str], available: List[List[str]]) -> List[str]:
+    """The tag set to load: the one asked for when it exists; for the defaults (none, or the
+    CLI's `serve`), a hub module's untagged MetaGraph, else its only one."""
+    if wanted in available or wanted not in ([], ["serve"]):
+        return wanted
+    if [] in available:
+        return []
+    return available[0] if len(available) == 1 else wanted
