@@ -9,6 +9,7 @@ import contextlib
 import os
 import tempfile
 import warnings
+import zipfile
 from typing import ContextManager, Dict, Optional
 
 from tensorflowjs import formats
@@ -30,6 +31,8 @@ def open_keras_file(path: str) -> ContextManager[KerasModelSource]:
     if os.path.isdir(path):
         raise ConversionError(f"{path} is a directory; a Keras model file (.h5 or .keras) was expected (a Keras SavedModel needs --input_format keras_saved_model)")
     detected = formats.detect_format(path)
+    if detected is None and zipfile.is_zipfile(path):
+        detected = "keras_keras"  # a zip that is no valid .keras: its reader says what is missing
     if detected not in _READERS:
         raise ConversionError(f"{path} is neither an HDF5 nor a .keras file; give a Keras model saved with model.save()")
     return _READERS[detected](path)
