@@ -158,10 +158,13 @@ def test_weights_only_hdf5(sources, tmp_path, capsys):
     assert "holds only weights" in _fails_cleanly(capsys, tmp_path / "out", tmp_path / "only.h5")
 
 
-def test_keras_archive_without_config(sources, tmp_path, capsys):
+@pytest.mark.parametrize("missing", ["config.json", "model.weights.h5"])
+def test_keras_archive_missing_a_part(sources, tmp_path, capsys, missing):
     with zipfile.ZipFile(sources["k3_cnn"][0]) as src, zipfile.ZipFile(tmp_path / "bad.keras", "w") as dst:
-        dst.writestr("model.weights.h5", src.read("model.weights.h5"))
-    assert "without config.json" in _fails_cleanly(capsys, tmp_path / "out", "--input_format=keras_keras", tmp_path / "bad.keras")
+        for name in src.namelist():
+            if name != missing:
+                dst.writestr(name, src.read(name))
+    assert f"without {missing}" in _fails_cleanly(capsys, tmp_path / "out", "--input_format=keras_keras", tmp_path / "bad.keras")
 
 
 def test_existing_output_directory_survives_a_failed_conversion(tmp_path, capsys):

@@ -75,12 +75,11 @@ def _entry_offset(path: str, f, info: zipfile.ZipInfo) -> int:
 
 
 @contextlib.contextmanager
-def _weights_file(path: str, archive: zipfile.ZipFile) -> Iterator[Optional[h5py.File]]:
+def _weights_file(path: str, archive: zipfile.ZipFile) -> Iterator[h5py.File]:
     try:
         info = archive.getinfo(WEIGHTS)
     except KeyError:
-        yield None
-        return
+        raise ConversionError(f"{path} is a .keras archive without {WEIGHTS}; it is not a complete Keras model") from None
     with contextlib.ExitStack() as stack:
         if info.compress_type == zipfile.ZIP_STORED:
             raw = stack.enter_context(open(path, "rb"))
@@ -205,9 +204,7 @@ def _keras_version(archive: zipfile.ZipFile) -> str:
         return "3"
 
 
-def _root_weights(path: str, weights_file: Optional[h5py.File], config: Dict) -> List[Weight]:
-    if weights_file is None:
-        return []
+def _root_weights(path: str, weights_file: h5py.File, config: Dict) -> List[Weight]:
     walker = _WeightWalker(path)
     children = _children_by_name(weights_file)
     for entry in config.get("config", {}).get("layers", []):
