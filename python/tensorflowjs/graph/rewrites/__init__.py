@@ -1,7 +1,7 @@
 """TF.js graph rewrites: one module per rewrite, each registered by name, applied in listed order.
 
-BEFORE_REMAPPER rewrites leave a graph TensorFlow can still run (so Grappler's remapper can fuse
-what they produce); AFTER_REMAPPER ones emit ops only TF.js has (Prelu,
+FOLDING rewrites leave a graph TensorFlow can still run and go before Grappler's arithmetic
+optimizer (see optimize.py); FUSIONS emit fused and TF.js-only ops (Prelu,
 FusedDepthwiseConv2dNative) and end with the validation that un-fuses anything TF.js's CPU or
 WASM backend would reject.
 """
@@ -16,8 +16,8 @@ Rewrite = Callable[[GraphView], int]
 
 REGISTRY: Dict[str, Rewrite] = {}
 
-BEFORE_REMAPPER: Sequence[str] = ("fold_batch_norms", "add_to_bias_add")
-AFTER_REMAPPER: Sequence[str] = (
+FOLDING: Sequence[str] = ("fold_batch_norms", "add_to_bias_add")
+FUSIONS: Sequence[str] = (
     "unfuse_unsupported",
     "fuse_prelu",
     "fuse_conv_matmul",

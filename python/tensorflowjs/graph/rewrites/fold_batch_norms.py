@@ -60,7 +60,7 @@ def _linear_chain(view: GraphView, tensor: str, owner) -> Optional[Tuple[object,
 def _fold(view: GraphView, tail, linear, bias_add, scale: np.ndarray, shift: Optional[np.ndarray]) -> None:
     """Scale linear's weights; replace tail (and the old BiasAdd) by one BiasAdd named like tail."""
     weights = view.add_const(f"{linear.name}/folded_weights", scale_weights(view, linear, scale))
-    linear.input[1] = weights.name
+    view.set_input(linear, 1, weights.name)
     bias = np.zeros_like(scale, dtype=np.float64)
     if bias_add is not None:
         bias = view.const_value(bias_add.input[1]).astype(np.float64) * scale

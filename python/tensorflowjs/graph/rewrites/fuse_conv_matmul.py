@@ -1,7 +1,7 @@
-"""Conv2D/MatMul + BiasAdd (+ activation) -> _FusedConv2D/_FusedMatMul where the remapper did not.
+"""Conv2D/MatMul + BiasAdd (+ activation) -> _FusedConv2D/_FusedMatMul, as TF.js runs them.
 
-The remapper runs before batch-norm folding has produced every BiasAdd it could fuse, and it
-does not fuse Prelu (a TF.js-only op); this catches both, within what TF.js's backends accept.
+Also adds an activation to a _FusedConv2D/_FusedMatMul that came in fused with BiasAdd only.
+Prelu is fused too (after fuse_prelu made it), when its alpha is one value per channel.
 """
 
 from __future__ import annotations

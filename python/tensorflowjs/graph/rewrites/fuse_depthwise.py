@@ -1,7 +1,7 @@
 """DepthwiseConv2dNative + BiasAdd (+ activation) -> FusedDepthwiseConv2dNative, a TF.js-only op.
 
-TensorFlow has no such op (its remapper never produces it), so this runs after the remapper;
-TF.js runs it as one fused depthwise kernel with fused_ops [BiasAdd, activation].
+TensorFlow has no such op, so this runs last, after every Grappler pass; TF.js runs it as one
+fused depthwise kernel with fused_ops [BiasAdd, activation].
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Relu(x) + (-alpha) * Relu(-x), Keras's PReLU as Grappler leaves it, becomes Prelu(x, alpha).
 
 Also matched: Relu(x) - alpha * Relu(-x), either operand order. Prelu is a TF.js-only op, so this
-runs after the remapper. It is emitted only where TF.js's WASM kernel computes it right: that
+runs after every Grappler pass. It is emitted only where TF.js's WASM kernel computes it right: that
 kernel reads alpha at (flat element index) modulo (alpha's size), which is correct only when
 alpha's shape, leading 1s dropped, has no broadcast (size-1) axis left, e.g. (C,) or (H, W, C)
 but not (H, 1, C); other PReLUs keep their Relu/Neg/Mul form, which both backends run.

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import FrozenSet, Optional
 
-from tensorflowjs.graph.rewrites.graph_view import GraphView, attr, float_attr, int_attr, strings_attr
+from tensorflowjs.graph.rewrites.graph_view import GraphView, attr, float_attr, int_attr, strings_attr, types_attr
 from tensorflowjs.graph.rewrites.linear import const_shape, is_float32_nhwc
 
 ACTIVATIONS = frozenset({"Relu", "Relu6", "Elu", "Sigmoid", "LeakyRelu", "Prelu"})
@@ -73,6 +73,9 @@ def make_fused(view: GraphView, kind: FusedKind, name: str, base, bias: str, act
     attrs["num_args"] = int_attr(len(args))
     if kind is not DEPTHWISE:
         attrs["epsilon"] = float_attr(0.0001)
+    if kind is CONV2D:
+        # TF's own _FusedConv2D definition needs the arg types; TF.js ignores them.
+        attrs["TArgs"] = types_attr([attr(base, "T").type] * len(args))
     copied = {}
     for key, value in attrs.items():
         copied[key] = type(value)()

@@ -36,14 +36,22 @@ class GraphView:
     def __init__(self, graph_def, keep: Iterable[str]):
         self.graph_def = graph_def
         self.keep: Set[str] = set(keep)
-        self._refresh()
-
-    def _refresh(self) -> None:
-        self.nodes: Dict[str, object] = {node.name: node for node in self.graph_def.node}
+        self.nodes: Dict[str, object] = {node.name: node for node in graph_def.node}
         self._consumers: Dict[str, List[object]] = {}
-        for node in self.graph_def.node:
-            for tensor in node.input:
-                self._consumers.setdefault(node_name(tensor), []).append(node)
+        for node in graph_def.node:
+            self._index_inputs(node)
+
+    def _index_inputs(self, node) -> None:
+        for tensor in node.input:
+            self._consumers.setdefault(node_name(tensor), []).append(node)
+
+    def _unindex_inputs(self, node) -> None:
+        for tensor in node.input:
+            readers = self._consumers.get(node_name(tensor), [])
+            for index, reader in enumerate(readers):
+                if reader is node:
+                    del readers[index]
+                    break
 
     def producer(self, tensor: str):
         return self.nodes.get(node_name(tensor))
@@ -81,7 +89,7 @@ class GraphView:
             return None
         from tensorflow.python.framework import tensor_util
 
-        return tensor_util.MakeNdarray(attr(node, "value").tensor)
+        return tensor_util.MakeNdarray(node.attr["value"].tensor)
 
     def unique_name(self, base: str) -> str:
         name, index = base, 1
@@ -90,7 +98,7 @@ class GraphView:
         return name
 
     def add_const(self, base_name: str, value: np.ndarray):
-        """A new Const node holding `value` (float32 unless it is already another dtype)."""
+        """A new Const node holding `value`, named base_name (made unique)."""
         from tensorflow.python.framework import dtypes, tensor_util
 
         node = self.graph_def.node.add()
@@ -98,7 +106,7 @@ class GraphView:
         node.op = "Const"
         node.attr["dtype"].type = dtypes.as_dtype(value.dtype).as_datatype_enum
         node.attr["value"].tensor.CopyFrom(tensor_util.make_tensor_proto(value))
-        self._refresh()
+        self.nodes[node.name] = node
         return node
 
     def add_node(self, name: str, op: str, inputs: List[str], attrs: Dict[str, object]):
@@ -109,32 +117,41 @@ class GraphView:
         node.input.extend(inputs)
         for key, value in attrs.items():
             node.attr[key].CopyFrom(value)
-        self._refresh()
+        self.nodes[name] = node
+        self._index_inputs(node)
         return node
+
+    def set_input(self, node, index: int, tensor: str) -> None:
+        self._unindex_inputs(node)
+        node.input[index] = tensor
+        self._index_inputs(node)
 
     def remove(self, names: Iterable[str]) -> None:
         """Drop nodes, then every Const left without consumers (weights folded into others)."""
-        self._refresh()
-        self._delete(set(names))
+        doomed = set(names)
+        inputs = {node_name(t) for name in doomed if name in self.nodes for t in self.nodes[name].input}
+        self._delete(doomed)
         self._delete({
-            node.name
-            for node in self.graph_def.node
-            if node.op == "Const" and node.name not in self.keep and not self.consumers(node.name)
+            name for name in inputs
+            if name in self.nodes and self.nodes[name].op == "Const" and name not in self.keep and not self.consumers(name)
         })
 
     def _delete(self, names: Set[str]) -> None:
         if not names:
             return
+        for name in names:
+            if name in self.nodes:
+                self._unindex_inputs(self.nodes.pop(name))
         # Index deletion moves pointers; rebuilding the list would copy every weight.
         for index in reversed(range(len(self.graph_def.node))):
             if self.graph_def.node[index].name in names:
                 del self.graph_def.node[index]
-        self._refresh()
 
     def rename(self, node, new_name: str) -> None:
-        """Give `node` the name of a node being removed, so consumers of that name read `node`."""
+        """Give `node` the name of a node just removed, so that node's consumers now read `node`."""
+        del self.nodes[node.name]
         node.name = new_name
-        self._refresh()
+        self.nodes[new_name] = node
 
 
 def float_attr(value: float):
@@ -159,6 +176,12 @@ def bool_attr(value: bool):
     from tensorflow.core.framework import attr_value_pb2
 
     return attr_value_pb2.AttrValue(b=value)
+
+
+def types_attr(values: List[int]):
+    from tensorflow.core.framework import attr_value_pb2
+
+    return attr_value_pb2.AttrValue(list=attr_value_pb2.AttrValue.ListValue(type=values))
 
 
 def string_attr(value: str):

@@ -1,6 +1,7 @@
 """Take apart every fused conv/matmul that TF.js's CPU or WASM backend would not run as written.
 
-The final say on fusions, whoever made them (the remapper, or a rule above): see fusion.py for
+The final say on fusions, whoever made them (the rules before it, or a graph that came in
+already fused by TF's remapper, e.g. a frozen graph optimised for serving): see fusion.py for
 what TF.js 4.22 accepts. A constant bias of shape (1, 1, 1, C) is reshaped to (C,) rather than
 un-fused; anything else outside the accepted set (a residual Add fused as a second argument, a
 batch norm, tanh, a non-rank-1 bias, ...) is rebuilt as the plain ops it stands for, each of
@@ -69,7 +70,7 @@ def _reshape_bias(view: GraphView, node) -> None:
     if value.shape[-1] != channels:
         return
     const = view.add_const(f"{node.name}/bias", value.reshape(channels))
-    node.input[list(node.input).index(inputs[2])] = const.name
+    view.set_input(node, list(node.input).index(inputs[2]), const.name)
     view.remove([])
 
 
