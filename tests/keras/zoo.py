@@ -96,6 +96,25 @@ def nested_sequential(k):
     return k.Model(x, k.layers.Dense(2, name="head")(inner(h)), name="outer")
 
 
+def nested_functional_shared_layer(k):
+    xi = k.Input((4,), name="xi")
+    inner = k.Model(xi, k.layers.Dense(3, activation="tanh", name="inner_d")(xi), name="inner_f")
+    x = k.Input((4,), name="x")
+    shared = k.layers.Dense(4, name="shared")
+    return k.Model(x, k.layers.Dense(2, name="out")(inner(shared(shared(x)))), name="outer_f")
+
+
+def time_distributed_conv_bidirectional_gru(k):
+    return k.Sequential(
+        [
+            k.Input((3, 6, 6, 2)),
+            k.layers.TimeDistributed(k.layers.Conv2D(2, 3)),
+            k.layers.TimeDistributed(k.layers.Flatten()),
+            k.layers.Bidirectional(k.layers.GRU(3, reset_after=False), merge_mode="ave"),
+        ]
+    )
+
+
 def mobilenet_v2(k):
     return k.applications.MobileNetV2(input_shape=(32, 32, 3), alpha=0.35, weights=None, classes=7)
 
@@ -152,6 +171,8 @@ ZOO: Dict[str, Callable] = {
     "embedding_lstm": embedding_lstm,
     "two_inputs_two_outputs": two_inputs_two_outputs,
     "nested_sequential": nested_sequential,
+    "nested_functional_shared_layer": nested_functional_shared_layer,
+    "time_distributed_conv_bidirectional_gru": time_distributed_conv_bidirectional_gru,
     "mobilenet_v2": mobilenet_v2,
     "layer_norm": layer_norm,
     "upsampling": upsampling,
