@@ -182,7 +182,7 @@ def test_lambda_layer_is_an_error_and_its_code_never_runs(keras3, tmp_path, caps
     y = keras3.layers.Lambda(lambda t: (open(marker_path, "w").close(), t * 2)[1], name="doubler")(x)
     keras3.Model(x, y).save(str(tmp_path / "lambda.keras"))
     marker.unlink()
-    assert "'doubler' is a Lambda layer" in _fails_cleanly(capsys, tmp_path / "out", tmp_path / "lambda.keras")
+    assert f"{tmp_path / 'lambda.keras'}: layer 'doubler' is a Lambda layer" in _fails_cleanly(capsys, tmp_path / "out", tmp_path / "lambda.keras")
     assert not marker.exists()
 
 

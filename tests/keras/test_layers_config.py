@@ -169,6 +169,11 @@ def test_keras2_config_passes_unchanged():
     assert translate(keras2) == keras2
 
 
+def test_a_subclassed_model_is_refused():
+    with pytest.raises(ConversionError, match="'MyModel', not a Sequential or functional model.*tfjs_graph_model"):
+        translate({"class_name": "MyModel", "config": {"name": "m"}})
+
+
 def test_translate_does_not_modify_its_argument():
     config = {"class_name": "Sequential", "config": {"name": "m", "layers": [keras3_input("x")]}}
     translate(config)

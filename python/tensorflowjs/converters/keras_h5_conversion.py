@@ -10,7 +10,7 @@ import os
 import tempfile
 import warnings
 import zipfile
-from typing import ContextManager, Dict, Optional
+from typing import ContextManager, Dict, Iterator, Optional
 
 from tensorflowjs import formats
 from tensorflowjs.converters.options import ConversionOptions
@@ -56,7 +56,7 @@ def _is_keras3_model(model) -> bool:
 
 
 @contextlib.contextmanager
-def saved_copy(model) -> ContextManager[str]:
+def saved_copy(model) -> Iterator[str]:
     """The model saved to a private temporary file: .keras for Keras 3, .h5 for tf_keras."""
     with tempfile.TemporaryDirectory(prefix="tfjs-keras-") as tmp:
         path = os.path.join(tmp, "model.keras" if _is_keras3_model(model) else "model.h5")

@@ -104,6 +104,7 @@ def open_keras_h5(path: str) -> Iterator[KerasModelSource]:
         keras_major = int(keras_version.split(".")[0]) if keras_version.split(".")[0].isdigit() else 2
         training_config = _json_attr(f, "training_config", path) if "training_config" in f.attrs and keras_major < 3 else None
         yield KerasModelSource(
+            path=path,
             model_config=model_config,
             weights=_weights(f, _Naming(keras_major, layer_classes(model_config)), path),
             keras_version=keras_version,

@@ -224,4 +224,4 @@ def open_keras_archive(path: str) -> Iterator[KerasModelSource]:
     with archive:
         config = _read_config(path, archive)
         with _weights_file(path, archive) as weights_file:
-            yield KerasModelSource(config, _root_weights(path, weights_file, config), _keras_version(archive))
+            yield KerasModelSource(path, config, _root_weights(path, weights_file, config), _keras_version(archive))

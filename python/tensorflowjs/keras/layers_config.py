@@ -11,7 +11,7 @@ every rule to every serialized object of a config, innermost objects first. Kera
 import copy
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List
 
 from tensorflowjs.errors import ConversionError
 
@@ -319,5 +319,10 @@ def translate(model_config: Obj) -> Obj:
     """A Keras 2 or 3 model config ({"class_name", "config"}) in the dialect tfjs-layers reads."""
     if not _is_object(model_config):
         raise ConversionError("the model config has no class_name; it is not a Keras model config")
+    if model_config["class_name"] not in _MODEL_CLASSES + ("Sequential",):
+        raise ConversionError(
+            f"the model is of class {model_config['class_name']!r}, not a Sequential or functional model; "
+            f"TF.js layers models can only hold those (convert it to tfjs_graph_model instead)"
+        )
     return _walk(copy.deepcopy(model_config), holds_layers=True)
 

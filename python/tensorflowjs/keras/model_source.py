@@ -6,12 +6,14 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from tensorflowjs import dtypes
+from tensorflowjs.errors import ConversionError
 from tensorflowjs.keras import layers_config
 from tensorflowjs.write_weights import Weight
 
 
 @dataclass
 class KerasModelSource:
+    path: str
     model_config: Dict
     weights: List[Weight]
     keras_version: str
@@ -24,7 +26,11 @@ class KerasModelSource:
 
     def topology(self) -> Dict:
         """modelTopology of the layers model.json, its config in the dialect TF.js reads."""
-        topology = {"keras_version": self.keras_version, "backend": self.backend, "model_config": layers_config.translate(self.model_config)}
+        try:
+            model_config = layers_config.translate(self.model_config)
+        except ConversionError as e:
+            raise ConversionError(f"{self.path}: {e}") from None
+        topology = {"keras_version": self.keras_version, "backend": self.backend, "model_config": model_config}
         if self.training_config is not None:
             topology["training_config"] = self.training_config
         return topology
