@@ -208,6 +208,9 @@ def test_layer_tfjs_lacks_converts_with_a_warning(keras3, tmp_path, capsys):
     assert "'Doubler' (layer 'twice')" in err
     names = [w["name"] for group in json.load(open(tmp_path / "out" / "model.json"))["weightsManifest"] for w in group["weights"]]
     assert names and all(name.startswith("mha/") for name in names)
+    # A bare number at the end of the first name would switch TF.js to positional lookup.
+    assert not any(name.rsplit("/", 1)[1][0].isdigit() for name in names)
+    assert "named by position" in err
 
 
 if __name__ == "__main__":

@@ -129,6 +129,7 @@ class _WeightWalker:
     def __init__(self, path: str):
         self.path = path
         self.weights: List[Weight] = []
+        self.named_by_position: List[str] = []
 
     def layer(self, group: h5py.Group, class_name: str, config: Dict, scope: Tuple[str, ...]) -> None:
         # TF.js names the weights of a nested model's layers without the model's name.
@@ -173,8 +174,10 @@ class _WeightWalker:
             return
         names = variable_names(class_name, config, len(variables))
         if names is None:
-            warnings.warn(f"{self.path}: the weights of {'/'.join(here)} (class {class_name or 'unknown'}) are named by position; a JS implementation of the layer must use the same names")
-            names = [str(i) for i in range(len(variables))]
+            self.named_by_position.append("/".join(here))
+            # Not bare digits: TF.js reads a first weight name ending in a number as Keras 3's
+            # positional naming and would then look up every other weight by position too.
+            names = [f"variable_{i}" for i in range(len(variables))]
         prefix = "/".join(here)
         self.weights.extend(dataset_weight(f"{prefix}/{name}", dataset) for name, dataset in zip(names, variables))
 
@@ -211,6 +214,8 @@ def _root_weights(path: str, weights_file: h5py.File, config: Dict) -> List[Weig
         entry_config = entry.get("config", {})
         if entry_config.get("name") in children:
             walker.layer(children[entry_config["name"]], entry.get("class_name"), entry_config, ())
+    if walker.named_by_position:
+        warnings.warn(f"{path}: the weights of {', '.join(walker.named_by_position)} are named by position (variable_0, variable_1, ...), as the layer classes are not known here; a JS implementation must use those names")
     return walker.weights
 
 
