@@ -25,6 +25,9 @@ DEFAULT_OUTPUT_FORMAT: Dict[str, str] = {
 
 HANDLERS: Dict[Tuple[str, str], str] = {
     ("tfjs_layers_model", "tfjs_layers_model"): "tensorflowjs.converters.tfjs_layers_model:convert_layers_to_layers",
+    ("tfjs_layers_model", "keras"): "tensorflowjs.converters.tfjs_layers_to_keras:convert_to_keras_h5",
+    ("tfjs_layers_model", "keras_saved_model"): "tensorflowjs.converters.tfjs_layers_to_keras:convert_to_keras_saved_model",
+    ("tfjs_layers_model", "keras_keras"): "tensorflowjs.converters.tfjs_layers_to_keras:convert_to_keras_archive",
     ("keras", "tfjs_layers_model"): "tensorflowjs.converters.keras_h5_conversion:convert_keras_to_layers",
     ("keras_keras", "tfjs_layers_model"): "tensorflowjs.converters.keras_h5_conversion:convert_keras_to_layers",
     ("keras_saved_model", "tfjs_layers_model"): "tensorflowjs.converters.keras_saved_model_conversion:convert_keras_saved_model_to_layers",

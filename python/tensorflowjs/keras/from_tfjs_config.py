@@ -98,18 +98,45 @@ def _no_time_major(layer: Config, where: str) -> None:
             del config["time_major"]
 
 
-def _no_default_groups_on_separable(layer: Config, where: str) -> None:
-    """Keras 3 separable convolutions take no `groups` argument."""
+def _no_default_groups(layer: Config, where: str) -> None:
+    """Keras 3 depthwise, separable and transposed convolutions take no `groups` argument."""
     config = layer.get("config") or {}
-    if layer.get("class_name", "").startswith("SeparableConv") and config.get("groups") == 1:
+    class_name = layer.get("class_name", "")
+    if (class_name.startswith(("SeparableConv", "DepthwiseConv")) or class_name.endswith("Transpose")) and config.get("groups") == 1:
         del config["groups"]
 
 
-def _no_noise_shape_on_spatial_dropout(layer: Config, where: str) -> None:
-    """Keras 3 SpatialDropout derives its noise shape and takes no `noise_shape` argument."""
-    config = layer.get("config") or {}
-    if layer.get("class_name", "").startswith("SpatialDropout") and config.get("noise_shape") is None:
-        config.pop("noise_shape", None)
+def _no_kernel_arguments_on_separable(layer: Config, where: str) -> None:
+    """Keras 3 separable convolutions take depthwise and pointwise arguments only."""
+    if layer.get("class_name", "").startswith("SeparableConv"):
+        for key in ("kernel_initializer", "kernel_regularizer", "kernel_constraint"):
+            (layer.get("config") or {}).pop(key, None)
+
+
+def _spatial_dropout_arguments(layer: Config, where: str) -> None:
+    """Keras 3 SpatialDropout derives its noise shape and takes no `noise_shape` nor `trainable`."""
+    if layer.get("class_name", "").startswith("SpatialDropout"):
+        config = layer.get("config") or {}
+        if config.get("noise_shape") is None:
+            config.pop("noise_shape", None)
+        config.pop("trainable", None)
+
+
+def _nested_model_node_indices(layer: Config, where: str) -> None:
+    """Keras 2 counts a nested model's own construction as its node 0; Keras 3 does not."""
+    if layer.get("class_name") not in ("Model", "Functional"):
+        return
+    layers = _model_layers(layer)
+    nested = {l.get("name") or (l.get("config") or {}).get("name") for l in layers if l.get("class_name") in MODEL_CLASSES}
+    for inner in layers:
+        for node in inner.get("inbound_nodes") or []:
+            for ref in node if isinstance(node, list) else []:
+                if isinstance(ref, list) and len(ref) >= 3 and ref[0] in nested and isinstance(ref[1], int) and ref[1] > 0:
+                    ref[1] -= 1
+    for key in ("input_layers", "output_layers"):
+        for ref in (layer.get("config") or {}).get(key) or []:
+            if isinstance(ref, list) and len(ref) >= 3 and ref[0] in nested and isinstance(ref[1], int) and ref[1] > 0:
+                ref[1] -= 1
 
 
 def _thresholded_relu_as_relu(layer: Config, where: str) -> None:
@@ -121,7 +148,16 @@ def _thresholded_relu_as_relu(layer: Config, where: str) -> None:
         config.update(max_value=None, negative_slope=0.0)
 
 
-KERAS3_LEGACY_RULES: List[Rule] = [_no_time_major, _no_default_groups_on_separable, _no_noise_shape_on_spatial_dropout, _thresholded_relu_as_relu]
+# Arguments both Keras versions read the same way: applied to every .h5 written.
+KERAS3_LEGACY_RULES: List[Rule] = [
+    _no_time_major,
+    _no_default_groups,
+    _no_kernel_arguments_on_separable,
+    _spatial_dropout_arguments,
+    _thresholded_relu_as_relu,
+]
+# What only Keras 3 reads correctly (tf_keras would wait forever for node 0 of a nested model).
+KERAS3_ONLY_RULES: List[Rule] = KERAS3_LEGACY_RULES + [_nested_model_node_indices]
 
 
 def check_keras3_semantics(model_config: Config, where: str) -> None:

@@ -1,0 +1,274 @@
+"""TF.js layers models back into Keras: `load_keras_model` and `deserialize_keras_model`.
+
+The model is built with tf_keras (Keras 2), which reads the Keras 2 config dialect that
+tfjs-layers saves natively and computes what TF.js computes (Keras 3 redefined
+`hard_sigmoid`, the default recurrent activation of tfjs-layers' LSTM and GRU). Weights are
+then set by name, the way tfjs-layers looks them up, after checking that every weight of the
+model has exactly one manifest entry of its shape. The public functions return a Keras 3
+model, TensorFlow 2.21's default Keras, obtained through Keras 3's own loader of Keras 2
+HDF5 files; `use_tf_keras=True` returns the tf_keras model instead. No code stored in a
+model is ever executed: Lambda layers are refused and Keras 3 loads in safe mode.
+"""
+
+import contextlib
+import json
+import logging
+import os
+import tempfile
+import warnings
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from tensorflowjs import model_json, read_weights
+from tensorflowjs.errors import ConversionError
+from tensorflowjs.keras import from_tfjs_config
+
+Buffers = Union[bytes, bytearray, memoryview, Sequence[Union[bytes, bytearray, memoryview]]]
+
+
+def _tf_keras():
+    import tf_keras
+
+    return tf_keras
+
+
+@contextlib.contextmanager
+def quiet_keras():
+    """Silences Keras's notices about legacy formats and uncompiled models, which concern
+    saving and loading here, not the user's model."""
+    logger = logging.getLogger("tensorflow")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        logger.setLevel(level)
+
+
+def _one_line(error: Exception) -> str:
+    text = " ".join(str(error).split())
+    return text if len(text) <= 300 else text[:297] + "..."
+
+
+def model_config_of(topology: Any, where: str) -> Dict:
+    """The Keras model config in a modelTopology: the converter nests it, tfjs-layers does not."""
+    config = topology.get("model_config", topology) if isinstance(topology, dict) else None
+    if not isinstance(config, dict) or not isinstance(config.get("class_name"), str) or "config" not in config:
+        raise ConversionError(f"{where}: modelTopology holds no Keras model config (class_name and config)")
+    return config
+
+
+def build_tf_keras_model(topology: Dict, weights: Optional[Sequence], where: str):
+    """A tf_keras model of the topology, with `weights` (manifest entries with `load`) set by name."""
+    tf_keras = _tf_keras()
+    model_config = model_config_of(topology, where)
+    from_tfjs_config.check_layer_classes(model_config, where, lambda name: isinstance(getattr(tf_keras.layers, name, None), type))
+    config = from_tfjs_config.apply_rules(model_config, from_tfjs_config.TFJS_TO_KERAS2_RULES, where)
+    try:
+        model = tf_keras.models.model_from_config(config)
+    except Exception as e:  # Keras reports bad configs with many exception types.
+        raise ConversionError(f"{where}: Keras cannot build the model from its topology: {_one_line(e)}") from None
+    if weights is not None:
+        set_weights_by_name(model, weights, where)
+    return model
+
+
+# --- weights by name -------------------------------------------------------------------------
+
+
+def _short_name(variable) -> str:
+    """`kernel` of tf_keras's `dense/kernel:0` (Keras 3 already calls it `kernel`)."""
+    return variable.name.split("/")[-1].split(":")[0]
+
+
+def _strip_suffix(name: str) -> str:
+    head, sep, tail = name.rpartition(":")
+    return head if sep and tail.isdigit() else name
+
+
+def _without_cell(name: str) -> str:
+    """tfjs-layers' second try: `lstm/lstm_cell/kernel` is `lstm/kernel`."""
+    tokens = name.split("/")
+    return "/".join(tokens[:-2] + tokens[-1:]) if len(tokens) > 2 else name
+
+
+def tfjs_weight_names(model) -> List[Tuple[Any, List[str]]]:
+    """Each weight of the model with the names tfjs-layers gives it, the usual one first.
+
+    `<layer>/<weight>` (a recurrent layer's cell weights and a TimeDistributed layer's
+    wrapped weights included), `<bidirectional>/<forward_lstm>/<weight>`; a nested model's
+    weights also answer to the name prefixed with the nested model's name.
+    """
+    result = []
+
+    def visit(layers, prefixes):
+        for layer in layers:
+            if hasattr(layer, "layers"):
+                visit(layer.layers, prefixes + [f"{p}{layer.name}/" for p in prefixes])
+                continue
+            parts = [(sub, f"{layer.name}/{sub.name}/") for sub in (layer.forward_layer, layer.backward_layer)] if hasattr(layer, "forward_layer") else [(layer, f"{layer.name}/")]
+            for owner, base in parts:
+                for variable in owner.weights:
+                    result.append((variable, [f"{p}{base}{_short_name(variable)}" for p in prefixes]))
+
+    visit(model.layers, [""])
+    return result
+
+
+def set_weights_by_name(model, weights: Sequence, where: str) -> None:
+    """Assigns each manifest entry to the weight of its name; all checks come before any load."""
+    expected = tfjs_weight_names(model)
+    lookup: Dict[str, int] = {}
+    for index, (_, names) in enumerate(expected):
+        for name in names:
+            if lookup.setdefault(name, index) != index:
+                raise ConversionError(f"{where}: two weights of the model are both named {name!r} the way TF.js names them; rename one of the layers")
+    found: Dict[int, Any] = {}
+    for entry in weights:
+        name = _strip_suffix(entry.name)
+        index = lookup.get(name, lookup.get(_without_cell(name)))
+        if index is None:
+            raise ConversionError(f"{where}: weight {entry.name!r} of the weights manifest belongs to no layer of the topology; the weights do not match the model")
+        variable, names = expected[index]
+        if index in found:
+            raise ConversionError(f"{where}: weights {found[index].name!r} and {entry.name!r} of the weights manifest both belong to {names[0]!r}")
+        if [int(d) for d in entry.shape] != [int(d) for d in variable.shape]:
+            raise ConversionError(f"{where}: weight {entry.name!r} has shape {list(entry.shape)} but the topology's {names[0]!r} has shape {[int(d) for d in variable.shape]}; the weights do not match the model")
+        found[index] = entry
+    missing = [names[0] for index, (_, names) in enumerate(expected) if index not in found]
+    if missing:
+        listed = ", ".join(repr(n) for n in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        raise ConversionError(f"{where}: the weights manifest has no entry for {listed}; the weights do not match the model")
+    for index, entry in found.items():
+        variable = expected[index][0]
+        variable.assign(np.asarray(entry.load()).astype(variable.dtype.as_numpy_dtype))
+
+
+# --- Keras files and Keras 3 -----------------------------------------------------------------
+
+
+def write_h5(model, path: str, where: str, rules: Sequence = from_tfjs_config.KERAS3_LEGACY_RULES) -> None:
+    """A Keras 2 HDF5 file of a tf_keras model, loadable by tf_keras and by Keras 3.
+
+    tf_keras writes a few arguments Keras 3 rejects (`time_major`, ...); the stored config is
+    rewritten without them (see from_tfjs_config.KERAS3_LEGACY_RULES). tf_keras reads both.
+    Keras 3 still cannot load a Keras 2 .h5 of a functional model with a nested model.
+    """
+    import h5py
+
+    with quiet_keras():
+        _tf_keras().models.save_model(model, path, save_format="h5", include_optimizer=False)
+    with h5py.File(path, "r+") as f:
+        config = json.loads(f.attrs["model_config"])
+        f.attrs["model_config"] = json.dumps(from_tfjs_config.apply_rules(config, list(rules), where))
+
+
+def to_keras3(model, where: str):
+    """The Keras 3 model of a tf_keras model, through Keras 3's loader of Keras 2 HDF5 files."""
+    import keras
+
+    from_tfjs_config.check_keras3_semantics({"class_name": type(model).__name__, "config": model.get_config()}, where)
+    with tempfile.TemporaryDirectory(prefix="tfjs-keras3-") as tmp:
+        path = os.path.join(tmp, "model.h5")
+        write_h5(model, path, where, from_tfjs_config.KERAS3_ONLY_RULES)
+        try:
+            with quiet_keras():
+                return keras.saving.load_model(path, compile=False, safe_mode=True)
+        except Exception as e:  # Keras reports unsupported configs with many exception types.
+            raise ConversionError(f"{where}: Keras 3 cannot load this model ({_one_line(e)}); convert to --output_format=keras or keras_saved_model (tf_keras) instead") from None
+
+
+# --- the public converter's API --------------------------------------------------------------
+
+
+def _buffers_per_group(manifest: List[Dict], buffers: Buffers) -> List[bytes]:
+    """One buffer per weight group, from one buffer, one per group, or one per shard."""
+    if isinstance(buffers, (bytes, bytearray, memoryview)):
+        buffers = [buffers]
+    buffers = [bytes(b) for b in buffers]
+    shard_counts = [len(group["paths"]) for group in manifest]
+    if len(buffers) == len(manifest):
+        return buffers
+    if len(buffers) == sum(shard_counts):
+        grouped, start = [], 0
+        for count in shard_counts:
+            grouped.append(b"".join(buffers[start:start + count]))
+            start += count
+        return grouped
+    if len(buffers) == 1:
+        raise ConversionError(f"one weight data buffer for {len(manifest)} weight groups; give one buffer per group")
+    raise ConversionError(f"{len(buffers)} weight data buffers for {len(manifest)} weight groups ({sum(shard_counts)} shards)")
+
+
+def _finish(model, use_tf_keras: bool, where: str):
+    return model if use_tf_keras else to_keras3(model, where)
+
+
+def deserialize_keras_model(config_json: Union[str, bytes, Dict], weight_data: Optional[Buffers] = None, use_unique_name_scope: bool = False, *, use_tf_keras: bool = False):
+    """A Keras model from a model.json's content (or its modelTopology alone) and weight bytes.
+
+    `weight_data`: the shards' bytes, one buffer per weight group (or per shard), in manifest
+    order; without it the weights keep their initial values. `use_unique_name_scope` is
+    accepted for compatibility: Keras 3 and tf_keras keep the layer names of the config and
+    need no name scope to load one model twice.
+    """
+    where = "model.json content"
+    if isinstance(config_json, (str, bytes)):
+        try:
+            config_json = json.loads(config_json)
+        except (UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ConversionError(f"config_json is not JSON: {e}") from None
+    if not isinstance(config_json, dict):
+        raise ConversionError("config_json must be a model.json or a modelTopology (a JSON object)")
+    topology, manifest = (config_json["modelTopology"], config_json.get("weightsManifest")) if "modelTopology" in config_json else (config_json, None)
+    weights = None
+    if weight_data is not None:
+        if manifest is None:
+            raise ConversionError("weight_data needs a weightsManifest: pass the whole model.json, not its modelTopology")
+        read_weights.check_manifest(manifest, where)
+        groups = read_weights.index_weights(manifest, data_buffers=_buffers_per_group(manifest, weight_data))
+        weights = [w for group in groups for w in group]
+    return _finish(build_tf_keras_model(topology, weights, where), use_tf_keras, where)
+
+
+def load_keras_model(
+    config_json_path: str,
+    weights_path_prefix: Optional[str] = None,
+    weights_data_buffers: Optional[Buffers] = None,
+    load_weights: bool = True,
+    use_unique_name_scope: bool = False,
+    *,
+    use_tf_keras: bool = False,
+):
+    """A Keras model from a TF.js layers model.json and its weight shards.
+
+    Shards are read from `weights_path_prefix` (default: the directory of the model.json),
+    or taken from `weights_data_buffers` (one buffer per weight group, or per shard).
+    Quantized weights are dequantized. See the module docstring for which Keras.
+    """
+    if weights_path_prefix is not None and weights_data_buffers is not None:
+        raise ValueError("weights_path_prefix and weights_data_buffers are mutually exclusive")
+    path = model_json.model_json_path(config_json_path)
+    if not load_weights:
+        if not os.path.isfile(path):
+            raise ConversionError(f"{path} does not exist; give the path of a TF.js model.json")
+        with open(path, "rb") as f:
+            try:
+                content = json.loads(f.read().decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as e:
+                raise ConversionError(f"{path} is not a JSON file ({e}); give the path of a TF.js model.json") from None
+        topology = content.get("modelTopology") if isinstance(content, dict) else None
+        if topology is None:
+            raise ConversionError(f"{path} has no modelTopology; it is not a TF.js model.json")
+        return _finish(build_tf_keras_model(topology, None, path), use_tf_keras, path)
+    model = model_json.read_model_json(path)
+    manifest = model["weightsManifest"]
+    if weights_data_buffers is not None:
+        groups = read_weights.index_weights(manifest, data_buffers=_buffers_per_group(manifest, weights_data_buffers))
+    else:
+        groups = read_weights.index_weights(manifest, base_path=weights_path_prefix or os.path.dirname(os.path.abspath(path)))
+    weights = [w for group in groups for w in group]
+    return _finish(build_tf_keras_model(model["modelTopology"], weights, path), use_tf_keras, path)
