@@ -25,7 +25,7 @@ def optimize_graph(graph_def: Any, input_names: Sequence[str], output_names: Seq
     keep = list(input_names) + list(output_names)
     generic = ["pruning", "constfold", "dependency"]
     if strip_debug_ops:
-        generic.insert(0, "debugStripper")
+        generic.insert(0, "debug_stripper")
     optimized = run_grappler(graph_def, input_names, output_names, generic)
     rewrites.apply_rewrites(optimized, rewrites.FOLDING, keep)
     optimized = run_grappler(optimized, input_names, output_names, ["arithmetic", "constfold", "dependency"])

@@ -51,6 +51,8 @@ def fused_channels(view: GraphView, node) -> Optional[int]:
     if shape is None:
         return None
     op = KINDS[node.op].base_op if node.op in KINDS else node.op
+    if op not in BY_BASE or len(shape) != (2 if op == "MatMul" else 4):
+        return None
     if op == "Conv2D":
         return shape[3]
     if op == "DepthwiseConv2dNative":
@@ -93,14 +95,14 @@ def bias_is_rank1_channels(view: GraphView, node, bias_tensor: str) -> bool:
     return shape is not None and len(shape) == 1 and channels is not None and shape[0] == channels
 
 
-def activation_after(view: GraphView, node, kind: FusedKind):
-    """The activation reading only `node`, if kind may fuse it."""
+def activation_after(view: GraphView, node, kind: FusedKind, channels: Optional[int]):
+    """The activation reading only `node`, if kind may fuse it into an op with `channels` outputs."""
     activation = view.sole_consumer(node, kind.activations)
     if activation is None or activation.input[0] != node.name and activation.input[0] != f"{node.name}:0":
         return None
     if attr(activation, "T").type != 1:
         return None
-    if activation.op == "Prelu" and not prelu_alpha_ok(view, activation.input[1], fused_channels(view, node)):
+    if activation.op == "Prelu" and not prelu_alpha_ok(view, activation.input[1], channels):
         return None
     return activation
 
@@ -112,7 +114,7 @@ def fuse_bias_activation(view: GraphView, kind: FusedKind) -> int:
         if view.nodes.get(node.name) is not node:
             continue
         if node.op == kind.fused_op and list(attr(node, "fused_ops").list.s) == [b"BiasAdd"]:
-            activation = activation_after(view, node, kind)
+            activation = activation_after(view, node, kind, fused_channels(view, node))
             if activation is not None:
                 _replace(view, kind, node, node.input[2], [node, activation], activation)
                 count += 1
@@ -120,7 +122,7 @@ def fuse_bias_activation(view: GraphView, kind: FusedKind) -> int:
             bias_add = view.sole_consumer(node, ("BiasAdd",))
             if bias_add is None or bias_add.input[0] not in (node.name, f"{node.name}:0") or not is_float32_nhwc(bias_add):
                 continue
-            activation = activation_after(view, bias_add, kind)
+            activation = activation_after(view, bias_add, kind, fused_channels(view, node))
             chain = [node, bias_add] + ([activation] if activation is not None else [])
             _replace(view, kind, node, bias_add.input[1], chain, activation)
             count += 1

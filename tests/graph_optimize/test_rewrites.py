@@ -1,0 +1,217 @@
+"""Each TF.js rewrite on a small TF graph: the expected ops come out, and TF computes the same.
+
+Graphs are frozen tf.functions; before and after optimize_graph they run in TF (the TF.js-only
+ops Prelu and FusedDepthwiseConv2dNative spelled out again by optimize_testing.tf_runnable).
+"""
+
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from optimize_testing import assert_same_outputs, freeze, fused_ops, nodes_of, op_counts
+from tensorflowjs.graph.op_check import check_supported_ops
+from tensorflowjs.graph.optimize import optimize_graph
+
+RNG = np.random.default_rng(3)
+IMAGE = tf.TensorSpec([2, 5, 5, 3], tf.float32)
+IMAGES = [RNG.normal(size=(2, 5, 5, 3)).astype(np.float32)]
+
+
+def const(*shape, low=-1.0, high=1.0):
+    return tf.constant(RNG.uniform(low, high, shape).astype(np.float32))
+
+
+def optimized(fn, spec=IMAGE, values=IMAGES, **flags):
+    """(optimised GraphDef, its input and output names), after checking TF computes the same."""
+    graph_def, inputs, outputs = freeze(fn, spec)
+    result = optimize_graph(graph_def, inputs, outputs, **flags)
+    assert_same_outputs(graph_def, result, inputs, outputs, values)
+    return result, inputs, outputs
+
+
+def assert_tfjs_safe(graph_def):
+    """Every fused op is one TF.js runs on CPU and WASM: [BiasAdd(, act)], rank-1 bias."""
+    nodes = {node.name: node for node in graph_def.node}
+    for node in graph_def.node:
+        if node.op in ("_FusedConv2D", "_FusedMatMul", "FusedDepthwiseConv2dNative"):
+            ops = fused_ops(node)
+            assert ops[0] == "BiasAdd" and len(ops) <= 2, (node.name, ops)
+            bias = nodes[node.input[2]]
+            assert bias.op == "Const" and len(bias.attr["value"].tensor.tensor_shape.dim) == 1, node.name
+
+
+def test_fused_batch_norm_folds_into_conv_weights_and_fuses_with_relu():
+    kernel, scale, offset, mean, variance = const(3, 3, 3, 4), const(4, low=0.5, high=1.5), const(4), const(4), const(4, low=0.5, high=1.5)
+
+    def fn(x):
+        y = tf.nn.conv2d(x, kernel, 1, "SAME")
+        y, _, _ = tf.compat.v1.nn.fused_batch_norm(y, scale, offset, mean, variance, epsilon=0.001, is_training=False)
+        return tf.nn.relu(y)
+
+    graph_def, _, _ = optimized(fn)
+    counts = op_counts(graph_def)
+    assert "FusedBatchNormV3" not in counts and "Conv2D" not in counts, counts
+    (fused,) = nodes_of(graph_def, "_FusedConv2D")
+    assert fused_ops(fused) == ["BiasAdd", "Relu"]
+    assert_tfjs_safe(graph_def)
+
+
+def test_mul_add_batch_norm_folds_into_depthwise_and_fuses_relu6():
+    kernel, scale, shift = const(3, 3, 3, 2), const(6, low=0.5, high=1.5), const(6)
+
+    def fn(x):
+        y = tf.nn.depthwise_conv2d(x, kernel, [1, 1, 1, 1], "SAME")
+        return tf.nn.relu6(y * scale + shift)
+
+    graph_def, _, _ = optimized(fn)
+    counts = op_counts(graph_def)
+    assert "Mul" not in counts and "DepthwiseConv2dNative" not in counts, counts
+    (fused,) = nodes_of(graph_def, "FusedDepthwiseConv2dNative")
+    assert fused_ops(fused) == ["BiasAdd", "Relu6"] and fused.attr["num_args"].i == 1
+    assert_tfjs_safe(graph_def)
+
+
+def test_channel_constant_add_becomes_bias_but_residual_add_stays_an_add():
+    k1, k2, b1, b2 = const(1, 1, 3, 3), const(3, 3, 3, 3), const(1, 1, 1, 3), const(3)
+
+    def fn(x):
+        shortcut = tf.nn.relu(tf.nn.conv2d(x, k1, 1, "SAME") + b1)
+        return tf.nn.relu(tf.nn.conv2d(shortcut, k2, 1, "SAME") + b2 + shortcut)
+
+    graph_def, _, _ = optimized(fn)
+    counts = op_counts(graph_def)
+    assert counts.get("_FusedConv2D") == 2 and counts.get("AddV2") == 1 and counts.get("Relu") == 1, counts
+    assert sorted(fused_ops(n) for n in nodes_of(graph_def, "_FusedConv2D")) == [["BiasAdd"], ["BiasAdd", "Relu"]]
+    assert_tfjs_safe(graph_def)
+
+
+def test_add_of_a_whole_map_constant_is_not_a_bias():
+    kernel, offsets = const(1, 1, 3, 3), const(5, 5, 3)
+
+    def fn(x):
+        return tf.nn.relu(tf.nn.conv2d(x, kernel, 1, "SAME") + offsets)
+
+    graph_def, _, _ = optimized(fn)
+    counts = op_counts(graph_def)
+    assert "_FusedConv2D" not in counts and "BiasAdd" not in counts and counts.get("AddV2") == 1, counts
+
+
+@pytest.mark.parametrize("activation, expected", [(tf.nn.relu, "Relu"), (tf.nn.elu, "Elu"), (tf.sigmoid, "Sigmoid")])
+def test_matmul_bias_activation_fuses(activation, expected):
+    weights, bias = const(6, 4), const(4)
+    graph_def, _, _ = optimized(lambda x: activation(tf.matmul(x, weights) + bias), tf.TensorSpec([3, 6]), [RNG.normal(size=(3, 6)).astype(np.float32)])
+    (fused,) = nodes_of(graph_def, "_FusedMatMul")
+    assert fused_ops(fused) == ["BiasAdd", expected]
+
+
+def test_leaky_relu_keeps_its_alpha_in_conv_but_is_not_fused_into_depthwise():
+    k, d, b1, b2 = const(1, 1, 3, 3), const(3, 3, 3, 1), const(3), const(3)
+
+    def fn(x):
+        y = tf.nn.leaky_relu(tf.nn.bias_add(tf.nn.conv2d(x, k, 1, "SAME"), b1), alpha=0.3)
+        return tf.nn.leaky_relu(tf.nn.bias_add(tf.nn.depthwise_conv2d(y, d, [1, 1, 1, 1], "SAME"), b2), alpha=0.3)
+
+    graph_def, _, _ = optimized(fn)
+    (conv,) = nodes_of(graph_def, "_FusedConv2D")
+    assert fused_ops(conv) == ["BiasAdd", "LeakyRelu"] and conv.attr["leakyrelu_alpha"].f == pytest.approx(0.3)
+    (depthwise,) = nodes_of(graph_def, "FusedDepthwiseConv2dNative")
+    assert fused_ops(depthwise) == ["BiasAdd"]
+    assert len(nodes_of(graph_def, "LeakyRelu")) == 1
+
+
+def test_prelu_pattern_fuses_per_channel_alpha_and_leaves_broadcast_alpha_alone():
+    import keras
+
+    inputs = keras.Input((5, 5, 3), batch_size=2)
+    x = keras.layers.Conv2D(4, 1)(inputs)
+    x = keras.layers.PReLU(shared_axes=[1, 2])(x)  # alpha (1, 1, 4): per channel
+    x = keras.layers.PReLU()(x)  # alpha (5, 5, 4): a whole map, WASM-safe on its own
+    x = keras.layers.PReLU(shared_axes=[2])(x)  # alpha (5, 1, 4): a broadcast axis inside
+    model = keras.Model(inputs, x)
+    for variable in model.weights:
+        variable.assign(RNG.uniform(-1, 1, variable.shape).astype(np.float32))
+    graph_def, _, _ = optimized(lambda t: model(t, training=False))
+    (conv,) = nodes_of(graph_def, "_FusedConv2D")
+    assert fused_ops(conv) == ["BiasAdd", "Prelu"] and conv.attr["num_args"].i == 2
+    (prelu,) = nodes_of(graph_def, "Prelu")
+    assert [d.size for d in {n.name: n for n in graph_def.node}[prelu.input[1]].attr["value"].tensor.tensor_shape.dim] == [5, 5, 4]
+    assert op_counts(graph_def).get("Neg") == 1  # the third PReLU keeps its Relu/Neg/Mul form
+
+
+def test_fused_conv_with_residual_add_and_4d_bias_is_taken_apart_for_wasm():
+    """A _FusedConv2D already in the input, as TF's remapper writes it, made TF.js-safe."""
+    from optimize_testing import run
+
+    kernel, bias = const(1, 1, 3, 3), const(1, 1, 1, 3)
+    reference, inputs, outputs = freeze(lambda x: tf.nn.relu(tf.nn.conv2d(x, kernel, 1, "SAME") + bias + x), IMAGE)
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, IMAGE.shape, name="x")
+        tf.constant(kernel.numpy(), name="kernel")
+        tf.constant(bias.numpy(), name="bias")
+        tf.identity(x, name="out")
+    fused_graph = graph.as_graph_def()
+    fused = fused_graph.node.add(name="fused", op="_FusedConv2D", input=["x", "kernel", "bias", "x"])
+    fused.attr["T"].type = 1
+    fused.attr["strides"].list.i.extend([1, 1, 1, 1])
+    fused.attr["padding"].s = b"SAME"
+    fused.attr["fused_ops"].list.s.extend([b"BiasAdd", b"Add", b"Relu"])
+    fused.attr["num_args"].i = 2
+    [out] = [n for n in fused_graph.node if n.name == "out"]
+    out.input[0] = "fused"
+    after = optimize_graph(fused_graph, ["x"], ["out"])
+    np.testing.assert_allclose(run(after, ["x"], ["out"], IMAGES)[0], run(reference, inputs, outputs, IMAGES)[0], atol=1e-5, rtol=1e-4)
+    assert_tfjs_safe(after)
+    counts = op_counts(after)
+    assert counts.get("_FusedConv2D") == 1 and counts.get("AddV2") == 1 and counts.get("Relu") == 1, counts
+
+
+def test_debug_ops_are_stripped_only_when_asked():
+    def fn(x):
+        tf.debugging.assert_all_finite(x, "finite")
+        tf.print(x)
+        return tf.debugging.check_numerics(x * 2.0, "numbers")
+
+    graph_def, inputs, outputs = freeze(fn, tf.TensorSpec([3]))
+    debug = {"Assert", "PrintV2", "CheckNumerics"}
+    kept = optimize_graph(graph_def, inputs, outputs)
+    stripped = optimize_graph(graph_def, inputs, outputs, strip_debug_ops=True)
+    assert {"CheckNumerics"} <= set(op_counts(kept)), op_counts(kept)
+    assert not debug & set(op_counts(stripped)), op_counts(stripped)
+    check_supported_ops(stripped, "model")
+    assert_same_outputs(graph_def, stripped, inputs, outputs, [np.arange(3, dtype=np.float32)])
+
+
+def test_unused_input_and_output_names_survive():
+    def fn(x, unused):
+        return tf.identity(x * 3.0, name="scaled")
+
+    graph_def, inputs, outputs = freeze(fn, tf.TensorSpec([2]), tf.TensorSpec([2]))
+    result = optimize_graph(graph_def, inputs, outputs)
+    names = {node.name for node in result.node}
+    assert set(inputs) <= names and set(outputs) <= names
+
+
+def test_control_flow_v2_while_loop_keeps_its_functions():
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+
+    weight = const(3, 3)
+
+    @tf.function
+    def fn(x):
+        return tf.while_loop(lambda i, y: i < 3, lambda i, y: (i + 1, tf.nn.relu(tf.matmul(y, weight))), (0, x))[1]
+
+    frozen = convert_variables_to_constants_v2(fn.get_concrete_function(tf.TensorSpec([2, 3])), lower_control_flow=False)
+    graph_def = frozen.graph.as_graph_def()
+    inputs = [t.name.split(":")[0] for t in frozen.inputs]
+    outputs = [t.name.split(":")[0] for t in frozen.outputs]
+    result = optimize_graph(graph_def, inputs, outputs, control_flow_v2=True)
+    assert {"While", "StatelessWhile"} & set(op_counts(result)), op_counts(result)
+    assert len(result.library.function) >= 2
+    assert_same_outputs(graph_def, result, inputs, outputs, [RNG.normal(size=(2, 3)).astype(np.float32)])
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"] + sys.argv[1:]))
