@@ -76,5 +76,14 @@ def test_python_api_converts_in_memory_keras_model(keras3_model, tmp_path):
     assert_tfjs_matches(str(tmp_path / "out"), {"x": X}, _expected(keras3_model), atol=ATOL, rtol=RTOL, backends=("cpu",))
 
 
+def test_tfjs_layers_model_converts_to_graph_model(tmp_path):
+    import make_mlp
+
+    make_mlp.write(str(tmp_path / "layers"))
+    assert convert(tmp_path / "layers" / "model.json", tmp_path / "out", "--input_format=tfjs_layers_model", "--output_format=tfjs_graph_model") == 0
+    x = np.random.default_rng(2).normal(size=(3, make_mlp.INPUT_DIM)).astype(np.float32)
+    assert_tfjs_matches(str(tmp_path / "out"), [x], [make_mlp.predict(make_mlp.weights(), x)], atol=ATOL, rtol=RTOL)
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))

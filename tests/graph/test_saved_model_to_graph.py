@@ -226,13 +226,15 @@ def test_failed_conversion_leaves_existing_output_untouched(mlp, tmp_path, capsy
     assert os.listdir(tmp_path / "out") == ["keep.txt"]
 
 
-def test_python_api_writes_frozen_graph_copy(mlp, tmp_path):
+def test_python_api_embeds_metadata_and_writes_frozen_graph_copy(mlp, tmp_path):
     from tensorflowjs.converters import convert_tf_saved_model
 
     module, path = mlp
-    convert_tf_saved_model(str(path), str(tmp_path / "out"), signature_def="embed", frozen_graph_dir=str(tmp_path / "frozen"))
+    convert_tf_saved_model(str(path), str(tmp_path / "out"), signature_def="embed", frozen_graph_dir=str(tmp_path / "frozen"),
+                           metadata={"vocab": {"size": 3}})
     assert (tmp_path / "frozen" / "model.pb").stat().st_size > 0
     assert output_keys(tmp_path / "out") == ["embedding"]
+    assert model_json(tmp_path / "out")["userDefinedMetadata"] == {"vocab": {"size": 3}}
 
 
 if __name__ == "__main__":

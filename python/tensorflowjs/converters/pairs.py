@@ -37,6 +37,7 @@ HANDLERS: Dict[Tuple[str, str], str] = {
     ("keras", "tfjs_graph_model"): "tensorflowjs.converters.tf_graph_model:convert_keras_file",
     ("keras_keras", "tfjs_graph_model"): "tensorflowjs.converters.tf_graph_model:convert_keras_file",
     ("keras_saved_model", "tfjs_graph_model"): "tensorflowjs.converters.tf_graph_model:convert_saved_model",
+    ("tfjs_layers_model", "tfjs_graph_model"): "tensorflowjs.converters.tf_graph_model:convert_layers_model",
 }
 
 

@@ -5,7 +5,7 @@ and hands it to tensorflowjs.graph.pipeline, which freezes, optimises, checks an
 from __future__ import annotations
 
 import os
-from typing import Any, Optional
+from typing import Any, Dict, Optional
 
 from tensorflowjs.converters.options import ConversionOptions
 from tensorflowjs.graph import freeze, pipeline, signature as signature_lib
@@ -21,7 +21,7 @@ def _write_frozen_copy(graph_def: Any, frozen_graph_dir: str) -> None:
 
 
 def _convert_function(function: Any, output_path: str, options: ConversionOptions, generated_by: str, source_path: str,
-                      loaded: Any = None, output_keys=None, frozen_graph_dir: Optional[str] = None) -> None:
+                      loaded: Any = None, output_keys=None, frozen_graph_dir: Optional[str] = None, user_metadata: Optional[Dict] = None) -> None:
     from tensorflowjs.graph import resources
 
     signature = signature_lib.from_concrete_function(function, output_keys)
@@ -29,16 +29,18 @@ def _convert_function(function: Any, output_path: str, options: ConversionOption
     initializer = resources.initializer_for(function, graph_def, signature, loaded, source_path)
     if frozen_graph_dir:
         _write_frozen_copy(graph_def, frozen_graph_dir)
-    pipeline.write_graph_model(output_path, graph_def, signature, options, generated_by, source_path, initializer)
+    pipeline.write_graph_model(output_path, graph_def, signature, options, generated_by, source_path, initializer, user_metadata)
 
 
-def convert_saved_model(input_path: str, output_path: str, options: ConversionOptions, frozen_graph_dir: Optional[str] = None) -> None:
+def convert_saved_model(input_path: str, output_path: str, options: ConversionOptions, frozen_graph_dir: Optional[str] = None,
+                        user_metadata: Optional[Dict] = None) -> None:
     """tf_saved_model -> tfjs_graph_model (also keras_saved_model: its serving signature)."""
-    _convert_saved_model(input_path, output_path, options, options.saved_model_tags, options.signature_name or "serving_default", frozen_graph_dir)
+    _convert_saved_model(input_path, output_path, options, options.saved_model_tags, options.signature_name or "serving_default",
+                         frozen_graph_dir, user_metadata)
 
 
 def _convert_saved_model(saved_model_dir: str, output_path: str, options: ConversionOptions, tags: Any, signature_name: str,
-                         frozen_graph_dir: Optional[str] = None) -> None:
+                         frozen_graph_dir: Optional[str] = None, user_metadata: Optional[Dict] = None) -> None:
     import tensorflow as tf
 
     from tensorflowjs.graph import saved_model, tf1_saved_model
@@ -46,15 +48,17 @@ def _convert_saved_model(saved_model_dir: str, output_path: str, options: Conver
     choice = saved_model.choose_meta_graph(saved_model_dir, tags, signature_name)
     if not choice.tf1:
         loaded = saved_model.load_signature(saved_model_dir, tags, signature_name)
-        _convert_function(loaded.function, output_path, options, loaded.tensorflow_version, saved_model_dir, loaded.model, frozen_graph_dir=frozen_graph_dir)
+        _convert_function(loaded.function, output_path, options, loaded.tensorflow_version, saved_model_dir, loaded.model,
+                          frozen_graph_dir=frozen_graph_dir, user_metadata=user_metadata)
         return
     graph_def, signature, initializer = tf1_saved_model.freeze(saved_model_dir, choice.tags, signature_name)
     if frozen_graph_dir:
         _write_frozen_copy(graph_def, frozen_graph_dir)
-    pipeline.write_graph_model(output_path, graph_def, signature, options, choice.tensorflow_version or tf.__version__, saved_model_dir, initializer)
+    pipeline.write_graph_model(output_path, graph_def, signature, options, choice.tensorflow_version or tf.__version__, saved_model_dir,
+                               initializer, user_metadata)
 
 
-def convert_frozen_model(input_path: str, output_path: str, options: ConversionOptions) -> None:
+def convert_frozen_model(input_path: str, output_path: str, options: ConversionOptions, user_metadata: Optional[Dict] = None) -> None:
     """tf_frozen_model -> tfjs_graph_model: a binary GraphDef with --output_node_names."""
     import tensorflow as tf
 
@@ -63,27 +67,28 @@ def convert_frozen_model(input_path: str, output_path: str, options: ConversionO
     names = frozen_graph.parse_output_names(options.output_node_names, input_path)
     graph_def = frozen_graph.read_graph_def(input_path)
     signature = frozen_graph.signature_of(graph_def, names, input_path)
-    pipeline.write_graph_model(output_path, graph_def, signature, options, tf.__version__, input_path)
+    pipeline.write_graph_model(output_path, graph_def, signature, options, tf.__version__, input_path, user_metadata=user_metadata)
 
 
-def convert_hub_module(input_path: str, output_path: str, options: ConversionOptions) -> None:
+def convert_hub_module(input_path: str, output_path: str, options: ConversionOptions, user_metadata: Optional[Dict] = None) -> None:
     """tf_hub -> tfjs_graph_model: a module directory (TF2 SavedModel or TF1 hub format)."""
     from tensorflowjs.graph import saved_model, tf_hub
 
     module_dir = tf_hub.resolve_module(input_path)
     available = [sorted(m.meta_info_def.tags) for m in saved_model.read_saved_model_proto(module_dir).meta_graphs]
     tags = tf_hub.module_tags(saved_model.parse_tags(options.saved_model_tags), available)
-    _convert_saved_model(module_dir, output_path, options, tags, options.signature_name or "default")
+    _convert_saved_model(module_dir, output_path, options, tags, options.signature_name or "default", user_metadata=user_metadata)
 
 
-def convert_keras_model(model: Any, output_path: str, options: ConversionOptions, source_path: str = "the Keras model") -> None:
+def convert_keras_model(model: Any, output_path: str, options: ConversionOptions, source_path: str = "the Keras model",
+                        user_metadata: Optional[Dict] = None) -> None:
     """An in-memory Keras model -> tfjs_graph_model, outputs named and ordered as the model's."""
     import tensorflow as tf
 
     from tensorflowjs.graph import keras_model
 
     function, names = keras_model.trace(model)
-    _convert_function(function, output_path, options, tf.__version__, source_path, output_keys=names)
+    _convert_function(function, output_path, options, tf.__version__, source_path, output_keys=names, user_metadata=user_metadata)
 
 
 def convert_keras_file(input_path: str, output_path: str, options: ConversionOptions) -> None:
@@ -91,3 +96,10 @@ def convert_keras_file(input_path: str, output_path: str, options: ConversionOpt
     from tensorflowjs.graph import keras_model
 
     convert_keras_model(keras_model.load_keras_file(input_path), output_path, options, input_path)
+
+
+def convert_layers_model(input_path: str, output_path: str, options: ConversionOptions) -> None:
+    """tfjs_layers_model -> tfjs_graph_model: the layers model rebuilt in tf_keras, then traced."""
+    from tensorflowjs.converters.keras_tfjs_loader import load_keras_model
+
+    convert_keras_model(load_keras_model(input_path, use_tf_keras=True), output_path, options, input_path)

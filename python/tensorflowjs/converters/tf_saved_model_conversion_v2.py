@@ -13,11 +13,10 @@ from tensorflowjs.converters.options import ConversionOptions
 from tensorflowjs.write_weights import DEFAULT_SHARD_SIZE_BYTES
 
 
-def _options(quantization_dtype_map, skip_op_check, strip_debug_ops, use_structured_outputs_names, weight_shard_size_bytes, control_flow_v2, metadata, **more) -> ConversionOptions:
+def _options(quantization_dtype_map, skip_op_check, strip_debug_ops, use_structured_outputs_names, weight_shard_size_bytes, control_flow_v2, **more) -> ConversionOptions:
     return ConversionOptions(
         quantization_dtype_map=dict(quantization_dtype_map or {}),
         weight_shard_size_bytes=weight_shard_size_bytes,
-        metadata=metadata,
         strip_debug_ops=strip_debug_ops,
         control_flow_v2=control_flow_v2,
         use_structured_outputs_names=use_structured_outputs_names,
@@ -44,20 +43,20 @@ def convert_tf_saved_model(
     weight_shard_size_bytes: int = DEFAULT_SHARD_SIZE_BYTES,
     control_flow_v2: bool = False,
     experiments: bool = False,
-    metadata: Optional[Dict[str, str]] = None,
+    metadata: Optional[Dict[str, Any]] = None,
     frozen_graph_dir: Optional[str] = None,
 ) -> None:
     """SavedModel signature -> TF.js graph model in output_dir.
 
-    metadata maps names to JSON file paths (embedded as userDefinedMetadata);
+    metadata (a dict of JSON values) is embedded as model.json's userDefinedMetadata;
     frozen_graph_dir, when given, also receives the frozen GraphDef (model.pb).
     `experiments` is accepted for compatibility and changes nothing.
     """
     from tensorflowjs.converters import tf_graph_model
 
     options = _options(quantization_dtype_map, skip_op_check, strip_debug_ops, use_structured_outputs_names, weight_shard_size_bytes,
-                       control_flow_v2, metadata, signature_name=signature_def, saved_model_tags=_tags(saved_model_tags))
-    tf_graph_model.convert_saved_model(saved_model_dir, output_dir, options, frozen_graph_dir=frozen_graph_dir)
+                       control_flow_v2, signature_name=signature_def, saved_model_tags=_tags(saved_model_tags))
+    tf_graph_model.convert_saved_model(saved_model_dir, output_dir, options, frozen_graph_dir=frozen_graph_dir, user_metadata=metadata)
 
 
 def convert_tf_frozen_model(
@@ -70,15 +69,15 @@ def convert_tf_frozen_model(
     use_structured_outputs_names: bool = False,
     weight_shard_size_bytes: int = DEFAULT_SHARD_SIZE_BYTES,
     experiments: bool = False,
-    metadata: Optional[Dict[str, str]] = None,
+    metadata: Optional[Dict[str, Any]] = None,
 ) -> None:
     """Frozen GraphDef (.pb) -> TF.js graph model; output_node_names: 'a,b' or a list."""
     from tensorflowjs.converters import tf_graph_model
 
     names = output_node_names if isinstance(output_node_names, str) else ",".join(output_node_names)
     options = _options(quantization_dtype_map, skip_op_check, strip_debug_ops, use_structured_outputs_names, weight_shard_size_bytes,
-                       False, metadata, output_node_names=names)
-    tf_graph_model.convert_frozen_model(frozen_model_path, output_dir, options)
+                       False, output_node_names=names)
+    tf_graph_model.convert_frozen_model(frozen_model_path, output_dir, options, user_metadata=metadata)
 
 
 def convert_tf_hub_module(
@@ -93,14 +92,14 @@ def convert_tf_hub_module(
     weight_shard_size_bytes: int = DEFAULT_SHARD_SIZE_BYTES,
     control_flow_v2: bool = False,
     experiments: bool = False,
-    metadata: Optional[Dict[str, str]] = None,
+    metadata: Optional[Dict[str, Any]] = None,
 ) -> None:
     """TF Hub module (local directory or a handle in TFHUB_CACHE_DIR) -> TF.js graph model."""
     from tensorflowjs.converters import tf_graph_model
 
     options = _options(quantization_dtype_map, skip_op_check, strip_debug_ops, use_structured_outputs_names, weight_shard_size_bytes,
-                       control_flow_v2, metadata, signature_name=signature, saved_model_tags=_tags(saved_model_tags))
-    tf_graph_model.convert_hub_module(module_handle, output_dir, options)
+                       control_flow_v2, signature_name=signature, saved_model_tags=_tags(saved_model_tags))
+    tf_graph_model.convert_hub_module(module_handle, output_dir, options, user_metadata=metadata)
 
 
 def convert_keras_model_to_graph_model(
@@ -114,7 +113,7 @@ def convert_keras_model_to_graph_model(
     weight_shard_size_bytes: int = DEFAULT_SHARD_SIZE_BYTES,
     control_flow_v2: bool = False,
     experiments: bool = False,
-    metadata: Optional[Dict[str, str]] = None,
+    metadata: Optional[Dict[str, Any]] = None,
 ) -> None:
     """An in-memory Keras model (Keras 3 or tf_keras) -> TF.js graph model.
 
@@ -124,5 +123,5 @@ def convert_keras_model_to_graph_model(
     from tensorflowjs.converters import tf_graph_model
 
     options = _options(quantization_dtype_map, skip_op_check, strip_debug_ops, use_structured_outputs_names, weight_shard_size_bytes,
-                       control_flow_v2, metadata)
-    tf_graph_model.convert_keras_model(keras_model, output_dir, options)
+                       control_flow_v2)
+    tf_graph_model.convert_keras_model(keras_model, output_dir, options, user_metadata=metadata)

@@ -7,7 +7,7 @@ Keras model) or a frozen GraphDef; from there the steps are the same.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, Dict, Optional
 
 from tensorflowjs import metadata as metadata_lib
 from tensorflowjs import model_json, write_weights
@@ -48,10 +48,16 @@ def write_graph_model(
     generated_by: str,
     source_path: str,
     initializer: Optional[Initializer] = None,
+    user_metadata: Optional[Dict] = None,
 ) -> None:
-    """Optimises and checks a frozen graph, then writes model.json and its shards atomically."""
+    """Optimises and checks a frozen graph, then writes model.json and its shards atomically.
+
+    user_metadata (the Python API's `metadata` map) is embedded as is, beside any files
+    named by options.metadata.
+    """
     graph_def = _optimize_and_check(graph_def, signature, options, source_path)
     metadata = dict(metadata_lib.load_metadata(options.metadata) or {})
+    metadata.update(user_metadata or {})
     if options.use_structured_outputs_names:
         metadata["structuredOutputKeys"] = [t.key for t in signature.outputs]
     weights = graph_json.extract_weights(graph_def)

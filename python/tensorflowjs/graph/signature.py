@@ -67,7 +67,8 @@ def from_concrete_function(function: Any, output_keys: Optional[Sequence[str]] =
 def _shape_json(shape: Any) -> Dict:
     if shape.rank is None:
         return {"unknownRank": True}
-    return {"dim": [{"size": str(-1 if d is None else d)} for d in shape.as_list()]}
+    dims = [{"size": str(-1 if d is None else d)} for d in shape.as_list()]
+    return {"dim": dims} if dims else {}
 
 
 def _tensor_json(tensor: SignatureTensor) -> Dict:
