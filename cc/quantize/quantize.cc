@@ -102,65 +102,69 @@ __attribute__((target("avx,f16c"))) void DecodeFloat16F16c(const uint16_t* in, s
 // ---- Affine encoding in float32, eight lanes per AVX2 instruction.
 //
 // Each lane computes y = fl32(x * inverse + offset) with one FMA rounding, where
-// inverse = fl32(fl64(1 / scale)) and offset = fl32(fl64(-lo * fl64(1 / scale))), clamps y to
-// [0, qmax] (the packing instructions saturate negative integers to 0) and rounds it to the
-// nearest integer r. The reference rounds
-// Q(x) = fl64(fl64(x - lo) / scale) instead; we show |y - Q(x)| <= E, so a lane whose
+// inverse = fl32(fl64(1 / scale)), offset = fl32(fl64(fl64(-lo * fl64(1 / scale)) - C)), and
+// C = (qmax + 1) / 2 centres y on zero, which halves float32's rounding error at the top of
+// the range. y is clamped to qmax - C from above (so that huge y cannot convert to INT_MIN;
+// below, the signed packing saturates to -C), rounded to the nearest integer r, and r + C is
+// stored. The reference rounds
+// Q(x) = fl64(fl64(x - lo) / scale) instead; we show |y - (Q(x) - C)| <= E, so a lane whose
 // |y - r| < 0.5 - E rounds exactly like the reference and the others are recomputed by
 // division.
 //
-// Bound. Let u = 2^-24, T(x) = (x - lo) / scale exactly, M = max(|lo|, |hi|),
-// X = M (1 + 2^-22) + 2^-149 (every float32 in [lo, hi] and its neighbours just outside),
-// and A = (X + |lo|) / scale, so |T(x)| <= A for |x| <= X. With inverse a normal float:
-//   |inverse - 1/scale| <= (u + 2^-52) / scale,
-//   |offset + lo/scale| <= (u + 2^-51) |lo| / scale + 2^-150  (2^-150: subnormal offset);
-//   z = x * inverse + offset exactly:  |z - T| <= (u + 2^-51) A + 2^-150;
-//   y = fl32(z):  |y - z| <= u |z| + 2^-150 <= u A (1 + 2^-23) + 2^-149;
-//   |Q - T| <= 2^-51 A  (two float64 roundings).
-// Summed: |y - Q| <= 2^-23 A (1 + 2^-20) + 2^-148 <= E := A * 0x1.0001p-23 + 0x1p-140.
+// Bound. Let u = 2^-24, T(x) = (x - lo) / scale - C exactly, X = max(|lo|, |hi|) (1 + 2^-22)
+// + 2^-149 (every float32 in [lo, hi] and its neighbours x0 < lo, x1 > hi), P = X / scale,
+// L = |lo| / scale <= P and B = |lo / scale + C|. The plan requires scale >= 2^-100, so
+// T(x1) - T(hi) and T(lo) - T(x0) are at most 2^-23 P + 2^-49 and |T| <= C + 2^-22 P + 2^-49
+// on [x0, x1]. There, with inverse a normal float:
+//   |inverse - 1/scale| <= (u + 2^-52) / scale;  |offset + lo/scale + C| <= u B + 2^-50 (B + P)
+//     + 2^-150 (float64 roundings of relative size 2^-53 on L and B; 2^-150: subnormal);
+//   z = x * inverse + offset exactly:  |z - T| <= u (P + B) + 2^-49 (P + B) + 2^-150;
+//   y = fl32(z):  |y - z| <= u |z| + 2^-150 <= u C + 2^-45 (P + B) + 2^-73 + 2^-149;
+//   |Q - C - T| <= 2^-51 (P + L)  (two float64 roundings).
+// Summed: |y - (Q - C)| <= u (P + B + C) (1 + 2^-20) + 2^-72 <= E := (P + B + C) *
+// 0x1.0001p-24 + 0x1p-60.
 //
 // Clipping. The plan requires E <= 1/16 (beyond that, too many lanes are recomputed); then
-// A <= 2^19, so Q(hi) is within 2^-30 of qmax (hi - lo is qmax * scale up to float64
-// roundings of size 2^-52 A). y and Q are monotone in x. For x < lo, y(x) <= y(x0) <=
-// Q(x0) + E <= E, x0 the largest float32 below lo: r <= 0 saturates to 0, as the reference
-// clips to Q(lo) = 0. For x > hi likewise y(x) >= qmax - E - 2^-30, so the clamped y rounds
-// to qmax, the reference's RNE(Q(hi)). Inside [lo, hi], y < 0 means Q < E (r = 0) and a
-// clamped y means Q > qmax - E, which the reference also rounds to 0 and qmax. Only lanes
-// outside [lo, hi] can be recomputed needlessly, when far below lo near some -k - 0.5.
+// P <= 2^20, so Q(hi) is within 2^-30 of qmax (hi - lo is qmax * scale up to float64
+// roundings of size 2^-52 P). y and Q are monotone in x. For x < lo, y(x) <= y(x0) <=
+// Q(x0) - C + E <= E - C, so r <= -C stores 0, as the reference clips to Q(lo) = 0. For
+// x > hi, y(x) >= y(x1) >= qmax - C - E - 2^-30, so the clamped y rounds to qmax - C, the
+// reference's RNE(Q(hi)) = qmax. Inside [lo, hi], y < -C means Q < E (r = -C) and a clamped
+// y means Q > qmax - E, which the reference also rounds to 0 and qmax. Only lanes below x0,
+// far outside, can be recomputed needlessly (near some -C - k - 0.5).
 struct SinglePlan {
   float inverse;
   float offset;
-  float qmax;
+  float top;    // qmax - C
   float trust;  // Lanes with |y - r| >= trust (<= 0.5 - E) are recomputed.
 };
 
 // False when float32 cannot bound the error tightly enough: an offset huge against the
 // range (like uint16 of values in [100, 101]) or a scale out of float32's range.
 bool MakeSinglePlan(double lo, double hi, double scale, uint32_t qmax, SinglePlan* plan) {
-  if (!(scale > 0.0) || !std::isfinite(lo) || !std::isfinite(hi)) return false;
+  if (!(scale >= 0x1p-100) || !std::isfinite(lo) || !std::isfinite(hi)) return false;
+  const double center = (qmax + 1) / 2;
   const double inverse = 1.0 / scale;
-  const double offset = -lo * inverse;
-  if (!(inverse >= FLT_MIN && inverse <= FLT_MAX && std::fabs(offset) <= FLT_MAX)) return false;
-  const double x_bound = std::fmax(std::fabs(lo), std::fabs(hi)) * (1 + 0x1p-22) + 0x1p-149;
-  const double error = (x_bound + std::fabs(lo)) / scale * 0x1.0001p-23 + 0x1p-140;
+  const double offset = -lo * inverse - center;
+  if (!(inverse >= FLT_MIN)) return false;
+  const double p = (std::fmax(std::fabs(lo), std::fabs(hi)) * (1 + 0x1p-22) + 0x1p-149) / scale;
+  const double error = (p + std::fabs(offset) + center) * 0x1.0001p-24 + 0x1p-60;
   // Past 1/16 so many lanes fall near ties that the float64 kernel is faster.
   if (!(error <= 1.0 / 16)) return false;
   float trust = static_cast<float>(0.5 - error);
   if (trust > 0.5 - error) trust = std::nextafter(trust, 0.0f);
-  *plan = {static_cast<float>(inverse), static_cast<float>(offset), static_cast<float>(qmax), trust};
+  *plan = {static_cast<float>(inverse), static_cast<float>(offset), static_cast<float>(qmax - center), trust};
   return true;
 }
 
 struct SingleLanes {
-  __m256 inverse, offset, qmax, trust;
+  __m256 inverse, offset, top, trust;
 };
 
-// Eight rounded quotients as int32; `retry` gets the lanes to recompute.
+// Eight rounded, centred quotients r as int32; `retry` gets the lanes to recompute.
 __attribute__((target("avx2,fma"))) inline __m256i RoundX8(const float* in, const SingleLanes& v, __m256* retry) {
   const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-  const __m256 z = _mm256_fmadd_ps(_mm256_loadu_ps(in), v.inverse, v.offset);
-  // Clamped above only: negative lanes saturate to 0 when packed to unsigned.
-  const __m256 y = _mm256_min_ps(v.qmax, z);
+  const __m256 y = _mm256_min_ps(v.top, _mm256_fmadd_ps(_mm256_loadu_ps(in), v.inverse, v.offset));
   const __m256 r = _mm256_round_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   *retry = _mm256_cmp_ps(_mm256_and_ps(_mm256_sub_ps(y, r), abs_mask), v.trust, _CMP_GE_OQ);
   return _mm256_cvttps_epi32(r);
@@ -180,7 +184,7 @@ void Retry(uint32_t lanes, const float* in, double lo, double hi, double scale, 
 template <typename Q>
 __attribute__((target("avx2,fma"))) size_t EncodeSingleAvx2(const float* in, size_t count, const SinglePlan& plan,
                                                              double lo, double hi, double scale, Q* out) {
-  const SingleLanes v = {_mm256_set1_ps(plan.inverse), _mm256_set1_ps(plan.offset), _mm256_set1_ps(plan.qmax),
+  const SingleLanes v = {_mm256_set1_ps(plan.inverse), _mm256_set1_ps(plan.offset), _mm256_set1_ps(plan.top),
                          _mm256_set1_ps(plan.trust)};
   size_t i = 0;
   if constexpr (sizeof(Q) == 1) {
@@ -190,7 +194,8 @@ __attribute__((target("avx2,fma"))) size_t EncodeSingleAvx2(const float* in, siz
       __m256 t[4];
       const __m256i ab = _mm256_packs_epi32(RoundX8(in + i, v, &t[0]), RoundX8(in + i + 8, v, &t[1]));
       const __m256i cd = _mm256_packs_epi32(RoundX8(in + i + 16, v, &t[2]), RoundX8(in + i + 24, v, &t[3]));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), _mm256_permutevar8x32_epi32(_mm256_packus_epi16(ab, cd), order));
+      const __m256i bytes = _mm256_xor_si256(_mm256_packs_epi16(ab, cd), _mm256_set1_epi8(-128));  // r + 128
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), _mm256_permutevar8x32_epi32(bytes, order));
       if (_mm256_movemask_ps(_mm256_or_ps(_mm256_or_ps(t[0], t[1]), _mm256_or_ps(t[2], t[3])))) {
         const uint32_t lanes = _mm256_movemask_ps(t[0]) | _mm256_movemask_ps(t[1]) << 8 |
                                _mm256_movemask_ps(t[2]) << 16 | static_cast<uint32_t>(_mm256_movemask_ps(t[3])) << 24;
@@ -200,8 +205,9 @@ __attribute__((target("avx2,fma"))) size_t EncodeSingleAvx2(const float* in, siz
   } else {
     for (; i + 16 <= count; i += 16) {
       __m256 t[2];
-      const __m256i ab = _mm256_packus_epi32(RoundX8(in + i, v, &t[0]), RoundX8(in + i + 8, v, &t[1]));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), _mm256_permute4x64_epi64(ab, 0xd8));
+      const __m256i ab = _mm256_packs_epi32(RoundX8(in + i, v, &t[0]), RoundX8(in + i + 8, v, &t[1]));
+      const __m256i words = _mm256_xor_si256(ab, _mm256_set1_epi16(-32768));  // r + 32768
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + i), _mm256_permute4x64_epi64(words, 0xd8));
       const uint32_t lanes = _mm256_movemask_ps(t[0]) | _mm256_movemask_ps(t[1]) << 8;
       if (lanes) Retry(lanes, in + i, lo, hi, scale, out + i);
     }
