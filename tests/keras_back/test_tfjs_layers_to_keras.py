@@ -325,3 +325,9 @@ def test_deserialize_keras_model_from_json_text_and_bytes(sources):
     np.testing.assert_allclose(model.predict(inputs[0], verbose=0), expected[0], atol=1e-5, rtol=1e-5)
     topology_only = deserialize_keras_model(json.loads(text)["modelTopology"])
     assert [w.shape for w in topology_only.weights] == [w.shape for w in model.weights]
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]))

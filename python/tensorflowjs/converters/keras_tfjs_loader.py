@@ -49,7 +49,10 @@ def quiet_keras():
 
 
 def _one_line(error: Exception) -> str:
+    """Keras's message on one line; of "Error when deserializing ... Exception encountered: X", X."""
     text = " ".join(str(error).split())
+    before, found, cause = text.partition("Exception encountered:")
+    text = f"{before.split(' using config=')[0]}: {cause.strip()}" if found else text
     return text if len(text) <= 300 else text[:297] + "..."
 
 

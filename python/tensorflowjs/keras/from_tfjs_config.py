@@ -76,13 +76,40 @@ def _activations_known_to_keras(layer: Config, where: str) -> None:
             raise ConversionError(f"{where}: layer {_name(layer)!r} uses the TF.js activation {config[key]!r} ({_TFJS_ONLY_ACTIVATIONS[config[key]]}), which Keras does not have")
 
 
-def _initializer_class_names(layer: Config, where: str) -> None:
+# Initializer arguments Keras 3.15 added (fan axes); unset, they mean what Keras 2 does.
+_NEWER_INITIALIZER_ARGUMENTS = ("input_axes", "output_axes")
+
+
+def _initializers(layer: Config) -> Iterator[Config]:
     for key, value in (layer.get("config") or {}).items():
-        if key.endswith("_initializer") and isinstance(value, dict) and value.get("class_name") in _INITIALIZER_NAMES:
-            value["class_name"] = _INITIALIZER_NAMES[value["class_name"]]
+        if key.endswith("_initializer") and isinstance(value, dict) and isinstance(value.get("config"), dict):
+            yield value
 
 
-TFJS_TO_KERAS2_RULES: List[Rule] = [_activations_known_to_keras, _initializer_class_names]
+def _initializer_class_names(layer: Config, where: str) -> None:
+    for initializer in _initializers(layer):
+        initializer["class_name"] = _INITIALIZER_NAMES.get(initializer.get("class_name"), initializer.get("class_name"))
+
+
+def _no_unset_newer_initializer_arguments(layer: Config, where: str) -> None:
+    for initializer in _initializers(layer):
+        for key in _NEWER_INITIALIZER_ARGUMENTS:
+            if key in initializer["config"] and initializer["config"][key] is None:
+                del initializer["config"][key]
+
+
+# Layer arguments only Keras 3 has; unset, the layer is what Keras 2 builds.
+_KERAS3_ONLY_LAYER_ARGUMENTS = ("quantization_config", "lora_rank", "lora_alpha")
+
+
+def _no_unset_keras3_only_arguments(layer: Config, where: str) -> None:
+    config = layer.get("config") or {}
+    for key in _KERAS3_ONLY_LAYER_ARGUMENTS:
+        if key in config and config[key] is None:
+            del config[key]
+
+
+TFJS_TO_KERAS2_RULES: List[Rule] = [_activations_known_to_keras, _initializer_class_names, _no_unset_newer_initializer_arguments, _no_unset_keras3_only_arguments]
 
 
 # --- Keras 2 -> what Keras 3's legacy (.h5) loader accepts ----------------------------------
