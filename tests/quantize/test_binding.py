@@ -32,6 +32,22 @@ def test_float16_encode_matches_numpy_bit_for_bit(data):
     np.testing.assert_array_equal(_quantize.float16_encode(data), data.astype(np.float16).view(np.uint16))
 
 
+def test_float16_encode_matches_numpy_on_a_dense_sweep_of_bit_patterns():
+    # Every 4099th float32 bit pattern and every third NaN payload of either sign: the F16C
+    # kernel must round, underflow, overflow and keep signalling NaNs exactly as numpy does.
+    sweep = np.arange(0, 2**32, 4099, dtype=np.uint64).astype(np.uint32)
+    nans = np.arange(0x7F800001, 0x80000000, 3, dtype=np.uint32)
+    data = np.concatenate([sweep, nans, nans | 0x80000000]).view(np.float32)
+    np.testing.assert_array_equal(_quantize.float16_encode(data), data.astype(np.float16).view(np.uint16))
+
+
+def test_float16_decode_matches_numpy_on_every_half():
+    bits = np.arange(2**16, dtype=np.uint16)
+    np.testing.assert_array_equal(
+        _quantize.float16_decode(bits).view(np.uint32), bits.view(np.float16).astype(np.float32).view(np.uint32)
+    )
+
+
 @settings(max_examples=50, deadline=None)
 @given(hnp.arrays(np.uint16, hnp.array_shapes(max_dims=2, max_side=50)))
 def test_float16_decode_matches_numpy_bit_for_bit(bits):
@@ -54,6 +70,17 @@ def test_affine_matches_the_float64_reference(bits, data):
         _quantize.affine_decode(quantized, got_min, got_scale),
         (expected.astype(np.float64) * scale + minimum).astype(np.float32),
     )
+
+
+@pytest.mark.parametrize("bits", [8, 16])
+@pytest.mark.parametrize("offset", [0.0, 0.3, 3.0, 12.0, 1000.0])
+def test_affine_matches_the_reference_on_large_tensors(bits, offset):
+    # A million values per tensor: the float32 kernel recomputes thousands of lanes near ties
+    # (uint16), and the offsets move its error bound up to and past the float64 hand-over.
+    data = (np.random.default_rng(bits).normal(size=1 << 20) + offset).astype(np.float32)
+    expected, minimum, scale = reference_affine(data, bits)
+    assert _quantize.affine_params(data, bits) == (minimum, scale)
+    np.testing.assert_array_equal(_quantize.affine_encode(data, bits, minimum, scale), expected)
 
 
 @pytest.mark.parametrize("bits", [8, 16])
