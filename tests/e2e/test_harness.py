@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import make_mlp
-from tfjs_e2e import BACKENDS, assert_tfjs_matches, run_tfjs
+from tfjs_e2e import BACKENDS, Case, assert_tfjs_matches, check_tfjs_batch, run_tfjs
 
 X = np.random.default_rng(0).normal(size=(3, make_mlp.INPUT_DIM)).astype(np.float32)
 
@@ -80,6 +80,21 @@ def test_broken_model_reports_the_tfjs_error(tmp_path):
     with pytest.raises(AssertionError, match="TF.js \\(cpu\\) failed"):
         run_tfjs(str(tmp_path), [X], "cpu")
 
+
+
+def test_batch_mode_judges_each_model_on_its_own(layers_model, tmp_path):
+    """Many models in one Node process: a wrong answer or a broken model fails only its own case."""
+    right = make_mlp.predict(make_mlp.weights(), X)
+    verdicts = check_tfjs_batch(
+        {
+            "right": Case(layers_model, [X], [right]),
+            "wrong": Case(layers_model, [X], [right + 1e-3]),
+            "missing": Case(str(tmp_path / "nowhere"), [X], [right]),
+        }
+    )
+    assert verdicts["right"] is None
+    assert "cpu output 0" in verdicts["wrong"]
+    assert verdicts["missing"].startswith("TF.js (cpu) failed")
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]))
