@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import FrozenSet, Optional
 
 from tensorflowjs.graph.rewrites.graph_view import GraphView, attr, float_attr, int_attr, strings_attr, types_attr
-from tensorflowjs.graph.rewrites.linear import const_shape, is_float32_nhwc
+from tensorflowjs.graph.rewrites.linear import channels_of, const_shape, is_float32_nhwc
 
 ACTIVATIONS = frozenset({"Relu", "Relu6", "Elu", "Sigmoid", "LeakyRelu", "Prelu"})
 
@@ -47,17 +47,8 @@ def prelu_alpha_ok(view: GraphView, alpha_tensor: str, channels: Optional[int]) 
 
 def fused_channels(view: GraphView, node) -> Optional[int]:
     """Output channels of a fused or base conv/matmul, from its constant weights."""
-    shape = const_shape(view, node.input[1])
-    if shape is None:
-        return None
     op = KINDS[node.op].base_op if node.op in KINDS else node.op
-    if op not in BY_BASE or len(shape) != (2 if op == "MatMul" else 4):
-        return None
-    if op == "Conv2D":
-        return shape[3]
-    if op == "DepthwiseConv2dNative":
-        return shape[2] * shape[3]
-    return shape[0] if attr(node, "transpose_b").b else shape[1]
+    return channels_of(op, const_shape(view, node.input[1]), attr(node, "transpose_b").b)
 
 
 def make_fused(view: GraphView, kind: FusedKind, name: str, base, bias: str, activation=None) -> None:

@@ -14,6 +14,7 @@ from tensorflowjs.graph.rewrites.graph_view import GraphView, attr, output_index
 
 LINEAR_OPS = ("Conv2D", "DepthwiseConv2dNative", "MatMul")
 _OUTPUT_RANK = {"Conv2D": 4, "DepthwiseConv2dNative": 4, "MatMul": 2}
+_WEIGHTS_RANK = {"Conv2D": 4, "DepthwiseConv2dNative": 4, "MatMul": 2}
 DT_FLOAT = 1
 
 
@@ -41,16 +42,18 @@ def output_channels(view: GraphView, node) -> Optional[int]:
     if node.op == "BiasAdd":
         shape = const_shape(view, node.input[1])
         return shape[0] if shape is not None and len(shape) == 1 else None
-    if node.op not in LINEAR_OPS:
+    return channels_of(node.op, const_shape(view, node.input[1]), attr(node, "transpose_b").b)
+
+
+def channels_of(op: str, weights_shape: Optional[tuple], transpose_b: bool = False) -> Optional[int]:
+    """Output channels of a linear op (by its base op name) with weights of this shape."""
+    if op not in _WEIGHTS_RANK or weights_shape is None or len(weights_shape) != _WEIGHTS_RANK[op]:
         return None
-    shape = const_shape(view, node.input[1])
-    if shape is None:
-        return None
-    if node.op == "Conv2D":
-        return shape[3]
-    if node.op == "DepthwiseConv2dNative":
-        return shape[2] * shape[3]
-    return shape[0] if attr(node, "transpose_b").b else shape[1]
+    if op == "Conv2D":
+        return weights_shape[3]
+    if op == "DepthwiseConv2dNative":
+        return weights_shape[2] * weights_shape[3]
+    return weights_shape[0] if transpose_b else weights_shape[1]
 
 
 def output_rank(view: GraphView, node) -> Optional[int]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import List
 
 
+from tensorflowjs.errors import ConversionError
 from tensorflowjs.graph.rewrites import register
 from tensorflowjs.graph.rewrites.fusion import KINDS, fused_channels, prelu_alpha_ok
 from tensorflowjs.graph.rewrites.graph_view import (
@@ -99,7 +100,10 @@ def _unfuse(view: GraphView, node) -> None:
     fused_ops = [s.decode() for s in attr(node, "fused_ops").list.s]
     unknown = [op for op in fused_ops if op not in _ELEMENTS]
     if unknown:
-        raise RuntimeError(f"cannot take apart {node.op} '{node.name}' fused with {unknown}")
+        raise ConversionError(
+            f"node '{node.name}' is a {node.op} fused with {', '.join(unknown)}, which TensorFlow.js cannot run "
+            f"and this converter cannot take apart; convert the model before Grappler's remapper fuses it"
+        )
     inputs = _data_inputs(node)
     name = node.name
     dtype = type(attr(node, "T"))()
