@@ -145,7 +145,8 @@ class _WeightWalker:
             if _variables_anywhere(children[child_name]):
                 self.layer(children[child_name], "", {}, here)
 
-    def _expected_children(self, class_name: str, config: Dict, children: Dict[str, h5py.Group]):
+    @staticmethod
+    def _expected_children(class_name: str, config: Dict, children: Dict[str, h5py.Group]):
         """(name, class, config) of the sub-layers a layer class is known to hold, in order."""
         if class_name in _MODEL_CLASSES:
             for entry in config.get("layers", []):
