@@ -99,6 +99,24 @@ def test_tf2_static_hash_table_and_strings_run_in_tfjs(tmp_path):
     assert_tfjs_matches(str(tmp_path / "out"), {"words": words}, [result["ids"].numpy()])
 
 
+def test_keras_string_lookup_on_a_matrix_of_words_runs_in_tfjs(tmp_path):
+    """Keras 3's StringLookup, exported as a SavedModel and converted in memory; TF.js's lookup
+    flattens its keys, so the converter reshapes the result back to the keys' shape."""
+    import keras
+
+    from tensorflowjs.converters import convert_keras_model_to_graph_model
+
+    words = keras.Input((2,), dtype="string", name="words")
+    model = keras.Model(words, keras.layers.StringLookup(vocabulary=["cat", "dog", "emu"], name="lookup")(words))
+    batch = np.array([["dog", "yak"], ["emu", "cat"]], dtype=object)
+    expected = np.asarray(model(tf.constant(batch)))
+    model.export(str(tmp_path / "exported"), format="tf_saved_model")
+    assert convert(tmp_path / "exported", tmp_path / "from_saved_model") == 0
+    convert_keras_model_to_graph_model(model, str(tmp_path / "in_memory"))
+    for converted in ("from_saved_model", "in_memory"):
+        assert_tfjs_matches(str(tmp_path / converted), [batch], [expected])
+
+
 class Complex(tf.Module):
     def __init__(self):
         super().__init__()

@@ -88,7 +88,7 @@ def convert_keras_model(model: Any, output_path: str, options: ConversionOptions
     from tensorflowjs.graph import keras_model
 
     function, names = keras_model.trace(model)
-    _convert_function(function, output_path, options, tf.__version__, source_path, output_keys=names, user_metadata=user_metadata)
+    _convert_function(function, output_path, options, tf.__version__, source_path, model, output_keys=names, user_metadata=user_metadata)
 
 
 def convert_keras_file(input_path: str, output_path: str, options: ConversionOptions) -> None:

@@ -27,7 +27,9 @@ class Initializer:
 def _optimize_and_check(graph_def: Any, signature: signature_lib.GraphSignature, options: ConversionOptions, source_path: str) -> Any:
     from tensorflowjs.graph.op_check import check_supported_ops
     from tensorflowjs.graph.optimize import optimize_graph
+    from tensorflowjs.graph.resources import flatten_lookups
 
+    flatten_lookups(graph_def)
     optimized = optimize_graph(
         graph_def,
         [t.node for t in signature.inputs],

@@ -19,6 +19,37 @@ def resource_placeholders(graph_def: Any) -> List[Any]:
     return [n for n in graph_def.node if n.op == "Placeholder" and n.attr["dtype"].type == types_pb2.DT_RESOURCE]
 
 
+def _add_node(graph_def: Any, name: str, op: str, inputs: List[str], **types: int) -> Any:
+    node = graph_def.node.add()
+    node.name, node.op = name, op
+    node.input.extend(inputs)
+    for attr, dtype in types.items():
+        node.attr[attr].type = dtype
+    return node
+
+
+def flatten_lookups(graph_def: Any) -> None:
+    """Table lookups see their keys as a vector and reshape the result back.
+
+    TF.js 4.22's LookupTableFindV2 returns one value per key as a vector whatever the keys'
+    shape, so [2, 2] keys would give [4] values. The lookup keeps its node name (now the
+    reshape), so its consumers and the signature are unchanged.
+    """
+    from tensorflow.core.framework import types_pb2
+    from tensorflow.python.framework import tensor_util
+
+    int32 = types_pb2.DT_INT32
+    for lookup in [n for n in graph_def.node if n.op in ("LookupTableFindV2", "LookupTableFind")]:
+        name, keys, key_type, value_type = lookup.name, lookup.input[1], lookup.attr["Tin"].type, lookup.attr["Tout"].type
+        flat_shape = _add_node(graph_def, f"{name}/flat_shape", "Const", [], dtype=int32)
+        flat_shape.attr["value"].tensor.CopyFrom(tensor_util.make_tensor_proto([-1], dtype="int32"))
+        _add_node(graph_def, f"{name}/flat_keys", "Reshape", [keys, flat_shape.name], T=key_type, Tshape=int32)
+        _add_node(graph_def, f"{name}/keys_shape", "Shape", [keys], T=key_type, out_type=int32)
+        lookup.name = f"{name}/flat_lookup"
+        lookup.input[1] = f"{name}/flat_keys"
+        _add_node(graph_def, name, "Reshape", [lookup.name, f"{name}/keys_shape"], T=value_type, Tshape=int32)
+
+
 def _concrete(method: Any) -> Any:
     """A concrete function of a resource's creator or initializer, restored or fresh."""
     import tensorflow as tf
@@ -26,7 +57,17 @@ def _concrete(method: Any) -> Any:
     functions = getattr(method, "concrete_functions", None)
     if functions:
         return functions[0]
-    return tf.function(method).get_concrete_function()
+
+    def traced():
+        result = method()
+        if isinstance(result, tf.Tensor):
+            return result
+        # A fresh table's initializer returns an Operation: return a tensor that needs it,
+        # or freezing prunes it away.
+        with tf.control_dependencies([result] if result is not None else []):
+            return tf.constant(0)
+
+    return tf.function(traced).get_concrete_function()
 
 
 def _owners(root: Any) -> dict:
