@@ -41,7 +41,18 @@ def two_in_two_out(keras):
     return keras.Model([a, b], [logits, product], name="two"), [RNG.normal(size=(3, 4)), RNG.normal(size=(3, 4))]
 
 
-MODELS = {"cnn_bn": cnn_bn, "lstm": lstm, "two_in_two_out": two_in_two_out}
+def recurrent_tf_keras(tf_keras):
+    """A Keras 2 model: its weights reach TF.js with Keras 2's cell names (lstm1/lstm_cell/kernel)."""
+    layers = tf_keras.layers
+    model = tf_keras.Sequential([
+        tf_keras.Input((5, 3)), layers.LSTM(6, return_sequences=True, name="lstm1"), layers.Bidirectional(layers.GRU(3, reset_after=False), name="bi"),
+        layers.BatchNormalization(name="bn"), layers.Dense(2, name="out"),
+    ], name="rnn2")
+    return model, [RNG.normal(size=(2, 5, 3))]
+
+
+# name -> (builder, which Keras builds the source model)
+MODELS = {"cnn_bn": (cnn_bn, "keras3"), "lstm": (lstm, "keras3"), "two_in_two_out": (two_in_two_out, "keras3"), "recurrent_tf_keras": (recurrent_tf_keras, "tf_keras")}
 # output format -> (file name, how to load it)
 OUTPUTS = {"keras": ("model.h5", "tf_keras"), "keras_saved_model": ("saved_model", "tf_keras"), "keras_keras": ("model.keras", "keras3")}
 
@@ -74,11 +85,12 @@ def _weights(model):
 def round_trips(tmp_path_factory):
     """(model, output format) -> (source predictions, source weights, converted file)."""
     import keras
+    import tf_keras
 
     root = tmp_path_factory.mktemp("round_trips")
     result = {}
-    for name, make in MODELS.items():
-        model, inputs = make(keras)
+    for name, (make, source_keras) in MODELS.items():
+        model, inputs = make(keras if source_keras == "keras3" else tf_keras)
         _randomize(model)
         save_keras_model(model, str(root / name / "layers"))
         for output_format, (file_name, _) in OUTPUTS.items():
