@@ -106,10 +106,9 @@ __attribute__((target("avx,f16c"))) void DecodeFloat16F16c(const uint16_t* in, s
 // C = (qmax + 1) / 2 centres y on zero, which halves float32's rounding error at the top of
 // the range. y is clamped to qmax - C from above (so that huge y cannot convert to INT_MIN;
 // below, the signed packing saturates to -C), rounded to the nearest integer r, and r + C is
-// stored. The reference rounds
-// Q(x) = fl64(fl64(x - lo) / scale) instead; we show |y - (Q(x) - C)| <= E, so a lane whose
-// |y - r| < 0.5 - E rounds exactly like the reference and the others are recomputed by
-// division.
+// stored. The reference rounds Q(x) = fl64(fl64(x - lo) / scale) instead; we show
+// |y - (Q(x) - C)| <= E, so a lane whose |y - r| < 0.5 - E rounds exactly like the reference,
+// and the other lanes are recomputed by division.
 //
 // Bound. Let u = 2^-24, T(x) = (x - lo) / scale - C exactly, X = max(|lo|, |hi|) (1 + 2^-22)
 // + 2^-149 (every float32 in [lo, hi] and its neighbours x0 < lo, x1 > hi), P = X / scale,
@@ -139,8 +138,8 @@ struct SinglePlan {
   float trust;  // Lanes with |y - r| >= trust (<= 0.5 - E) are recomputed.
 };
 
-// False when float32 cannot bound the error tightly enough: an offset huge against the
-// range (like uint16 of values in [100, 101]) or a scale out of float32's range.
+// False when float32 cannot bound the error tightly enough: an offset huge against the range
+// (like uint16 of values in [100, 101]), or a scale below 2^-100 or above 2^126.
 bool MakeSinglePlan(double lo, double hi, double scale, uint32_t qmax, SinglePlan* plan) {
   if (!(scale >= 0x1p-100) || !std::isfinite(lo) || !std::isfinite(hi)) return false;
   const double center = (qmax + 1) / 2;
@@ -188,7 +187,7 @@ __attribute__((target("avx2,fma"))) size_t EncodeSingleAvx2(const float* in, siz
                          _mm256_set1_ps(plan.trust)};
   size_t i = 0;
   if constexpr (sizeof(Q) == 1) {
-    // packs/packus interleave the 128-bit halves; this permutation restores element order.
+    // The packs interleave the 128-bit halves; this permutation restores element order.
     const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
     for (; i + 32 <= count; i += 32) {
       __m256 t[4];

@@ -16,6 +16,7 @@ namespace tfjs {
 uint16_t FloatToHalf(float value);
 float HalfToFloat(uint16_t bits);
 
+// The same conversions over arrays, by F16C where the CPU has it.
 void EncodeFloat16(const float* in, size_t count, uint16_t* out);
 void DecodeFloat16(const uint16_t* in, size_t count, float* out);
 
@@ -32,7 +33,8 @@ uint32_t AffineMax(int bits);
 // which affine quantization cannot represent. An empty tensor gets min 0, scale 1.
 bool ComputeAffineParams(const float* in, size_t count, int bits, AffineParams* params);
 
-// q = round_half_even((clip(x, min, max) - min) / scale), in float64.
+// q = round_half_even((clip(x, min, max) - min) / scale), bit-identical to computing it in
+// float64 (most lanes are computed in float32 with a proven error bound; see quantize.cc).
 void AffineEncode8(const float* in, size_t count, const AffineParams& params, uint8_t* out);
 void AffineEncode16(const float* in, size_t count, const AffineParams& params, uint16_t* out);
 
