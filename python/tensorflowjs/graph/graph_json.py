@@ -90,6 +90,19 @@ def extract_weights(graph_def: Any) -> List[Weight]:
     return [_weight(node) for node in _const_nodes(graph_def)]
 
 
+# Protobuf map fields of a GraphDef. MessageToDict emits them in hash order, which differs from
+# process to process; sorted, the same model always gives the same model.json bytes.
+_MAP_FIELDS = {"attr", "ret", "controlRet", "argAttr", "resourceArgUniqueId"}
+
+
+def _ordered_maps(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_ordered_maps(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    return {key: _ordered_maps(dict(sorted(item.items())) if key in _MAP_FIELDS and isinstance(item, dict) else item) for key, item in value.items()}
+
+
 def to_json(graph_def: Any) -> Dict:
     """The GraphDef as proto3 JSON, with Const data removed (dtype and shape stay)."""
     from google.protobuf import json_format
@@ -101,4 +114,4 @@ def to_json(graph_def: Any) -> Dict:
         tensor.Clear()
         tensor.dtype = dtype
         tensor.tensor_shape.CopyFrom(shape)
-    return json_format.MessageToDict(graph_def)
+    return _ordered_maps(json_format.MessageToDict(graph_def))
