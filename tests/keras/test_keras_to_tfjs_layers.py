@@ -54,6 +54,14 @@ def sources(tmp_path_factory, keras3, tf_keras):
         else:
             model.save(str(path))
         made[key] = (path, model, inputs, expected)
+    for key, k in (("k2_compiled", tf_keras), ("k3_compiled", keras3)):
+        # Trained with an optimizer: the file also holds training config and optimizer state.
+        model, inputs, _ = zoo.prepare(k, "mlp")
+        model.compile(optimizer="adam", loss="categorical_crossentropy", metrics=["accuracy"])
+        model.fit(inputs[0], np.eye(4, dtype=np.float32)[np.arange(len(inputs[0])) % 4], epochs=2, verbose=0)
+        path = root / f"{key}.h5"
+        model.save(str(path))
+        made[key] = (path, model, inputs, [model.predict(inputs[0], verbose=0)])
     return made
 
 
@@ -73,6 +81,11 @@ def converted(sources, tmp_path_factory, keras3, tf_keras):
     assert convert("--split_weights_by_layer", f"--metadata=info:{metadata}", "--weight_shard_size_bytes=200", path, root / "split") == 0
     cases["split"] = Case(str(root / "split"), inputs, expected)
 
+    for key in ("k2_compiled", "k3_compiled"):
+        path, _, inputs, expected = sources[key]
+        assert convert(path, root / key) == 0
+        cases[key] = Case(str(root / key), inputs, expected)
+
     path, _, inputs, expected = sources["k2_lstm"]
     assert convert("--input_format=keras_saved_model", path, root / "saved_model") == 0
     cases["saved_model"] = Case(str(root / "saved_model"), inputs, expected)
@@ -88,7 +101,7 @@ def _model_json(case):
     return json.load(open(os.path.join(case.model_dir, "model.json")))
 
 
-@pytest.mark.parametrize("name", ["keras_as_keras", "split", "saved_model", "api_k3_mlp_h5", "api_k2_mlp"])
+@pytest.mark.parametrize("name", ["keras_as_keras", "split", "saved_model", "api_k3_mlp_h5", "api_k2_mlp", "k2_compiled", "k3_compiled"])
 def test_converted_model_predicts_like_keras_in_tfjs(converted, name):
     _, verdicts = converted
     assert verdicts[name] is None, verdicts[name]
