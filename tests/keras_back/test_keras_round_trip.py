@@ -94,13 +94,16 @@ def round_trips(tmp_path_factory):
         _randomize(model)
         save_keras_model(model, str(root / name / "layers"))
         for output_format, (file_name, _) in OUTPUTS.items():
+            if (name, output_format) not in CASES:
+                continue
             target = root / name / output_format / file_name
             assert converter.main(["--input_format=tfjs_layers_model", f"--output_format={output_format}", str(root / name / "layers"), str(target)]) == 0
             result[name, output_format] = (inputs, _predict(model, inputs), _weights(model), target)
     return result
 
 
-CASES = [(name, output_format) for name in MODELS for output_format in OUTPUTS]
+# A SavedModel costs seconds per recurrent layer to write; the Keras 3 LSTM already covers it.
+CASES = [(name, output_format) for name in MODELS for output_format in OUTPUTS if (name, output_format) != ("recurrent_tf_keras", "keras_saved_model")]
 
 
 @pytest.mark.parametrize("name,output_format", CASES, ids=["-".join(c) for c in CASES])
