@@ -181,7 +181,7 @@ def to_keras3(model, where: str):
             with quiet_keras():
                 return keras.saving.load_model(path, compile=False, safe_mode=True)
         except Exception as e:  # Keras reports unsupported configs with many exception types.
-            raise ConversionError(f"{where}: Keras 3 cannot load this model ({_one_line(e)}); convert to --output_format=keras or keras_saved_model (tf_keras) instead") from None
+            raise ConversionError(f"{where}: Keras 3 cannot load this model ({_one_line(e)}); use tf_keras instead: --output_format=keras or keras_saved_model, or use_tf_keras=True in the Python API") from None
 
 
 # --- the public converter's API --------------------------------------------------------------

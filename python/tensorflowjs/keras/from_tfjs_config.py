@@ -195,8 +195,8 @@ def check_keras3_semantics(model_config: Config, where: str) -> None:
             if config.get(key) == "hard_sigmoid":
                 raise ConversionError(
                     f"{where}: layer {_name(layer)!r} uses hard_sigmoid, which Keras 3 computes differently "
-                    "(relu6(x + 3) / 6 instead of TF.js's clip(0.2 x + 0.5, 0, 1)); convert to --output_format=keras "
-                    "or keras_saved_model instead, which are tf_keras models and keep TF.js's definition"
+                    "(relu6(x + 3) / 6 instead of TF.js's clip(0.2 x + 0.5, 0, 1)); use tf_keras, which keeps TF.js's definition: "
+                    "--output_format=keras or keras_saved_model, or use_tf_keras=True in the Python API"
                 )
 
 
