@@ -11,6 +11,7 @@ import numpy as np
 from tensorflowjs.graph.rewrites import register
 from tensorflowjs.graph.rewrites.graph_view import GraphView, attr, output_index, string_attr
 from tensorflowjs.graph.rewrites.linear import (
+    DT_FLOAT,
     channel_vector,
     is_float32_nhwc,
     is_linear,
@@ -23,7 +24,7 @@ from tensorflowjs.graph.rewrites.linear import (
 def add_to_bias_add(view: GraphView) -> int:
     count = 0
     for node in list(view.graph_def.node):
-        if view.nodes.get(node.name) is node and node.op in ("Add", "AddV2") and attr(node, "T").type == 1:
+        if view.nodes.get(node.name) is node and node.op in ("Add", "AddV2") and attr(node, "T").type == DT_FLOAT:
             count += _rewrite(view, node)
     return count
 

@@ -15,13 +15,14 @@ import numpy as np
 
 from tensorflowjs.graph.rewrites import register
 from tensorflowjs.graph.rewrites.graph_view import GraphView, attr, node_name
+from tensorflowjs.graph.rewrites.linear import DT_FLOAT
 
 
 @register("fuse_prelu")
 def fuse_prelu(view: GraphView) -> int:
     count = 0
     for node in list(view.graph_def.node):
-        if view.nodes.get(node.name) is node and node.op in ("Add", "AddV2", "Sub") and attr(node, "T").type == 1:
+        if view.nodes.get(node.name) is node and node.op in ("Add", "AddV2", "Sub") and attr(node, "T").type == DT_FLOAT:
             count += _rewrite(view, node)
     return count
 

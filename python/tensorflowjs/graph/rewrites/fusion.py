@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import FrozenSet, Optional
 
 from tensorflowjs.graph.rewrites.graph_view import GraphView, attr, float_attr, int_attr, strings_attr, types_attr
-from tensorflowjs.graph.rewrites.linear import channels_of, const_shape, is_float32_nhwc
+from tensorflowjs.graph.rewrites.linear import DT_FLOAT, channels_of, const_shape, is_float32_nhwc
 
 ACTIVATIONS = frozenset({"Relu", "Relu6", "Elu", "Sigmoid", "LeakyRelu", "Prelu"})
 
@@ -80,18 +80,12 @@ def is_base(view: GraphView, node) -> bool:
     return node.op in BY_BASE and is_float32_nhwc(node) and const_shape(view, node.input[1]) is not None
 
 
-def bias_is_rank1_channels(view: GraphView, node, bias_tensor: str) -> bool:
-    shape = const_shape(view, bias_tensor)
-    channels = fused_channels(view, node)
-    return shape is not None and len(shape) == 1 and channels is not None and shape[0] == channels
-
-
 def activation_after(view: GraphView, node, kind: FusedKind, channels: Optional[int]):
     """The activation reading only `node`, if kind may fuse it into an op with `channels` outputs."""
     activation = view.sole_consumer(node, kind.activations)
     if activation is None or activation.input[0] != node.name and activation.input[0] != f"{node.name}:0":
         return None
-    if attr(activation, "T").type != 1:
+    if attr(activation, "T").type != DT_FLOAT:
         return None
     if activation.op == "Prelu" and not prelu_alpha_ok(view, activation.input[1], channels):
         return None
