@@ -1,9 +1,8 @@
 """The real wizard through models that TensorFlow and Keras wrote: .h5, .keras, a SavedModel
 with two signatures, a tf.keras SavedModel and a frozen graph.
 
-Dry runs check the printed command. Real runs need the pair in pairs.HANDLERS (those
-conversions are being added); where it is, the wizard's output must equal, byte for byte,
-what its printed command writes, and must predict in TF.js what TensorFlow predicts.
+Dry runs check the printed command. In real runs the wizard's output must equal, byte for
+byte, what its printed command writes, and must predict in TF.js what TensorFlow predicts.
 """
 
 import json
@@ -16,7 +15,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
 import numpy as np
 import pytest
 
-from tensorflowjs.converters import pairs
 from tensorflowjs.formats import detect_format
 from tensorflowjs.wizard import model_info
 from tfjs_e2e import assert_tfjs_matches
@@ -238,9 +236,7 @@ def _graph_inputs(model_dir):
 @pytest.mark.parametrize("case", ["h5", "keras", "saved_model", "keras_saved_model", "frozen"])
 def test_real_run(models, tmp_path, case):
     root, expected = models
-    _, _, _, input_format, output_format, _ = CASES[case]
-    if (input_format, output_format) not in pairs.HANDLERS:
-        pytest.skip(f"{input_format} -> {output_format} is not in pairs.HANDLERS yet (being implemented); test_dry_run_command[{case}] checks the command")
+    output_format = CASES[case][4]
     output = tmp_path / "web"
     transcript = _drive(root, case, output, dry_run=False)
     assert printed_command(transcript) == _expected_command(root, case, output)
