@@ -40,6 +40,7 @@ def test_unsupported_ops_are_listed_with_count_and_a_node_name():
     assert "CheckNumerics (x2, e.g. node 'CheckNumerics" in message
     assert "Igamma (x1, e.g. node 'Igamma')" in message
     assert "--skip_op_check" in message and "Mul" not in message
+    assert "pass --strip_debug_ops to remove CheckNumerics;" in message
 
 
 def test_ops_inside_library_functions_are_checked():
@@ -49,8 +50,9 @@ def test_ops_inside_library_functions_are_checked():
 
     graph_def = fn.get_concrete_function(tf.TensorSpec([3])).graph.as_graph_def()
     assert not any(node.op == "Igamma" for node in graph_def.node)
-    with pytest.raises(ConversionError, match=r"Igamma \(x1, e\.g\. node '[^']*/Igamma'\)"):
+    with pytest.raises(ConversionError, match=r"Igamma \(x1, e\.g\. node '[^']*/Igamma'\)") as error:
         op_check.check_supported_ops(graph_def, "model")
+    assert "--strip_debug_ops" not in str(error.value)
 
 
 def test_a_graph_of_supported_ops_passes():
