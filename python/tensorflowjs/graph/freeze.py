@@ -11,13 +11,24 @@ from typing import Any
 from tensorflowjs.errors import ConversionError
 
 
+def _frozen_graph_def(function: Any, control_flow_v2: bool) -> Any:
+    from tensorflow.python.framework import convert_to_constants as freezing
+
+    lower = not control_flow_v2
+    try:
+        # The GraphDef alone: convert_variables_to_constants_v2 would also build a new
+        # function from it (re-importing the whole graph), which costs more than the freezing.
+        data = freezing._FunctionConverterDataInEager(func=function, lower_control_flow=lower, aggressive_inlining=True)
+        graph_def, _ = freezing._replace_variables_by_constants(converter_data=data)
+        return graph_def
+    except AttributeError:
+        frozen = freezing.convert_variables_to_constants_v2(function, lower_control_flow=lower, aggressive_inlining=True)
+        return frozen.graph.as_graph_def()
+
+
 def freeze_function(function: Any, control_flow_v2: bool = False) -> Any:
     """A frozen GraphDef of a concrete function; its placeholders and outputs keep their names."""
-    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
-
     try:
-        frozen = convert_variables_to_constants_v2(function, lower_control_flow=not control_flow_v2, aggressive_inlining=True)
+        return _frozen_graph_def(function, control_flow_v2)
     except (ValueError, TypeError) as e:
         raise ConversionError(f"cannot freeze the model's variables into constants: {e}") from None
-    return frozen.graph.as_graph_def()
-
