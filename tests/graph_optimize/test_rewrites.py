@@ -166,6 +166,7 @@ def test_fused_conv_with_residual_add_and_4d_bias_is_taken_apart_for_wasm():
     assert_tfjs_safe(after)
     counts = op_counts(after)
     assert counts.get("_FusedConv2D") == 1 and counts.get("AddV2") == 1 and counts.get("Relu") == 1, counts
+    assert counts["Const"] == 2, "the (1, 1, 1, 3) bias is replaced, not kept beside its (3,) copy"
 
 
 def test_debug_ops_are_stripped_only_when_asked():

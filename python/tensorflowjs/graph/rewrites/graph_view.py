@@ -122,17 +122,23 @@ class GraphView:
         return node
 
     def set_input(self, node, index: int, tensor: str) -> None:
+        """Rewire one input; a Const it read that nothing reads any more is dropped."""
+        replaced = node_name(node.input[index])
         self._unindex_inputs(node)
         node.input[index] = tensor
         self._index_inputs(node)
+        self._drop_orphan_consts({replaced})
 
     def remove(self, names: Iterable[str]) -> None:
         """Drop nodes, then every Const left without consumers (weights folded into others)."""
         doomed = set(names)
         inputs = {node_name(t) for name in doomed if name in self.nodes for t in self.nodes[name].input}
         self._delete(doomed)
+        self._drop_orphan_consts(inputs)
+
+    def _drop_orphan_consts(self, candidates: Set[str]) -> None:
         self._delete({
-            name for name in inputs
+            name for name in candidates
             if name in self.nodes and self.nodes[name].op == "Const" and name not in self.keep and not self.consumers(name)
         })
 

@@ -72,7 +72,6 @@ def _reshape_bias(view: GraphView, node) -> None:
         return
     const = view.add_const(f"{node.name}/bias", value.reshape(channels))
     view.set_input(node, list(node.input).index(inputs[2]), const.name)
-    view.remove([])
 
 
 def _accepted(view: GraphView, node) -> bool:
