@@ -82,13 +82,25 @@ def test_thresholded_relu_becomes_relu_with_threshold():
     assert layer["class_name"] == "ReLU" and layer["config"]["threshold"] == 0.5 and layer["config"]["negative_slope"] == 0.0
 
 
-def test_nested_model_node_indices_count_from_zero_for_keras3():
-    inner = {"class_name": "Sequential", "name": "inner", "config": {"name": "inner", "layers": []}, "inbound_nodes": [[["a", 0, 0, {}]]]}
+def _functional_with(nested):
+    nested.update(name="inner", inbound_nodes=[[["a", 0, 0, {}]]])
     add = {"class_name": "Add", "name": "add", "config": {"name": "add"}, "inbound_nodes": [[["inner", 1, 0, {}], ["a", 0, 0, {}]]]}
-    model = {"class_name": "Functional", "config": {"layers": [inner, add], "input_layers": [["a", 0, 0]], "output_layers": [["inner", 1, 0]]}}
-    result = _apply(rules.KERAS3_ONLY_RULES, model)
-    assert result["config"]["layers"][1]["inbound_nodes"] == [[["inner", 0, 0, {}], ["a", 0, 0, {}]]]
-    assert result["config"]["output_layers"] == [["inner", 0, 0]]
+    return {"class_name": "Functional", "config": {"layers": [nested, add], "input_layers": [["a", 0, 0]], "output_layers": [["inner", 1, 0]]}}
+
+
+def test_nested_sequential_loses_its_input_and_node_0_for_both_kerases():
+    inputs = {"class_name": "InputLayer", "config": {"name": "in", "batch_input_shape": [None, 4]}}
+    model = _functional_with({"class_name": "Sequential", "config": {"name": "inner", "layers": [inputs, _layer("Dense", batch_input_shape=[None, 4])]}})
+    for table in (rules.KERAS3_LEGACY_RULES, rules.KERAS3_ONLY_RULES):
+        result = _apply(table, model)
+        assert result["config"]["layers"][0]["config"]["layers"] == [_layer("Dense")]
+        assert result["config"]["layers"][1]["inbound_nodes"] == [[["inner", 0, 0, {}], ["a", 0, 0, {}]]]
+        assert result["config"]["output_layers"] == [["inner", 0, 0]]
+
+
+def test_nested_functional_counts_nodes_from_zero_for_keras3_only():
+    model = _functional_with({"class_name": "Functional", "config": {"name": "inner", "layers": []}})
+    assert _apply(rules.KERAS3_ONLY_RULES, model)["config"]["layers"][1]["inbound_nodes"][0][0][1] == 0
     assert _apply(rules.KERAS3_LEGACY_RULES, model)["config"]["layers"][1]["inbound_nodes"][0][0][1] == 1
 
 

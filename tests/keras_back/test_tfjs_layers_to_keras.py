@@ -163,9 +163,8 @@ def _weights_by_tfjs_name(model):
     return {names[0]: np.asarray(variable) for variable, names in tfjs_weight_names(model)}
 
 
-# Keras 3 reads hard_sigmoid its own way, and cannot load a Keras 2 .h5 of a functional model
-# with a nested model (the .keras output of both is what Keras 3 users get instead).
-KERAS3_CANNOT_READ_H5 = {"lstm", "two_in_two_out"}
+# Keras 3 reads hard_sigmoid its own way (see the .keras refusal test below).
+KERAS3_CANNOT_READ_H5 = {"lstm"}
 PARAMS = [(name, fmt, loader) for name, fmt in CASES for loader in OUTPUTS[fmt][1] if not (name in KERAS3_CANNOT_READ_H5 and loader == "keras3" and fmt == "keras")]
 
 

@@ -149,21 +149,46 @@ def _spatial_dropout_arguments(layer: Config, where: str) -> None:
         config.pop("trainable", None)
 
 
-def _nested_model_node_indices(layer: Config, where: str) -> None:
-    """Keras 2 counts a nested model's own construction as its node 0; Keras 3 does not."""
+def _has_own_input(layer: Config) -> bool:
+    """A nested model built at its construction (Keras 2 then counts that as its node 0)."""
+    if layer.get("class_name") != "Sequential":
+        return layer.get("class_name") in MODEL_CLASSES
+    first = next(iter(_model_layers(layer)), {})
+    return first.get("class_name") == "InputLayer" or "batch_input_shape" in (first.get("config") or {})
+
+
+def _shift_node_indices(model: Config, names: set) -> None:
+    """References to the given layers' nodes, one node earlier."""
+    refs = [ref for inner in _model_layers(model) for node in inner.get("inbound_nodes") or [] if isinstance(node, list) for ref in node]
+    refs += [ref for key in ("input_layers", "output_layers") for ref in (model.get("config") or {}).get(key) or []]
+    for ref in refs:
+        if isinstance(ref, list) and len(ref) >= 3 and ref[0] in names and isinstance(ref[1], int) and ref[1] > 0:
+            ref[1] -= 1
+
+
+def _nested_sequentials_built_by_their_caller(layer: Config, where: str) -> None:
+    """A nested Sequential without its own input: both Keras versions then number its nodes alike.
+
+    With an input, Keras 2 counts its construction as node 0 and Keras 3 does not, so one of
+    them would wait forever for a node the other never made.
+    """
     if layer.get("class_name") not in ("Model", "Functional"):
         return
-    layers = _model_layers(layer)
-    nested = {l.get("name") or (l.get("config") or {}).get("name") for l in layers if l.get("class_name") in MODEL_CLASSES}
-    for inner in layers:
-        for node in inner.get("inbound_nodes") or []:
-            for ref in node if isinstance(node, list) else []:
-                if isinstance(ref, list) and len(ref) >= 3 and ref[0] in nested and isinstance(ref[1], int) and ref[1] > 0:
-                    ref[1] -= 1
-    for key in ("input_layers", "output_layers"):
-        for ref in (layer.get("config") or {}).get(key) or []:
-            if isinstance(ref, list) and len(ref) >= 3 and ref[0] in nested and isinstance(ref[1], int) and ref[1] > 0:
-                ref[1] -= 1
+    stripped = set()
+    for inner in _model_layers(layer):
+        layers = _model_layers(inner)
+        if inner.get("class_name") == "Sequential" and _has_own_input(inner) and len(layers) > (layers[0].get("class_name") == "InputLayer"):
+            if layers[0].get("class_name") == "InputLayer":
+                inner["config"]["layers"].remove(layers.pop(0))
+            layers[0].get("config", {}).pop("batch_input_shape", None)
+            stripped.add(inner.get("name") or inner["config"].get("name"))
+    _shift_node_indices(layer, stripped)
+
+
+def _nested_model_node_indices(layer: Config, where: str) -> None:
+    """Keras 2 counts a nested model's own construction as its node 0; Keras 3 does not."""
+    if layer.get("class_name") in ("Model", "Functional"):
+        _shift_node_indices(layer, {l.get("name") or (l.get("config") or {}).get("name") for l in _model_layers(layer) if _has_own_input(l)})
 
 
 def _thresholded_relu_as_relu(layer: Config, where: str) -> None:
@@ -182,6 +207,7 @@ KERAS3_LEGACY_RULES: List[Rule] = [
     _no_kernel_arguments_on_separable,
     _spatial_dropout_arguments,
     _thresholded_relu_as_relu,
+    _nested_sequentials_built_by_their_caller,
 ]
 # What only Keras 3 reads correctly (tf_keras would wait forever for node 0 of a nested model).
 KERAS3_ONLY_RULES: List[Rule] = KERAS3_LEGACY_RULES + [_nested_model_node_indices]
