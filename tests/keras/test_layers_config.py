@@ -127,6 +127,8 @@ def test_separable_conv_drops_the_kernel_settings_tfjs_rejects():
         ("reject_lambda", {"class_name": "Lambda", "config": {"name": "fn", "function": "..."}}, "'fn' is a Lambda layer.*cannot run in TF.js"),
         ("reject_gru_reset_after", {"class_name": "GRU", "config": {"name": "g", "reset_after": True}}, "'g'.*reset_after=False"),
         ("reject_elu_alpha", {"class_name": "ELU", "config": {"name": "e", "alpha": 0.5}}, "'e'.*alpha=1.0"),
+        ("reject_grouped_conv", {"class_name": "Conv2D", "config": {"name": "c", "groups": 2}}, "'c' has groups=2.*groups=1"),
+        ("reject_global_pooling_keepdims", {"class_name": "GlobalAveragePooling2D", "config": {"name": "p", "keepdims": True}}, "'p' has keepdims=True.*Reshape"),
     ],
 )
 def test_what_tfjs_cannot_run_is_a_clear_error(rule, obj, message):
@@ -137,6 +139,13 @@ def test_what_tfjs_cannot_run_is_a_clear_error(rule, obj, message):
 def test_a_layer_class_tfjs_lacks_is_named_in_a_warning():
     with pytest.warns(UnsupportedLayerWarning, match=r"'MultiHeadAttention'.*'mha'.*tf\.serialization\.registerClass"):
         layers_config.warn_if_unknown_layer({"class_name": "MultiHeadAttention", "config": {"name": "mha"}})
+
+
+def test_an_activation_tfjs_lacks_is_named_in_a_warning():
+    obj = {"class_name": "Dense", "config": {"name": "d", "activation": "hard_silu"}}
+    with pytest.warns(UnsupportedLayerWarning, match="activation 'hard_silu' of layer 'd'.*registerClass"):
+        apply("warn_unknown_activation", obj)
+    assert not RULES_BY_NAME["warn_unknown_activation"].applies({"class_name": "LSTM", "config": {"activation": "tanh", "recurrent_activation": "sigmoid"}})
 
 
 def test_translate_finds_layers_inside_wrappers_and_nested_models():
@@ -181,7 +190,7 @@ def test_translate_does_not_modify_its_argument():
 
 
 def test_every_rule_is_tested_here():
-    tested = {"drop_serialization_noise", "rename_class", "dtype_policy_to_string", "input_layer_batch_shape", "keras3_graph_to_lists", "model_io_layers", "regularizer_l1_l2", "leaky_relu_alpha", "activation_names", "bidirectional_layer", "separable_conv_kernel_keys", "reject_lambda", "reject_gru_reset_after", "reject_elu_alpha"}
+    tested = {"drop_serialization_noise", "rename_class", "dtype_policy_to_string", "input_layer_batch_shape", "keras3_graph_to_lists", "model_io_layers", "regularizer_l1_l2", "leaky_relu_alpha", "activation_names", "bidirectional_layer", "separable_conv_kernel_keys", "reject_lambda", "reject_gru_reset_after", "reject_elu_alpha", "reject_grouped_conv", "reject_global_pooling_keepdims", "warn_unknown_activation"}
     assert set(RULES_BY_NAME) == tested
 
 

@@ -212,6 +212,47 @@ def _reject_gru_reset_after(obj: Obj) -> Obj:
     raise ConversionError(f"GRU layer {_config(obj).get('name', '?')!r} has reset_after=True, which TF.js does not implement; build the GRU with reset_after=False")
 
 
+def _reject_grouped_conv(obj: Obj) -> Obj:
+    raise ConversionError(f"{obj['class_name']} layer {_config(obj).get('name', '?')!r} has groups={_config(obj)['groups']}; TF.js implements only groups=1")
+
+
+_GLOBAL_POOLING = ("GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D")
+
+
+def _keeps_dims(layer: Obj) -> bool:
+    return layer.get("class_name") in _GLOBAL_POOLING and bool(_config(layer).get("keepdims"))
+
+
+def _reject_global_pooling_keepdims(obj: Obj) -> Obj:
+    raise ConversionError(
+        f"{obj['class_name']} layer {_config(obj).get('name', '?')!r} has keepdims=True, which TF.js does not implement; "
+        f"use keepdims=False followed by a Reshape layer"
+    )
+
+
+# Activation names TF.js 4.22 knows (its registered activation classes, in Keras spelling).
+TFJS_ACTIVATIONS = frozenset(
+    "elu hard_sigmoid linear log_softmax mish relu relu6 selu sigmoid softmax softplus softsign swish tanh gelu gelu_new".split()
+)
+
+
+def _activations_of(obj: Obj) -> List[str]:
+    config = _config(obj)
+    return [config[key] for key in ("activation", "recurrent_activation") if isinstance(config.get(key), str)]
+
+
+def _warn_unknown_activation(obj: Obj) -> Obj:
+    for name in _activations_of(obj):
+        if name not in TFJS_ACTIVATIONS:
+            warnings.warn(
+                f"activation {name!r} of layer {_config(obj).get('name', '?')!r} has no TF.js implementation; "
+                f"the JS side must register it with tf.serialization.registerClass before loading the model",
+                UnsupportedLayerWarning,
+                stacklevel=2,
+            )
+    return obj
+
+
 def _reject_elu_alpha(obj: Obj) -> Obj:
     raise ConversionError(f"ELU layer {_config(obj).get('name', '?')!r} has alpha={_config(obj)['alpha']}; TF.js implements only alpha=1.0")
 
@@ -273,6 +314,9 @@ RULES = (
     Rule("separable_conv_kernel_keys", lambda obj: obj.get("class_name") in ("SeparableConv1D", "SeparableConv2D") and any(k in _config(obj) for k in _SEPARABLE_UNUSED), _separable_conv_kernel_keys),
     Rule("reject_lambda", _class_is("Lambda"), _reject_lambda),
     Rule("reject_elu_alpha", lambda obj: obj.get("class_name") == "ELU" and float(_config(obj).get("alpha", 1.0)) != 1.0, _reject_elu_alpha),
+    Rule("reject_global_pooling_keepdims", _keeps_dims, _reject_global_pooling_keepdims),
+    Rule("warn_unknown_activation", lambda obj: any(name not in TFJS_ACTIVATIONS for name in _activations_of(obj)), _warn_unknown_activation),
+    Rule("reject_grouped_conv", lambda obj: obj.get("class_name") in ("Conv1D", "Conv2D", "Conv3D") and int(_config(obj).get("groups", 1) or 1) != 1, _reject_grouped_conv),
     Rule("reject_gru_reset_after", lambda obj: obj.get("class_name") in ("GRU", "GRUCell") and _config(obj).get("reset_after", False), _reject_gru_reset_after),
 )
 RULES_BY_NAME = {rule.name: rule for rule in RULES}
