@@ -98,7 +98,8 @@ TEST(Float16, ArrayFunctionsMatchScalar) {
 // The array functions take F16C where the CPU has it (quantize_without_f16c_test covers the
 // scalar loops). Compared with the scalar conversion on every float32 bit pattern where
 // rounding is intricate (float32 subnormals, half subnormals and the underflow to zero, the
-// overflow to inf, Inf and every NaN payload, either sign) and every 61st pattern elsewhere.
+// overflow to inf, Inf and every NaN payload, either sign) and every 61st pattern elsewhere
+// (61 is odd, so the 13 mantissa bits rounded away take every value in every exponent).
 TEST(Float16, EncodeArrayMatchesScalarOnEveryIntricateBitPattern) {
   std::vector<float> in(1u << 23);
   std::vector<uint16_t> out(in.size()), expected(in.size());
