@@ -87,12 +87,13 @@ def test_deprecated_quantization_bytes_still_works_with_a_warning():
         assert converter._quantization_map(args) == {"uint16": True}
 
 
-def test_output_format_is_inferred_and_unsupported_pairs_list_the_supported_ones(tmp_path):
+def test_unsupported_pairs_list_the_supported_ones(tmp_path):
+    """(The inferred default, tfjs_layers_model -> keras, is tested in tests/keras_back.)"""
     make_mlp.write(str(tmp_path / "in"))
-    result = run_cli("--input_format=tfjs_layers_model", str(tmp_path / "in"), str(tmp_path / "out.h5"))
+    result = run_cli("--input_format=tf_frozen_model", "--output_format=keras", str(tmp_path / "in"), str(tmp_path / "out.h5"))
     assert result.returncode == 1
     line = result.stderr.strip()
-    assert "\n" not in line and "tfjs_layers_model to keras is not supported" in line and "tfjs_layers_model -> tfjs_layers_model" in line
+    assert "\n" not in line and "tf_frozen_model to keras is not supported" in line and "tfjs_layers_model -> tfjs_layers_model" in line
     assert not (tmp_path / "out.h5").exists()
 
 
