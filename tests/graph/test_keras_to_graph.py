@@ -52,6 +52,13 @@ def test_keras3_h5_keeps_output_names_and_order(keras3_model, tmp_path):
     assert_tfjs_matches(str(tmp_path / "out"), {"x": X}, _expected(keras3_model), atol=ATOL, rtol=RTOL)
 
 
+def test_keras3_archive_converts(keras3_model, tmp_path):
+    keras3_model.save(str(tmp_path / "model.keras"))
+    assert convert(tmp_path / "model.keras", tmp_path / "out", "--input_format=keras_keras", "--output_format=tfjs_graph_model") == 0
+    assert output_keys(tmp_path / "out") == ["probs", "logits"]
+    assert_tfjs_matches(str(tmp_path / "out"), {"x": X}, _expected(keras3_model), atol=ATOL, rtol=RTOL, backends=("cpu",))
+
+
 def test_keras2_h5_converts(tf_keras_model, tmp_path):
     tf_keras_model.save(str(tmp_path / "model.h5"), save_format="h5")
     assert convert(tmp_path / "model.h5", tmp_path / "out", "--input_format=keras", "--output_format=tfjs_graph_model", "--quantize_float16") == 0
