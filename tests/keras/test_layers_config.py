@@ -141,6 +141,14 @@ def test_a_layer_class_tfjs_lacks_is_named_in_a_warning():
         layers_config.warn_if_unknown_layer({"class_name": "MultiHeadAttention", "config": {"name": "mha"}})
 
 
+def test_keras3_hard_sigmoid_is_refused_keras2_hard_sigmoid_kept():
+    """Keras 3 changed hard_sigmoid's slope; TF.js kept Keras 2's."""
+    model = {"class_name": "Sequential", "config": {"name": "m", "layers": [{"class_name": "Dense", "config": {"name": "d", "activation": "hard_sigmoid"}}]}}
+    assert translate(model) == model
+    with pytest.raises(ConversionError, match="'d' uses hard_sigmoid"):
+        translate(model, keras3=True)
+
+
 def test_an_activation_tfjs_lacks_is_named_in_a_warning():
     obj = {"class_name": "Dense", "config": {"name": "d", "activation": "hard_silu"}}
     with pytest.warns(UnsupportedLayerWarning, match="activation 'hard_silu' of layer 'd'.*registerClass"):
@@ -190,7 +198,7 @@ def test_translate_does_not_modify_its_argument():
 
 
 def test_every_rule_is_tested_here():
-    tested = {"drop_serialization_noise", "rename_class", "dtype_policy_to_string", "input_layer_batch_shape", "keras3_graph_to_lists", "model_io_layers", "regularizer_l1_l2", "leaky_relu_alpha", "activation_names", "bidirectional_layer", "separable_conv_kernel_keys", "reject_lambda", "reject_gru_reset_after", "reject_elu_alpha", "reject_grouped_conv", "reject_global_pooling_keepdims", "warn_unknown_activation"}
+    tested = {"drop_serialization_noise", "rename_class", "dtype_policy_to_string", "input_layer_batch_shape", "keras3_graph_to_lists", "model_io_layers", "regularizer_l1_l2", "leaky_relu_alpha", "activation_names", "bidirectional_layer", "separable_conv_kernel_keys", "reject_lambda", "reject_gru_reset_after", "reject_elu_alpha", "reject_grouped_conv", "reject_global_pooling_keepdims", "warn_unknown_activation", "keras3_hard_sigmoid"}
     assert set(RULES_BY_NAME) == tested
 
 

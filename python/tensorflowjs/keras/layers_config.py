@@ -11,7 +11,7 @@ every rule to every serialized object of a config, innermost objects first. Kera
 import copy
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Tuple
 
 from tensorflowjs.errors import ConversionError
 
@@ -326,9 +326,21 @@ def _is_object(value: Any) -> bool:
     return isinstance(value, dict) and isinstance(value.get("class_name"), str) and value.get("class_name") != "__keras_tensor__"
 
 
-def translate_object(obj: Obj) -> Obj:
+def _hard_sigmoid_differs(obj: Obj) -> Obj:
+    raise ConversionError(
+        f"layer {_config(obj).get('name', '?')!r} uses hard_sigmoid, which Keras 3 defines as relu6(x + 3) / 6 "
+        f"but TF.js as clip(0.2 x + 0.5); its predictions would differ (use sigmoid, or a Keras 2 model)"
+    )
+
+
+# Rules for what the same words mean differently in Keras 3 configs (applied to Keras 3 files only).
+KERAS3_RULES = (Rule("keras3_hard_sigmoid", lambda obj: "hard_sigmoid" in _activations_of(obj), _hard_sigmoid_differs),)
+RULES_BY_NAME.update({rule.name: rule for rule in KERAS3_RULES})
+
+
+def translate_object(obj: Obj, rules: Tuple[Rule, ...] = RULES) -> Obj:
     """Applies every rule that matches one serialized object (its children are not visited)."""
-    for rule in RULES:
+    for rule in rules:
         if rule.applies(obj):
             obj = rule.apply(obj)
     return obj
@@ -338,29 +350,32 @@ def translate_object(obj: Obj) -> Obj:
 _LAYER_KEYS = ("layers", "layer", "backward_layer", "cell", "cells")
 
 
-def _walk(value: Any, holds_layers: bool = False) -> Any:
+def _walk(value: Any, rules: Tuple[Rule, ...], holds_layers: bool = False) -> Any:
     if isinstance(value, list):
-        return [_walk(item, holds_layers) for item in value]
+        return [_walk(item, rules, holds_layers) for item in value]
     if not isinstance(value, dict):
         return value
     is_object = _is_object(value)
-    walked = {key: _walk_config(item) if is_object and key == "config" else _walk(item) for key, item in value.items()}
+    walked = {key: _walk_config(item, rules) if is_object and key == "config" else _walk(item, rules) for key, item in value.items()}
     if not is_object:
         return walked
-    walked = translate_object(walked)
+    walked = translate_object(walked, rules)
     if holds_layers:
         warn_if_unknown_layer(walked)
     return walked
 
 
-def _walk_config(config: Any) -> Any:
+def _walk_config(config: Any, rules: Tuple[Rule, ...]) -> Any:
     if not isinstance(config, dict):
-        return _walk(config)
-    return {key: _walk(item, key in _LAYER_KEYS) for key, item in config.items()}
+        return _walk(config, rules)
+    return {key: _walk(item, rules, key in _LAYER_KEYS) for key, item in config.items()}
 
 
-def translate(model_config: Obj) -> Obj:
-    """A Keras 2 or 3 model config ({"class_name", "config"}) in the dialect tfjs-layers reads."""
+def translate(model_config: Obj, keras3: bool = False) -> Obj:
+    """A Keras 2 or 3 model config ({"class_name", "config"}) in the dialect tfjs-layers reads.
+
+    `keras3` says the config was written by Keras 3, whose words sometimes mean other things.
+    """
     if not _is_object(model_config):
         raise ConversionError("the model config has no class_name; it is not a Keras model config")
     if model_config["class_name"] not in _MODEL_CLASSES + ("Sequential",):
@@ -368,5 +383,5 @@ def translate(model_config: Obj) -> Obj:
             f"the model is of class {model_config['class_name']!r}, not a Sequential or functional model; "
             f"TF.js layers models can only hold those (convert it to tfjs_graph_model instead)"
         )
-    return _walk(copy.deepcopy(model_config), holds_layers=True)
+    return _walk(copy.deepcopy(model_config), RULES + KERAS3_RULES if keras3 else RULES, holds_layers=True)
 

@@ -27,7 +27,7 @@ class KerasModelSource:
     def topology(self) -> Dict:
         """modelTopology of the layers model.json, its config in the dialect TF.js reads."""
         try:
-            model_config = layers_config.translate(self.model_config)
+            model_config = layers_config.translate(self.model_config, keras3=self.keras_version.split(".")[0] not in ("1", "2"))
         except ConversionError as e:
             raise ConversionError(f"{self.path}: {e}") from None
         topology = {"keras_version": self.keras_version, "backend": self.backend, "model_config": model_config}
