@@ -21,7 +21,12 @@ from tensorflowjs.graph import rewrites
 
 def optimize_graph(graph_def: Any, input_names: Sequence[str], output_names: Sequence[str],
                    strip_debug_ops: bool = False, control_flow_v2: bool = False) -> Any:
-    """Return an optimised copy of a frozen GraphDef whose inputs and outputs are node names."""
+    """Return an optimised copy of a frozen GraphDef whose inputs and outputs are node names.
+
+    The inputs and outputs keep their names. control_flow_v2 changes nothing here: none of the
+    Grappler passes run lowers or inlines While/If, and the rewrites touch only top-level nodes,
+    so the While/If ops and their functions in graph_def.library stay.
+    """
     keep = list(input_names) + list(output_names)
     generic = ["pruning", "constfold", "dependency"]
     if strip_debug_ops:
