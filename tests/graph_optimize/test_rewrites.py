@@ -58,6 +58,25 @@ def test_fused_batch_norm_folds_into_conv_weights_and_fuses_with_relu():
     assert_tfjs_safe(graph_def)
 
 
+def test_keras2_fused_batch_norms_fold_into_conv_and_depthwise():
+    import tf_keras
+
+    inputs = tf_keras.Input((5, 5, 3), batch_size=2)
+    x = tf_keras.layers.Conv2D(4, 3, padding="same", use_bias=False)(inputs)
+    x = tf_keras.layers.ReLU()(tf_keras.layers.BatchNormalization()(x))
+    x = tf_keras.layers.DepthwiseConv2D(3, padding="same", depth_multiplier=2, use_bias=False)(x)
+    x = tf_keras.layers.ReLU(6.0)(tf_keras.layers.BatchNormalization()(x))
+    model = tf_keras.Model(inputs, x)
+    for variable in model.weights:
+        low = 0.5 if "variance" in variable.name or "gamma" in variable.name else -1.0
+        variable.assign(RNG.uniform(low, 1.5, variable.shape).astype(np.float32))
+    graph_def, _, _ = optimized(lambda t: model(t, training=False))
+    counts = op_counts(graph_def)
+    assert counts.get("_FusedConv2D") == 1 and counts.get("FusedDepthwiseConv2dNative") == 1, counts
+    assert not {"FusedBatchNormV3", "Relu", "Relu6", "BiasAdd"} & set(counts), counts
+    assert_tfjs_safe(graph_def)
+
+
 def test_mul_add_batch_norm_folds_into_depthwise_and_fuses_relu6():
     kernel, scale, shift = const(3, 3, 3, 2), const(6, low=0.5, high=1.5), const(6)
 
