@@ -3,7 +3,9 @@
 Both keep the config as JSON in the root attribute `model_config` and the weights under
 `model_weights/<layer>/`, listed in the layer group's `weight_names` attribute. Keras 2 names
 them `dense/kernel:0`; Keras 3 names them by variable path, which inside a Sequential starts
-with the model's name (`sequential/dense/kernel`). Both become `<layer>/.../<weight>`.
+with the model's name (`sequential/dense/kernel`), and a few variables have new names
+(a DepthwiseConv2D's `kernel` was `depthwise_kernel`). All become `<layer>/.../<weight>`
+with the Keras 2 weight names TF.js looks up.
 """
 
 import contextlib
