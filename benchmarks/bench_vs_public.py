@@ -100,11 +100,12 @@ def run_case(name: str, make: Callable, flags: List[str], converters: Dict[str, 
     rows = []
     for who, (command, env) in converters.items():
         results = []
+        slug = who.replace(" ", "_")  # the public converter fails on paths with spaces
         for run in range(RUNS):
-            out = os.path.join(tmp, f"{who}{run}")
+            out = os.path.join(tmp, f"{slug}{run}")
             results.append(measure([*command, *flags, source, out], env))
         times, rss = zip(*results)
-        rows.append(f"| {name} | {who} | {statistics.median(times):.1f} s | {statistics.median(rss):.0f} MB | {_tfjs_error(os.path.join(tmp, f'{who}0'), x, expected)} |")
+        rows.append(f"| {name} | {who} | {statistics.median(times):.1f} s | {statistics.median(rss):.0f} MB | {_tfjs_error(os.path.join(tmp, f'{slug}0'), x, expected)} |")
         print(rows[-1], file=sys.stderr, flush=True)
     return rows
 
