@@ -104,6 +104,8 @@ def _frozen_nodes(function: Any, prefix: str) -> tuple:
 
 def _table_nodes(owner: Any, prefix: str, graph_def: Any) -> str:
     """Adds the nodes creating and filling one table to graph_def; returns its handle node."""
+    from tensorflow.core.framework import types_pb2
+
     create_nodes, handle, _ = _frozen_nodes(_concrete(owner._create_resource), f"{prefix}/create")
     graph_def.node.extend(create_nodes)
     init_nodes, _, placeholders = _frozen_nodes(_concrete(owner._initialize), f"{prefix}/init")
@@ -112,15 +114,14 @@ def _table_nodes(owner: Any, prefix: str, graph_def: Any) -> str:
         if node.name in table_inputs:
             # The initializer's table argument is the table just created.
             node.op = "Identity"
-            attrs = {"T": node.attr["dtype"]}
             node.ClearField("attr")
-            node.attr["T"].CopyFrom(attrs["T"])
+            node.attr["T"].type = types_pb2.DT_RESOURCE
             node.input[:] = [handle]
     graph_def.node.extend(init_nodes)
     out = graph_def.node.add()
     out.name, out.op = f"{prefix}/handle", "Identity"
     out.input.extend([handle] + [f"^{n.name}" for n in init_nodes if n.op.startswith("LookupTableImport") or n.op.startswith("InitializeTable")])
-    out.attr["T"].type = 20  # DT_RESOURCE
+    out.attr["T"].type = types_pb2.DT_RESOURCE
     return out.name
 
 
