@@ -9,7 +9,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from graph_models import ATOL, RTOL, assert_failed_cleanly, convert, model_json, numpy_outputs, output_keys  # noqa: E402
+from graph_models import ATOL, RTOL, assert_failed_cleanly, convert, model_json, numpy_outputs, ops, output_keys  # noqa: E402
 from tfjs_e2e import assert_tfjs_matches, run_tfjs  # noqa: E402
 
 RNG = np.random.default_rng(7)
@@ -160,6 +160,27 @@ def test_tf1_style_saved_model_predicts_in_tfjs(tmp_path):
     assert convert(path, tmp_path / "out") == 0
     assert output_keys(tmp_path / "out") == ["scores"]
     assert_tfjs_matches(str(tmp_path / "out"), {"x": X}, [np.tanh(X @ weights)], atol=ATOL, rtol=RTOL)
+
+
+class Checked(tf.Module):
+    """Debug ops around a computation: Assert, Print and CheckNumerics."""
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 6], tf.float32, name="x")])
+    def serve(self, x):
+        tf.debugging.assert_greater(tf.reduce_sum(tf.abs(x)), -1.0)
+        tf.print("x sum", tf.reduce_sum(x))
+        return {"y": tf.debugging.check_numerics(tf.nn.relu(x) * 3.0, "bad y")}
+
+
+def test_strip_debug_ops_removes_assert_print_and_check_numerics(tmp_path, capsys):
+    module = Checked()
+    tf.saved_model.save(module, str(tmp_path / "checked"), signatures=module.serve)
+    # Without the flag, the op check refuses the ops TF.js cannot run, before writing anything.
+    code = convert(tmp_path / "checked", tmp_path / "out")
+    assert_failed_cleanly(code, capsys, tmp_path / "out", "Assert", "CheckNumerics", "PrintV2")
+    assert convert(tmp_path / "checked", tmp_path / "out", "--strip_debug_ops") == 0
+    assert not set(ops(tmp_path / "out")) & {"Assert", "PrintV2", "CheckNumerics", "StringFormat"}
+    assert_tfjs_matches(str(tmp_path / "out"), {"x": X}, [module.serve(X)["y"].numpy()], atol=ATOL, rtol=RTOL)
 
 
 @pytest.fixture(scope="module")
