@@ -85,9 +85,11 @@ def test_tf2_hub_module_found_in_tfhub_cache_dir(tmp_path, monkeypatch):
     convert_tf_hub_module(handle, str(tmp_path / "out"))
     assert output_keys(tmp_path / "out") == ["scores"]
     assert_tfjs_matches(str(tmp_path / "out"), {"x": X}, [np.maximum(X @ W, 0)], atol=ATOL, rtol=RTOL)
+    assert convert(handle, tmp_path / "from_cli", "--input_format=tf_hub") == 0
+    assert output_keys(tmp_path / "from_cli") == ["scores"]
 
 
-def test_uncached_hub_url_says_to_download_first(tmp_path, monkeypatch):
+def test_uncached_hub_url_says_to_download_first(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("TFHUB_CACHE_DIR", str(tmp_path))
     from tensorflowjs.converters import convert_tf_hub_module
     from tensorflowjs.errors import ConversionError
@@ -95,6 +97,8 @@ def test_uncached_hub_url_says_to_download_first(tmp_path, monkeypatch):
     with pytest.raises(ConversionError, match="download and extract the module first"):
         convert_tf_hub_module("https://tfhub.dev/example/missing/1", str(tmp_path / "out"))
     assert not (tmp_path / "out").exists()
+    code = convert("https://tfhub.dev/example/missing/1", tmp_path / "out", "--input_format=tf_hub")
+    assert_failed_cleanly(code, capsys, tmp_path / "out", "download and extract the module first")
 
 
 def test_hub_module_without_the_signature_lists_its_signatures(hub_v1_module, tmp_path, capsys):

@@ -159,9 +159,13 @@ def convert(argv: List[str]) -> None:
         return
     if not args.input_path or not args.output_path:
         raise ConversionError("give an input path and an output path (see --help)")
-    args.input_path, args.output_path = _resolve(args.input_path), _resolve(args.output_path)
-    if not os.path.exists(args.input_path):
-        raise ConversionError(f"input path {args.input_path} does not exist")
+    # A TF Hub handle may be a URL: its handler looks it up in TFHUB_CACHE_DIR or says what to do.
+    hub_handle = args.input_format == "tf_hub" and "://" in args.input_path
+    if not hub_handle:
+        args.input_path = _resolve(args.input_path)
+        if not os.path.exists(args.input_path):
+            raise ConversionError(f"input path {args.input_path} does not exist")
+    args.output_path = _resolve(args.output_path)
     options = options_from_args(args)
     input_format = _input_format(args)
     output_format = args.output_format or pairs.DEFAULT_OUTPUT_FORMAT[input_format]
