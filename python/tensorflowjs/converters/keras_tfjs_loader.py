@@ -28,8 +28,10 @@ Buffers = Union[bytes, bytearray, memoryview, Sequence[Union[bytes, bytearray, m
 
 
 def _tf_keras():
-    import tf_keras
-
+    try:
+        import tf_keras
+    except ImportError:
+        raise ConversionError("converting a TF.js layers model to Keras needs tf_keras (Keras 2): pip install tf-keras") from None
     return tf_keras
 
 
