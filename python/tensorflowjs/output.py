@@ -46,9 +46,28 @@ def output_directory(target: str) -> Iterator[str]:
             os.rename(staging, target)
             return
         for name in sorted(os.listdir(staging)):
-            os.replace(os.path.join(staging, name), os.path.join(target, name))
+            _replace(os.path.join(staging, name), os.path.join(target, name))
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _replace(source: str, destination: str) -> None:
+    """os.replace, also over a non-empty directory (a SavedModel's variables/): the old one is
+    renamed aside, the new one moved in, and only then the old one deleted."""
+    if not (os.path.isdir(source) and os.path.isdir(destination) and not os.path.islink(destination)):
+        os.replace(source, destination)
+        return
+    aside = tempfile.mkdtemp(prefix=f".{os.path.basename(destination)}.old-", dir=os.path.dirname(destination))
+    old = os.path.join(aside, "old")
+    os.rename(destination, old)
+    try:
+        os.rename(source, destination)
+    except OSError:
+        os.rename(old, destination)
+        raise
+    finally:
+        if os.path.exists(destination):
+            shutil.rmtree(aside, ignore_errors=True)
 
 
 @contextlib.contextmanager
