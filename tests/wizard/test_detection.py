@@ -132,44 +132,37 @@ def test_directories_that_are_none_of_the_formats(tmp_path):
 
 # --- what the wizard offers for each format ------------------------------------------------
 
-HANDLERS_TODAY = {("tfjs_layers_model", "tfjs_layers_model"): "m:f"}
+ONLY_LAYERS_TO_LAYERS = {("tfjs_layers_model", "tfjs_layers_model"): "m:f"}
 
 
 def test_a_real_run_offers_only_the_pairs_this_build_converts(monkeypatch):
-    monkeypatch.setattr(pairs, "HANDLERS", dict(HANDLERS_TODAY))
-    assert flow.output_choices(["tfjs_layers_model"], dry_run=False) == [("tfjs_layers_model", "tfjs_layers_model")]
-    assert flow.output_choices(["keras"], dry_run=False) == []
+    monkeypatch.setattr(pairs, "HANDLERS", dict(ONLY_LAYERS_TO_LAYERS))
+    assert flow.output_choices(["tfjs_layers_model"]) == [("tfjs_layers_model", "tfjs_layers_model")]
+    assert flow.output_choices(["keras"]) == []
 
 
 def test_the_choices_grow_with_pairs_py(monkeypatch):
-    handlers = dict(HANDLERS_TODAY)
+    handlers = dict(ONLY_LAYERS_TO_LAYERS)
     handlers[("tfjs_layers_model", "keras")] = "m:f"
     handlers[("keras", "tfjs_layers_model")] = "m:f"
     monkeypatch.setattr(pairs, "HANDLERS", handlers)
     # The converter's default output for the input comes first.
-    assert [o for _, o in flow.output_choices(["tfjs_layers_model"], dry_run=False)] == ["keras", "tfjs_layers_model"]
-    assert flow.output_choices(["keras"], dry_run=False) == [("keras", "tfjs_layers_model")]
-
-
-def test_a_dry_run_offers_what_the_public_converter_offers(monkeypatch):
-    monkeypatch.setattr(pairs, "HANDLERS", dict(HANDLERS_TODAY))
-    outputs = [o for _, o in flow.output_choices(["tfjs_layers_model"], dry_run=True)]
-    assert outputs == ["keras", "tfjs_layers_model", "tfjs_graph_model", "keras_saved_model", "keras_keras"]
-    assert flow.output_choices(["tf_saved_model"], dry_run=True) == [("tf_saved_model", "tfjs_graph_model")]
-    assert flow.output_choices(["keras"], dry_run=True) == [("keras", "tfjs_layers_model"), ("keras", "tfjs_graph_model")]
+    assert [o for _, o in flow.output_choices(["tfjs_layers_model"])] == ["keras", "tfjs_layers_model"]
+    assert flow.output_choices(["keras"]) == [("keras", "tfjs_layers_model")]
 
 
 def test_a_keras_saved_model_can_also_be_read_as_a_tf_saved_model(monkeypatch):
     monkeypatch.setattr(pairs, "HANDLERS", {("tf_saved_model", "tfjs_graph_model"): "m:f"})
-    assert flow.output_choices(["keras_saved_model", "tf_saved_model"], dry_run=False) == [("tf_saved_model", "tfjs_graph_model")]
+    assert flow.output_choices(["keras_saved_model", "tf_saved_model"]) == [("tf_saved_model", "tfjs_graph_model")]
     monkeypatch.setattr(pairs, "HANDLERS", {("tf_saved_model", "tfjs_graph_model"): "m:f", ("keras_saved_model", "tfjs_layers_model"): "m:f"})
-    assert flow.output_choices(["keras_saved_model", "tf_saved_model"], dry_run=False) == [
+    assert flow.output_choices(["keras_saved_model", "tf_saved_model"]) == [
         ("keras_saved_model", "tfjs_layers_model"), ("tf_saved_model", "tfjs_graph_model")]
 
 
-def test_every_public_output_is_a_converter_output_format():
-    for input_format, outputs in flow.PUBLIC_OUTPUTS.items():
-        assert input_format in pairs.INPUT_FORMATS and set(outputs) <= set(pairs.OUTPUT_FORMATS)
+def test_every_input_format_is_offered_an_output_and_described():
+    for input_format in pairs.INPUT_FORMATS:
+        assert flow.output_choices([input_format]), input_format
+    assert set(flow.INPUT_DESCRIPTIONS) == set(pairs.INPUT_FORMATS)
     assert set(flow.OUTPUT_DESCRIPTIONS) == set(pairs.OUTPUT_FORMATS)
 
 

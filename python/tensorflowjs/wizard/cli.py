@@ -32,7 +32,7 @@ def _converse(dry_run: bool) -> int:
 
     print(f"TensorFlow.js converter wizard{' (dry run: prints the command, converts nothing)' if dry_run else ''}.")
     print("Ctrl-C quits at any time; nothing is written before the last step.")
-    plan = flow.Wizard(dry_run).plan()
+    plan = flow.Wizard().plan()
     if plan is None:
         return 1
     try:

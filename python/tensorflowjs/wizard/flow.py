@@ -38,19 +38,6 @@ OUTPUT_DESCRIPTIONS = {
     "keras_keras": "Keras v3 archive (.keras)",
 }
 
-# Every output the public converter (and this project's plan, see README) offers per input.
-# A real run offers only what pairs.HANDLERS converts today; a dry run, which only prints a
-# command, offers these too.
-PUBLIC_OUTPUTS: Dict[str, Tuple[str, ...]] = {
-    "keras": ("tfjs_layers_model", "tfjs_graph_model"),
-    "keras_keras": ("tfjs_layers_model",),
-    "keras_saved_model": ("tfjs_layers_model", "tfjs_graph_model"),
-    "tf_saved_model": ("tfjs_graph_model",),
-    "tf_hub": ("tfjs_graph_model",),
-    "tf_frozen_model": ("tfjs_graph_model",),
-    "tfjs_layers_model": ("tfjs_layers_model", "tfjs_graph_model", "keras", "keras_saved_model", "keras_keras"),
-}
-
 TFJS_OUTPUTS = ("tfjs_layers_model", "tfjs_graph_model")
 FILE_OUTPUTS = {"keras": ".h5", "keras_keras": ".keras"}  # the other outputs are directories
 SIGNATURE_INPUTS = ("tf_saved_model", "tf_hub", "keras_saved_model")
@@ -136,16 +123,14 @@ def _positive_int(typed: str):
 
 # --- choices that depend on the model and on pairs.py --------------------------------------
 
-def output_choices(input_formats: Sequence[str], dry_run: bool) -> List[Tuple[str, str]]:
+def output_choices(input_formats: Sequence[str]) -> List[Tuple[str, str]]:
     """(input format, output format) pairs to offer, one per output format, default first.
 
     `input_formats` are the readings of the model, preferred first (a Keras SavedModel can
-    also be read as a TF SavedModel). A real run offers what pairs.HANDLERS converts, read at
-    run time so the wizard grows with it; a dry run adds the public converter's pairs.
+    also be read as a TF SavedModel). The pairs are read from pairs.HANDLERS at run time, so
+    the wizard offers exactly what the converter converts.
     """
     candidates = [(i, o) for i in input_formats for (hi, o) in pairs.HANDLERS if hi == i]
-    if dry_run:
-        candidates += [(i, o) for i in input_formats for o in PUBLIC_OUTPUTS.get(i, ())]
     chosen: Dict[str, Tuple[str, str]] = {}
     for pair in candidates:
         chosen.setdefault(pair[1], pair)
@@ -165,8 +150,7 @@ def output_is_file(output_format: str) -> bool:
 # --- the wizard ----------------------------------------------------------------------------
 
 class Wizard:
-    def __init__(self, dry_run: bool, out=print):
-        self.dry_run = dry_run
+    def __init__(self, out=print):
         self.say = out
 
     # Step 1: the model.
@@ -196,11 +180,10 @@ class Wizard:
 
     # Step 2: the output format.
     def ask_output_format(self, input_formats: Sequence[str]) -> Optional[Tuple[str, str]]:
-        offered = output_choices(input_formats, self.dry_run)
+        offered = output_choices(input_formats)
         if not offered:
-            self.say(f"This build cannot convert a {INPUT_DESCRIPTIONS[input_formats[0]]} yet "
-                     f"(pairs it converts: {', '.join(f'{i} -> {o}' for i, o in pairs.HANDLERS)}). "
-                     "tensorflowjs_wizard --dryrun prints the command the public converter would take.")
+            self.say(f"This build cannot convert a {INPUT_DESCRIPTIONS[input_formats[0]]} "
+                     f"(pairs it converts: {', '.join(f'{i} -> {o}' for i, o in pairs.HANDLERS)}).")
             return None
         choices = []
         for pair in offered:
