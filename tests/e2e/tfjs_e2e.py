@@ -23,7 +23,9 @@ Inputs = Union[np.ndarray, Sequence[np.ndarray], Mapping[str, np.ndarray]]
 
 def node_modules_dir() -> str:
     """The npm ci'd node_modules: Bazel's @tfjs_npm in runfiles, else tests/e2e/node_modules."""
-    for root in (os.environ.get("RUNFILES_DIR"), os.environ.get("TEST_SRCDIR")):
+    # Tests get RUNFILES_DIR/TEST_SRCDIR; a `bazel run` binary finds its runfiles above this file.
+    beside_workspace = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+    for root in (os.environ.get("RUNFILES_DIR"), os.environ.get("TEST_SRCDIR"), beside_workspace):
         if root:
             candidate = os.path.join(root, "tfjs_npm", "node_modules")
             if os.path.isdir(os.path.join(candidate, "@tensorflow", "tfjs")):
@@ -83,7 +85,7 @@ def _request(model_dir: str, inputs: Inputs, backend: str, output_names: Optiona
     return request
 
 
-def _run_harness(request: Dict, what: str) -> Dict:
+def _run_harness(request: Dict, failure: str) -> Dict:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump(request, f)
     try:
@@ -92,7 +94,7 @@ def _run_harness(request: Dict, what: str) -> Dict:
     finally:
         os.unlink(f.name)
     if result.returncode != 0:
-        raise AssertionError(f"TF.js failed on {what}:\n{result.stderr[-4000:]}")
+        raise AssertionError(f"TF.js {failure}:\n{result.stderr[-4000:]}")
     return json.loads(result.stdout)
 
 
@@ -108,16 +110,21 @@ class Case:
     output_names: Optional[Sequence[str]] = None
 
 
-def _mismatch(backend: str, actual: List[np.ndarray], case: Case) -> Optional[str]:
-    expected = [case.expected] if isinstance(case.expected, np.ndarray) else list(case.expected)
+def _mismatch(backend: str, actual: List[np.ndarray], expected: Union[np.ndarray, Sequence[np.ndarray]], atol: float, rtol: float) -> Optional[str]:
+    """Why TF.js's outputs on `backend` differ from `expected`, or None if they match."""
+    expected = [expected] if isinstance(expected, np.ndarray) else list(expected)
     if len(actual) != len(expected):
         return f"{backend}: {len(actual)} outputs, expected {len(expected)}"
     for index, (got, want) in enumerate(zip(actual, expected)):
         want = np.asarray(want)
         if got.shape != want.shape:
             return f"{backend} output {index}: shape {got.shape}, expected {want.shape}"
+        if want.dtype == object or want.dtype.kind in "US":
+            if got.tolist() != want.astype(object).tolist():
+                return f"{backend} output {index} differs: {got.tolist()} != {want.tolist()}"
+            continue
         try:
-            np.testing.assert_allclose(got, want, atol=case.atol, rtol=case.rtol, err_msg=f"{backend} output {index}")
+            np.testing.assert_allclose(got, want, atol=atol, rtol=rtol, err_msg=f"{backend} output {index}")
         except AssertionError as e:
             return str(e)
     return None
@@ -131,7 +138,7 @@ def check_tfjs_batch(cases: Mapping[str, Case], backends: Sequence[str] = BACKEN
     """
     keys = [(name, backend) for name in cases for backend in backends]
     batch = [_request(cases[name].model_dir, cases[name].inputs, backend, cases[name].output_names) for name, backend in keys]
-    replies = _run_harness({"batch": batch}, f"a batch of {len(cases)} models")["results"]
+    replies = _run_harness({"batch": batch}, f"failed on a batch of {len(cases)} models")["results"]
     verdicts: Dict[str, Optional[str]] = {name: None for name in cases}
     for (name, backend), reply in zip(keys, replies):
         if verdicts[name] is not None:
@@ -139,7 +146,8 @@ def check_tfjs_batch(cases: Mapping[str, Case], backends: Sequence[str] = BACKEN
         if "error" in reply:
             verdicts[name] = f"TF.js ({backend}) failed: {reply['error'][:4000]}"
         else:
-            verdicts[name] = _mismatch(backend, [_decode(o) for o in reply["outputs"]], cases[name])
+            case = cases[name]
+            verdicts[name] = _mismatch(backend, [_decode(o) for o in reply["outputs"]], case.expected, case.atol, case.rtol)
     return verdicts
 
 
@@ -147,25 +155,8 @@ def run_tfjs(
     model_dir: str, inputs: Inputs, backend: str = "cpu", output_names: Optional[Sequence[str]] = None
 ) -> List[np.ndarray]:
     """Loads model_dir/model.json in TF.js on `backend`, predicts, returns the outputs in order."""
-    if isinstance(inputs, Mapping):
-        encoded = [_encode(name, value) for name, value in inputs.items()]
-    elif isinstance(inputs, np.ndarray):
-        encoded = [_encode(None, inputs)]
-    else:
-        encoded = [_encode(None, value) for value in inputs]
-    request = {"model_dir": os.path.abspath(model_dir), "backend": backend, "inputs": encoded}
-    if output_names:
-        request["output_names"] = list(output_names)
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump(request, f)
-    try:
-        env = dict(os.environ, NODE_PATH=node_modules_dir())
-        result = subprocess.run([_node(), HARNESS, f.name], capture_output=True, text=True, env=env, timeout=600)
-    finally:
-        os.unlink(f.name)
-    if result.returncode != 0:
-        raise AssertionError(f"TF.js ({backend}) failed on {model_dir}:\n{result.stderr[-4000:]}")
-    return [_decode(o) for o in json.loads(result.stdout)["outputs"]]
+    reply = _run_harness(_request(model_dir, inputs, backend, output_names), f"({backend}) failed on {model_dir}")
+    return [_decode(o) for o in reply["outputs"]]
 
 
 def assert_tfjs_matches(
@@ -178,17 +169,9 @@ def assert_tfjs_matches(
     output_names: Optional[Sequence[str]] = None,
 ) -> Dict[str, List[np.ndarray]]:
     """Asserts TF.js on every backend reproduces `expected`; returns the outputs per backend."""
-    expected = [expected] if isinstance(expected, np.ndarray) else list(expected)
     results = {}
     for backend in backends:
-        actual = run_tfjs(model_dir, inputs, backend, output_names)
-        assert len(actual) == len(expected), f"{backend}: {len(actual)} outputs, expected {len(expected)}"
-        for index, (got, want) in enumerate(zip(actual, expected)):
-            want = np.asarray(want)
-            assert got.shape == want.shape, f"{backend} output {index}: shape {got.shape}, expected {want.shape}"
-            if want.dtype == object or want.dtype.kind in "US":
-                assert got.tolist() == want.astype(object).tolist(), f"{backend} output {index} differs"
-            else:
-                np.testing.assert_allclose(got, want, atol=atol, rtol=rtol, err_msg=f"{backend} output {index}")
-        results[backend] = actual
+        results[backend] = run_tfjs(model_dir, inputs, backend, output_names)
+        problem = _mismatch(backend, results[backend], expected, atol, rtol)
+        assert problem is None, problem
     return results
