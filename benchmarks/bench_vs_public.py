@@ -81,9 +81,9 @@ CASES: Dict[str, Tuple[Callable, List[str]]] = {
     "MobileNetV2 .h5 -> layers": (_h5(lambda: _applications("MobileNetV2", 224)), ["--input_format=keras", "--output_format=tfjs_layers_model"]),
     "100 MB Dense .h5 -> layers": (_h5(_dense_stack), ["--input_format=keras", "--output_format=tfjs_layers_model"]),
     "MobileNetV2 SavedModel -> graph": (_saved_model(lambda: _applications("MobileNetV2", 224)), ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model"]),
-    "MobileNetV2 SavedModel -> graph (uint8)": (_saved_model(lambda: _applications("MobileNetV2", 224)), ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model", "--quantize_uint8"]),
+    "MobileNetV2 SavedModel -> graph (uint8)": (_saved_model(lambda: _applications("MobileNetV2", 224)), ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model", "--quantize_uint8=*"]),
     "ResNet50 SavedModel -> graph": (_saved_model(lambda: _applications("ResNet50", 224)), ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model"]),
-    "ResNet50 SavedModel -> graph (uint8)": (_saved_model(lambda: _applications("ResNet50", 224)), ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model", "--quantize_uint8"]),
+    "ResNet50 SavedModel -> graph (uint8)": (_saved_model(lambda: _applications("ResNet50", 224)), ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model", "--quantize_uint8=*"]),
 }
 
 

@@ -46,6 +46,6 @@ def handler_for(input_format: str, output_format: str) -> Callable:
     target = HANDLERS.get((input_format, output_format))
     if target is None:
         supported = ", ".join(f"{i} -> {o}" for i, o in HANDLERS)
-        raise ConversionError(f"converting {input_format} to {output_format} is not supported yet; supported pairs: {supported}")
+        raise ConversionError(f"converting {input_format} to {output_format} is not supported; supported pairs: {supported}")
     module, function = target.split(":")
     return getattr(importlib.import_module(module), function)
