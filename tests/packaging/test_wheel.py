@@ -1,6 +1,5 @@
 """The wheel installs with pip, carries the native extension and the console scripts."""
 
-import glob
 import json
 import os
 import subprocess
@@ -10,30 +9,20 @@ import zipfile
 import pytest
 
 import make_mlp
-
-
-def _wheel() -> str:
-    # The //:wheel data dependency, at the root of the test's runfiles tree.
-    runfiles = os.environ.get("TEST_SRCDIR") or os.environ.get("RUNFILES_DIR", "")
-    found = glob.glob(os.path.join(runfiles, "*", "tensorflowjs-*.whl"))
-    assert len(found) == 1, found
-    return found[0]
+from wheel_testing import install_wheel, only_wheel_env, wheel_path
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
-    target = tmp_path_factory.mktemp("site")
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", "--target", str(target), _wheel()], check=True, timeout=300)
-    return target
+    return install_wheel(str(tmp_path_factory.mktemp("site")))
 
 
 def _env(target):
-    # Only the wheel's copy of tensorflowjs is importable; numpy comes from the interpreter.
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(target), "HOME": str(target)}
+    return only_wheel_env(target)
 
 
 def test_wheel_contents_and_metadata():
-    with zipfile.ZipFile(_wheel()) as wheel:
+    with zipfile.ZipFile(wheel_path()) as wheel:
         names = wheel.namelist()
         assert "tensorflowjs/_quantize.so" in names and "tensorflowjs/converters/converter.py" in names
         dist_info = next(n.split("/")[0] for n in names if n.endswith(".dist-info/METADATA"))

@@ -1,6 +1,5 @@
 """The wheel ships tensorflowjs_wizard: its console script, and the [wizard] extra for questionary."""
 
-import glob
 import os
 import re
 import subprocess
@@ -11,29 +10,20 @@ import pexpect
 import pytest
 
 import make_mlp
-
-
-def _wheel() -> str:
-    runfiles = os.environ.get("TEST_SRCDIR") or os.environ.get("RUNFILES_DIR", "")
-    found = glob.glob(os.path.join(runfiles, "*", "tensorflowjs-*.whl"))
-    assert len(found) == 1, found
-    return found[0]
+from wheel_testing import install_wheel, only_wheel_env, wheel_path
 
 
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory):
-    target = tmp_path_factory.mktemp("site")
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", "--target", str(target), _wheel()], check=True, timeout=300)
-    return target
+    return install_wheel(str(tmp_path_factory.mktemp("site")))
 
 
 def _env(target):
-    # Only the wheel's tensorflowjs is importable; numpy and questionary come from the interpreter.
-    return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(target), "HOME": str(target), "TERM": "xterm", "NO_COLOR": "1", "PROMPT_TOOLKIT_NO_CPR": "1"}
+    return only_wheel_env(target, TERM="xterm", NO_COLOR="1", PROMPT_TOOLKIT_NO_CPR="1")
 
 
 def test_entry_point_and_extra_are_declared():
-    with zipfile.ZipFile(_wheel()) as wheel:
+    with zipfile.ZipFile(wheel_path()) as wheel:
         names = wheel.namelist()
         dist_info = next(n.split("/")[0] for n in names if n.endswith(".dist-info/METADATA"))
         entry_points = wheel.read(f"{dist_info}/entry_points.txt").decode()
