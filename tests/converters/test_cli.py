@@ -144,5 +144,16 @@ def test_graph_model_input_is_refused_clearly(tmp_path):
     assert result.returncode == 1 and "graph model" in result.stderr
 
 
+def test_a_tensorflow_path_prints_only_its_own_error_line(tmp_path):
+    """TensorFlow's C++ start-up logging must not bury the one-line error."""
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "saved_model.pb").write_bytes(b"not a protocol buffer")
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env["PYTHONPATH"] = os.pathsep.join(sys.path)
+    result = subprocess.run(CLI + ["--input_format=tf_saved_model", str(tmp_path / "model"), str(tmp_path / "out")], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and "saved_model.pb" in result.stderr, result.stderr
+    assert not (tmp_path / "out").exists()
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))

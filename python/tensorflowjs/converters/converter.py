@@ -180,6 +180,9 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
 def main(argv: Optional[List[str]] = None) -> int:
     """Runs the converter; every expected failure is one line on stderr and exit code 1."""
     warnings.showwarning = _show_warning
+    # TensorFlow's C++ start-up chatter (CPU features, ...) would bury our one-line messages;
+    # its errors still show. A user's own setting wins.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     try:
         convert(sys.argv[1:] if argv is None else argv)
     except ConversionError as e:
