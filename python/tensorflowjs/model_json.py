@@ -2,7 +2,7 @@
 
 import json
 import os
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 from tensorflowjs import read_weights
 from tensorflowjs.errors import ConversionError
@@ -19,18 +19,25 @@ def model_json_path(path: str) -> str:
     return os.path.join(path, MODEL_JSON) if os.path.isdir(path) else path
 
 
-def read_model_json(path: str) -> Dict:
-    """The parsed model.json with a checked weightsManifest; errors name the file."""
-    path = model_json_path(path)
+def read_json_file(path: str, hint: str) -> Any:
+    """A JSON file's content; a missing file or bad JSON is one ConversionError naming it, then `hint`."""
     if not os.path.isfile(path):
-        raise ConversionError(f"{path} does not exist; give the path of a TF.js model.json")
+        raise ConversionError(f"{path} does not exist; {hint}")
     try:
         with open(path, "rb") as f:
-            model = json.loads(f.read().decode("utf-8"))
+            return json.loads(f.read().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ConversionError(f"{path} is not a JSON file ({e}); give the path of a TF.js model.json") from None
-    if not isinstance(model, dict) or "modelTopology" not in model:
+        raise ConversionError(f"{path} is not a JSON file ({e}); {hint}") from None
+
+
+def read_model_json(path: str, require_weights: bool = True) -> Dict:
+    """The parsed model.json with a checked weightsManifest (unless not required); errors name the file."""
+    path = model_json_path(path)
+    model = read_json_file(path, "give the path of a TF.js model.json")
+    if not isinstance(model, dict) or model.get("modelTopology") is None:
         raise ConversionError(f"{path} has no modelTopology; it is not a TF.js model.json")
+    if not require_weights:
+        return model
     if "weightsManifest" not in model:
         raise ConversionError(f"{path} has no weightsManifest; it is not a complete TF.js model (a topology-only file cannot be converted)")
     read_weights.check_manifest(model["weightsManifest"], path)

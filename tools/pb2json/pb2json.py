@@ -9,7 +9,6 @@ TensorFlow's own schema (graph_def_schema.binpb, see update_schema.py) by the pr
 """
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -58,13 +57,7 @@ def read_graph_def(path: str) -> Dict:
 
 def read_manifest(model_dir: str) -> List[Dict]:
     path = os.path.join(model_dir, MANIFEST_FILE)
-    if not os.path.isfile(path):
-        raise ConversionError(f"{path} does not exist; a pre-1.0 TF.js model keeps its weight list there")
-    try:
-        with open(path, "rb") as f:
-            manifest = json.loads(f.read().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ConversionError(f"{path} is not a JSON file ({e})") from None
+    manifest = model_json.read_json_file(path, "a pre-1.0 TF.js model keeps its weight list there")
     read_weights.check_manifest(manifest, path)
     return manifest
 

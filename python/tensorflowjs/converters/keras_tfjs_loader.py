@@ -258,16 +258,7 @@ def load_keras_model(
         raise ValueError("weights_path_prefix and weights_data_buffers are mutually exclusive")
     path = model_json.model_json_path(config_json_path)
     if not load_weights:
-        if not os.path.isfile(path):
-            raise ConversionError(f"{path} does not exist; give the path of a TF.js model.json")
-        with open(path, "rb") as f:
-            try:
-                content = json.loads(f.read().decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as e:
-                raise ConversionError(f"{path} is not a JSON file ({e}); give the path of a TF.js model.json") from None
-        topology = content.get("modelTopology") if isinstance(content, dict) else None
-        if topology is None:
-            raise ConversionError(f"{path} has no modelTopology; it is not a TF.js model.json")
+        topology = model_json.read_model_json(path, require_weights=False)["modelTopology"]
         return _finish(build_tf_keras_model(topology, None, path), use_tf_keras, path)
     model = model_json.read_model_json(path)
     manifest = model["weightsManifest"]
