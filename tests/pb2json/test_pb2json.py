@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import pb2json
-import update_schema
-from tensorflowjs import write_weights
+import update_tf_schema
+from tensorflowjs import tf_protos, write_weights
 from tfjs_e2e import assert_tfjs_matches
 
 RNG = np.random.default_rng(7)
@@ -86,9 +86,9 @@ def test_topology_is_tensorflows_own_json_of_the_graph(old_model, migrated):
         assert (migrated / shard).read_bytes() == (old_model[0] / shard).read_bytes()
 
 
-def test_shipped_schema_is_tensorflows_graph_def_schema():
-    with open(pb2json.SCHEMA_PATH, "rb") as f:
-        assert f.read() == update_schema.graph_def_descriptor_set(), "run `bazel run //tools/pb2json:update_schema`"
+def test_shipped_schema_is_tensorflows_schema():
+    with open(tf_protos.SCHEMA_PATH, "rb") as f:
+        assert f.read() == update_tf_schema.tf_descriptor_set(), "run `bazel run //tools:update_tf_schema`"
 
 
 def test_migration_does_not_import_tensorflow(old_model, tmp_path):

@@ -3,7 +3,7 @@
 TF.js 0.x wrote a directory with `tensorflowjs_model.pb` (a binary GraphDef whose Const nodes
 carry no data), `weights_manifest.json` and the weight shards. TF.js 1.x and later load
 `model.json`: the GraphDef as proto3 JSON plus the same manifest. The GraphDef is decoded with
-TensorFlow's own schema (graph_def_schema.binpb, see update_schema.py) by the protobuf runtime.
+TensorFlow's own schema (tensorflowjs.tf_protos, shipped with the package) by the protobuf runtime.
 
     bazel run //tools/pb2json -- OLD_MODEL_DIR NEW_MODEL_DIR
 """
@@ -14,36 +14,23 @@ import shutil
 import sys
 from typing import Dict, List, Optional
 
-from google.protobuf import descriptor_pool, json_format, message_factory
-from google.protobuf.descriptor_pb2 import FileDescriptorSet
+from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 
-from tensorflowjs import model_json, read_weights
+from tensorflowjs import model_json, read_weights, tf_protos
 from tensorflowjs.errors import ConversionError
 from tensorflowjs.output import output_directory
 
 PROG = "pb2json"
 GRAPH_FILE = "tensorflowjs_model.pb"
 MANIFEST_FILE = "weights_manifest.json"
-SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "graph_def_schema.binpb")
-
-
-def graph_def_class():
-    """TensorFlow's GraphDef message class, built from the shipped schema in a private pool."""
-    descriptor_set = FileDescriptorSet()
-    with open(SCHEMA_PATH, "rb") as f:
-        descriptor_set.ParseFromString(f.read())
-    pool = descriptor_pool.DescriptorPool()
-    for file_proto in descriptor_set.file:
-        pool.Add(file_proto)
-    return message_factory.GetMessageClass(pool.FindMessageTypeByName("tensorflow.GraphDef"))
 
 
 def read_graph_def(path: str) -> Dict:
     """The GraphDef at `path` as the proto3 JSON dict TF.js reads as modelTopology."""
     if not os.path.isfile(path):
         raise ConversionError(f"{path} does not exist; give the directory of a pre-1.0 TF.js model (it holds {GRAPH_FILE} and {MANIFEST_FILE})")
-    graph_def = graph_def_class()()
+    graph_def = tf_protos.message_class("tensorflow.GraphDef")()
     with open(path, "rb") as f:
         data = f.read()
     try:

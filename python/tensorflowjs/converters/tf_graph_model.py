@@ -41,16 +41,26 @@ def convert_saved_model(input_path: str, output_path: str, options: ConversionOp
 
 def _convert_saved_model(saved_model_dir: str, output_path: str, options: ConversionOptions, tags: Any, signature_name: str,
                          frozen_graph_dir: Optional[str] = None, user_metadata: Optional[Dict] = None) -> None:
-    import tensorflow as tf
-
-    from tensorflowjs.graph import saved_model, tf1_saved_model
+    from tensorflowjs.graph import saved_model, saved_model_graph, tf1_saved_model
 
     choice = saved_model.choose_meta_graph(saved_model_dir, tags, signature_name)
     if not choice.tf1:
+        try:
+            graph_def, signature = saved_model_graph.freeze_signature(saved_model_dir, choice.meta_graph, signature_name)
+        except saved_model_graph.NeedsTensorFlow:
+            pass
+        else:
+            if frozen_graph_dir:
+                _write_frozen_copy(graph_def, frozen_graph_dir)
+            pipeline.write_graph_model(output_path, graph_def, signature, options, choice.tensorflow_version, saved_model_dir,
+                                       user_metadata=user_metadata, frozen_without_tensorflow=True)
+            return
         loaded = saved_model.load_signature(saved_model_dir, tags, signature_name)
         _convert_function(loaded.function, output_path, options, loaded.tensorflow_version, saved_model_dir, loaded.model,
                           frozen_graph_dir=frozen_graph_dir, user_metadata=user_metadata)
         return
+    import tensorflow as tf
+
     graph_def, signature, initializer = tf1_saved_model.freeze(saved_model_dir, choice.tags, signature_name)
     if frozen_graph_dir:
         _write_frozen_copy(graph_def, frozen_graph_dir)

@@ -10,6 +10,8 @@ from typing import Any, Dict, List
 
 import numpy as np
 
+from tensorflowjs import tf_protos
+from tensorflowjs.graph import tensors
 from tensorflowjs.write_weights import Weight
 
 _INT32 = np.iinfo(np.int32)
@@ -41,9 +43,7 @@ def _function_consts_unique(graph_def: Any) -> None:
 
 def _loader(tensor_proto: Any):
     def load() -> np.ndarray:
-        from tensorflow.python.framework import tensor_util
-
-        array = tensor_util.MakeNdarray(tensor_proto)
+        array = tensors.to_ndarray(tensor_proto)
         if array.dtype == np.int64 or array.dtype == np.uint64:
             # TF.js has no int64; sentinels like INT64_MAX (slice to the end) keep their meaning.
             array = np.clip(array, _INT32.min, _INT32.max).astype(np.int32)
@@ -76,10 +76,8 @@ _MANIFEST_DTYPE = {
 
 
 def _weight(node: Any) -> Weight:
-    from tensorflow.core.framework import types_pb2
-
     tensor = node.attr["value"].tensor
-    dtype = _MANIFEST_DTYPE.get(types_pb2.DataType.Name(tensor.dtype))
+    dtype = _MANIFEST_DTYPE.get(tf_protos.data_type_name(tensor.dtype))
     shape = None if tensor.tensor_shape.unknown_rank else [d.size for d in tensor.tensor_shape.dim]
     return Weight(node.name, _loader(tensor), dtype if shape is not None else None, shape if dtype else None)
 

@@ -39,6 +39,16 @@ def optimize_graph(graph_def: Any, input_names: Sequence[str], output_names: Seq
     return optimized
 
 
+def optimize_without_tensorflow(graph_def: Any, input_names: Sequence[str], output_names: Sequence[str]) -> Any:
+    """The same result for a graph saved_model_graph froze: it has no identities, control
+    dependencies or unreachable nodes left, so of Grappler's work only constant folding remains,
+    done by the fold_constants rewrite. Edits graph_def in place and returns it."""
+    keep = list(input_names) + list(output_names)
+    steps = (*rewrites.CONSTANT_FOLDING, *rewrites.FOLDING, *rewrites.CONSTANT_FOLDING, *rewrites.FUSIONS)
+    rewrites.apply_rewrites(graph_def, steps, keep)
+    return graph_def
+
+
 def run_grappler(graph_def: Any, input_names: Sequence[str], output_names: Sequence[str],
                  optimizers: List[str]) -> Any:
     """One Grappler run with exactly `optimizers`, keeping the inputs and outputs as they are.

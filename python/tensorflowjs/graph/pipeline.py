@@ -24,19 +24,20 @@ class Initializer:
     signature: signature_lib.GraphSignature
 
 
-def _optimize_and_check(graph_def: Any, signature: signature_lib.GraphSignature, options: ConversionOptions, source_path: str) -> Any:
+def _optimize_and_check(graph_def: Any, signature: signature_lib.GraphSignature, options: ConversionOptions, source_path: str,
+                        frozen_without_tensorflow: bool) -> Any:
     from tensorflowjs.graph.op_check import check_supported_ops
-    from tensorflowjs.graph.optimize import optimize_graph
-    from tensorflowjs.graph.resources import flatten_lookups
+    from tensorflowjs.graph import optimize
 
-    flatten_lookups(graph_def)
-    optimized = optimize_graph(
-        graph_def,
-        [t.node for t in signature.inputs],
-        [t.node for t in signature.outputs],
-        strip_debug_ops=options.strip_debug_ops,
-        control_flow_v2=options.control_flow_v2,
-    )
+    inputs, outputs = [t.node for t in signature.inputs], [t.node for t in signature.outputs]
+    if frozen_without_tensorflow:
+        optimized = optimize.optimize_without_tensorflow(graph_def, inputs, outputs)
+    else:
+        from tensorflowjs.graph.resources import flatten_lookups
+
+        flatten_lookups(graph_def)
+        optimized = optimize.optimize_graph(graph_def, inputs, outputs, strip_debug_ops=options.strip_debug_ops,
+                                            control_flow_v2=options.control_flow_v2)
     if not options.skip_op_check:
         check_supported_ops(optimized, source_path)
     return optimized
@@ -51,13 +52,15 @@ def write_graph_model(
     source_path: str,
     initializer: Optional[Initializer] = None,
     user_metadata: Optional[Dict] = None,
+    frozen_without_tensorflow: bool = False,
 ) -> None:
     """Optimises and checks a frozen graph, then writes model.json and its shards atomically.
 
     user_metadata (the Python API's `metadata` map) is embedded as is, beside any files
-    named by options.metadata.
+    named by options.metadata. A graph frozen without TensorFlow (saved_model_graph) is
+    optimised without it too.
     """
-    graph_def = _optimize_and_check(graph_def, signature, options, source_path)
+    graph_def = _optimize_and_check(graph_def, signature, options, source_path, frozen_without_tensorflow)
     metadata = dict(metadata_lib.load_metadata(options.metadata) or {})
     metadata.update(user_metadata or {})
     if options.use_structured_outputs_names:

@@ -28,8 +28,9 @@ def _describe(tags: Sequence[str]) -> str:
 
 def read_saved_model_proto(saved_model_dir: str) -> Any:
     """The SavedModel proto of a directory, or a ConversionError saying what is missing."""
-    from tensorflow.core.protobuf import saved_model_pb2
     from google.protobuf.message import DecodeError
+
+    from tensorflowjs import tf_protos
 
     path = os.path.join(saved_model_dir, "saved_model.pb")
     if not os.path.isdir(saved_model_dir):
@@ -37,7 +38,7 @@ def read_saved_model_proto(saved_model_dir: str) -> Any:
     if not os.path.isfile(path):
         hint = " (a saved_model.pbtxt is not supported: save the model in binary form)" if os.path.isfile(path + "txt") else ""
         raise ConversionError(f"{saved_model_dir} has no saved_model.pb; give a SavedModel directory{hint}")
-    proto = saved_model_pb2.SavedModel()
+    proto = tf_protos.message_class("tensorflow.SavedModel")()
     try:
         with open(path, "rb") as f:
             proto.ParseFromString(f.read())
@@ -54,6 +55,7 @@ class MetaGraphChoice:
     signatures: List[str]
     tensorflow_version: str
     tf1: bool  # written by TF1's SavedModelBuilder (no object graph): frozen in a Session
+    meta_graph: Any  # the MetaGraphDef (tf_protos' class)
 
 
 def choose_meta_graph(saved_model_dir: str, tags: Any, signature_name: str) -> MetaGraphChoice:
@@ -70,7 +72,7 @@ def choose_meta_graph(saved_model_dir: str, tags: Any, signature_name: str) -> M
                     f"its signatures: {', '.join(signatures) or 'none'} (choose one with --signature_name)"
                 )
             tf1 = not meta_graph.object_graph_def.nodes
-            return MetaGraphChoice(meta_tags, signatures, meta_graph.meta_info_def.tensorflow_version, tf1)
+            return MetaGraphChoice(meta_tags, signatures, meta_graph.meta_info_def.tensorflow_version, tf1, meta_graph)
     raise ConversionError(
         f"{saved_model_dir} has no MetaGraph tagged {_describe(wanted)}; its tag sets: "
         f"{'; '.join(_describe(t) for t in available)} (choose one with --saved_model_tags)"

@@ -11,14 +11,35 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
+from tensorflowjs import tf_protos
+
+
+def _dims(shape: Any) -> Optional[List[int]]:
+    """A shape as a list (-1: unknown size; None: unknown rank) from a tf.TensorShape,
+    a TensorShapeProto or a sequence."""
+    if shape is None:
+        return None
+    if hasattr(shape, "unknown_rank"):  # TensorShapeProto
+        return None if shape.unknown_rank else [int(d.size) for d in shape.dim]
+    if hasattr(shape, "rank"):  # tf.TensorShape
+        return None if shape.rank is None else [-1 if d is None else int(d) for d in shape.as_list()]
+    return [-1 if d is None else int(d) for d in shape]
+
 
 @dataclass
 class SignatureTensor:
+    """dtype and shape may be given as TensorFlow objects; they are kept as a DataType number
+    and a list (see _dims), so signatures are built and written with or without TensorFlow."""
+
     key: str
     name: str  # graph tensor name, "node:0"
-    dtype: Any  # tf.DType
-    shape: Any  # tf.TensorShape
+    dtype: Any  # DataType number
+    shape: Any  # list of sizes (-1 unknown), None for unknown rank
     resource_id: Optional[int] = None
+
+    def __post_init__(self) -> None:
+        self.dtype = int(getattr(self.dtype, "as_datatype_enum", self.dtype))
+        self.shape = _dims(self.shape)
 
     @property
     def node(self) -> str:
@@ -64,17 +85,15 @@ def from_concrete_function(function: Any, output_keys: Optional[Sequence[str]] =
     return GraphSignature(inputs, outputs)
 
 
-def _shape_json(shape: Any) -> Dict:
-    if shape.rank is None:
+def _shape_json(shape: Optional[List[int]]) -> Dict:
+    if shape is None:
         return {"unknownRank": True}
-    dims = [{"size": str(-1 if d is None else d)} for d in shape.as_list()]
+    dims = [{"size": str(d)} for d in shape]
     return {"dim": dims} if dims else {}
 
 
 def _tensor_json(tensor: SignatureTensor) -> Dict:
-    from tensorflow.core.framework import types_pb2
-
-    entry = {"name": tensor.name, "dtype": types_pb2.DataType.Name(tensor.dtype.as_datatype_enum), "tensorShape": _shape_json(tensor.shape)}
+    entry = {"name": tensor.name, "dtype": tf_protos.data_type_name(tensor.dtype), "tensorShape": _shape_json(tensor.shape)}
     if tensor.resource_id is not None:
         entry["resourceId"] = tensor.resource_id
     return entry

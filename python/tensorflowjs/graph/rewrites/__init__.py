@@ -17,6 +17,9 @@ Rewrite = Callable[[GraphView], int]
 REGISTRY: Dict[str, Rewrite] = {}
 
 FOLDING: Sequence[str] = ("fold_batch_norms", "add_to_bias_add")
+# What Grappler's constant folding does, for graphs frozen without TensorFlow: before FOLDING,
+# and again after it (batch-norm folding leaves scale * weights products behind).
+CONSTANT_FOLDING: Sequence[str] = ("fold_constants",)
 FUSIONS: Sequence[str] = (
     "unfuse_unsupported",
     "fuse_prelu",
@@ -49,6 +52,7 @@ def apply_rewrites(graph_def, names: Sequence[str], keep: Iterable[str]) -> Dict
 from tensorflowjs.graph.rewrites import (  # noqa: E402,F401
     add_to_bias_add,
     fold_batch_norms,
+    fold_constants,
     fuse_conv_matmul,
     fuse_depthwise,
     fuse_prelu,

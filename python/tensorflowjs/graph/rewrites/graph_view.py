@@ -10,6 +10,9 @@ from typing import Dict, Iterable, List, Optional, Set
 
 import numpy as np
 
+from tensorflowjs import tf_protos
+from tensorflowjs.graph import tensors
+
 
 def node_name(tensor: str) -> str:
     """'^a', 'a:1' and 'a' all name node 'a'."""
@@ -25,9 +28,7 @@ def attr(node, key: str):
     """node.attr[key] without inserting an empty attribute when it is absent."""
     if key in node.attr:
         return node.attr[key]
-    from tensorflow.core.framework import attr_value_pb2
-
-    return attr_value_pb2.AttrValue()
+    return _attr_value()
 
 
 class GraphView:
@@ -87,9 +88,7 @@ class GraphView:
         node = self.producer(tensor)
         if node is None or node.op != "Const" or output_index(tensor) != 0 or tensor.startswith("^"):
             return None
-        from tensorflow.python.framework import tensor_util
-
-        return tensor_util.MakeNdarray(node.attr["value"].tensor)
+        return tensors.to_ndarray(node.attr["value"].tensor)
 
     def unique_name(self, base: str) -> str:
         name, index = base, 1
@@ -99,27 +98,36 @@ class GraphView:
 
     def add_const(self, base_name: str, value: np.ndarray):
         """A new Const node holding `value`, named base_name (made unique)."""
-        from tensorflow.python.framework import dtypes, tensor_util
-
         node = self.graph_def.node.add()
         node.name = self.unique_name(base_name)
         node.op = "Const"
-        node.attr["dtype"].type = dtypes.as_dtype(value.dtype).as_datatype_enum
-        node.attr["value"].tensor.CopyFrom(tensor_util.make_tensor_proto(value))
+        tensors.fill_tensor_proto(node.attr["value"].tensor, value)
+        node.attr["dtype"].type = node.attr["value"].tensor.dtype
         self.nodes[node.name] = node
         return node
 
     def add_node(self, name: str, op: str, inputs: List[str], attrs: Dict[str, object]):
-        """A new node; `attrs` maps names to AttrValue protos to copy."""
+        """A new node; `attrs` maps names to AttrValue protos to copy (of any descriptor pool)."""
         node = self.graph_def.node.add()
         node.name = name
         node.op = op
         node.input.extend(inputs)
         for key, value in attrs.items():
-            node.attr[key].CopyFrom(value)
+            node.attr[key].MergeFromString(value.SerializeToString())
         self.nodes[name] = node
         self._index_inputs(node)
         return node
+
+    def replace_with_const(self, node, value: np.ndarray) -> None:
+        """`node` becomes a Const holding `value` (same name, so its readers are unchanged)."""
+        replaced = {node_name(t) for t in node.input}
+        self._unindex_inputs(node)
+        del node.input[:]
+        node.attr.clear()
+        node.op = "Const"
+        tensors.fill_tensor_proto(node.attr["value"].tensor, value)
+        node.attr["dtype"].type = node.attr["value"].tensor.dtype
+        self._drop_orphan_consts(replaced)
 
     def set_input(self, node, index: int, tensor: str) -> None:
         """Rewire one input; a Const it read that nothing reads any more is dropped."""
@@ -160,37 +168,29 @@ class GraphView:
         self.nodes[new_name] = node
 
 
-def float_attr(value: float):
-    from tensorflow.core.framework import attr_value_pb2
+def _attr_value(**fields):
+    return tf_protos.message_class("tensorflow.AttrValue")(**fields)
 
-    return attr_value_pb2.AttrValue(f=value)
+
+def float_attr(value: float):
+    return _attr_value(f=value)
 
 
 def int_attr(value: int):
-    from tensorflow.core.framework import attr_value_pb2
-
-    return attr_value_pb2.AttrValue(i=value)
+    return _attr_value(i=value)
 
 
 def strings_attr(values: List[str]):
-    from tensorflow.core.framework import attr_value_pb2
-
-    return attr_value_pb2.AttrValue(list=attr_value_pb2.AttrValue.ListValue(s=[v.encode() for v in values]))
+    return _attr_value(list={"s": [v.encode() for v in values]})
 
 
 def bool_attr(value: bool):
-    from tensorflow.core.framework import attr_value_pb2
-
-    return attr_value_pb2.AttrValue(b=value)
+    return _attr_value(b=value)
 
 
 def types_attr(values: List[int]):
-    from tensorflow.core.framework import attr_value_pb2
-
-    return attr_value_pb2.AttrValue(list=attr_value_pb2.AttrValue.ListValue(type=values))
+    return _attr_value(list={"type": values})
 
 
 def string_attr(value: str):
-    from tensorflow.core.framework import attr_value_pb2
-
-    return attr_value_pb2.AttrValue(s=value.encode())
+    return _attr_value(s=value.encode())

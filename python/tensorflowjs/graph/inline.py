@@ -1,0 +1,188 @@
+"""Function inlining without TensorFlow: a FunctionDef and every function it calls, as flat nodes.
+
+A TF2 SavedModel keeps its computation in graph_def.library: the signature's function calls the
+model's function (StatefulPartitionedCall), which reads captured variables. Inlining copies each
+called body under the call's name ("call/node"), maps the callee's arguments to the caller's
+tensors and variables to constants, and refuses (NeedsTensorFlow) anything it would have to run
+or rewrite to freeze: control flow functions, stateful resources other than variables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Union
+
+import numpy as np
+
+from tensorflowjs import tf_protos
+from tensorflowjs.graph import tensors
+
+CALL_OPS = frozenset({"StatefulPartitionedCall", "PartitionedCall"})
+# Pure renamings in a frozen inference graph; a later pass removes those left in the data flow.
+_ALIASES = frozenset({"Identity", "IdentityN"})
+# Ops on a variable's handle that a constant can stand in for; every other resource op is refused.
+_VARIABLE_READS = frozenset({"ReadVariableOp", "ResourceGather", "VariableShape"})
+
+
+class NeedsTensorFlow(Exception):
+    """The graph holds something only TensorFlow can freeze; the message says what."""
+
+
+@dataclass(eq=False)
+class Variable:
+    """A captured variable; its value is loaded only when a read of it becomes a Const."""
+
+    name: str
+    load: Callable[[], np.ndarray]
+
+
+Value = Union[str, Variable]  # an emitted graph tensor ("node:1") or a captured variable
+
+
+def _strip_index(tensor: str) -> str:
+    return tensor[:-2] if tensor.endswith(":0") else tensor
+
+
+class Inliner:
+    """Emits the flattened body of library functions into `graph_def` (top-level nodes)."""
+
+    def __init__(self, graph_def: Any, library: Any, op_defs: Dict[str, Any]):
+        self.graph_def = graph_def
+        self.functions = {f.signature.name: f for f in library.function}
+        self.op_defs = op_defs
+        self.names = {node.name for node in graph_def.node}
+        self._consts: Dict[int, str] = {}
+
+    def unique_name(self, base: str) -> str:
+        name, index = base, 1
+        while name in self.names:
+            name, index = f"{base}_{index}", index + 1
+        self.names.add(name)
+        return name
+
+    def variable_const(self, variable: Variable, dtype: int) -> str:
+        """The Const node holding a variable's value (one per variable, however often it is read)."""
+        if id(variable) not in self._consts:
+            value = variable.load()
+            if tensors.data_type_of(value.dtype) != dtype:
+                raise NeedsTensorFlow(f"variable {variable.name} is read as {tf_protos.data_type_name(dtype)} but holds {value.dtype}")
+            node = self.graph_def.node.add(name=self.unique_name(variable.name), op="Const")
+            node.attr["dtype"].type = dtype
+            tensors.fill_tensor_proto(node.attr["value"].tensor, value)
+            self._consts[id(variable)] = node.name
+        return self._consts[id(variable)]
+
+    def inline(self, function_name: str, arguments: List[Value], prefix: str = "") -> List[Value]:
+        """Emits the function's nodes (names under `prefix`) and returns its outputs, in order."""
+        function = self.functions.get(function_name)
+        if function is None:
+            raise NeedsTensorFlow(f"function {function_name} is not in the graph's library")
+        body = _Body(self, function, arguments, prefix)
+        return [body.resolve(function.ret[arg.name]) for arg in function.signature.output_arg]
+
+
+class _Body:
+    """One inlined copy of a function; nodes are emitted on demand, in dependency order."""
+
+    def __init__(self, inliner: Inliner, function: Any, arguments: List[Value], prefix: str):
+        self.inliner = inliner
+        self.nodes = {node.name: node for node in function.node_def}
+        self.arguments = {arg.name: value for arg, value in zip(function.signature.input_arg, arguments)}
+        self.prefix = prefix
+        self.outputs: Dict[str, List[Value]] = {}
+        self.function_name = function.signature.name
+
+    def resolve(self, tensor: str) -> Value:
+        """'x' (an argument) or 'node:out_arg:index' -> the emitted tensor or variable."""
+        if tensor in self.arguments:
+            return self.arguments[tensor]
+        parts = tensor.split(":")
+        node = self.nodes.get(parts[0])
+        if node is None:
+            raise NeedsTensorFlow(f"{self.function_name} reads {tensor}, which it does not define")
+        outputs = self._emit(node)
+        index = self._flat_index(node, parts[1], int(parts[2])) if len(parts) == 3 else int(parts[1]) if len(parts) == 2 else 0
+        if index >= len(outputs):
+            raise NeedsTensorFlow(f"{self.function_name}: {tensor} is not an output of {node.op}")
+        return outputs[index]
+
+    def _flat_index(self, node: Any, arg_name: str, index: int) -> int:
+        """Position of output `arg_name`[index] among the node's flat outputs."""
+        position = 0
+        for arg in self._output_args(node):
+            if arg.name == arg_name:
+                return position + index
+            position += self._arg_size(node, arg)
+        raise NeedsTensorFlow(f"{node.op} has no output {arg_name}")
+
+    def _output_args(self, node: Any) -> List[Any]:
+        if node.op in self.inliner.functions:
+            return list(self.inliner.functions[node.op].signature.output_arg)
+        op_def = self.inliner.op_defs.get(node.op)
+        if op_def is None:
+            raise NeedsTensorFlow(f"op {node.op} has no definition in the SavedModel")
+        return list(op_def.output_arg)
+
+    @staticmethod
+    def _arg_size(node: Any, arg: Any) -> int:
+        if arg.number_attr:
+            return node.attr[arg.number_attr].i
+        if arg.type_list_attr:
+            return len(node.attr[arg.type_list_attr].list.type)
+        return 1
+
+    def _emit(self, node: Any) -> List[Value]:
+        if node.name not in self.outputs:
+            self.outputs[node.name] = self._emit_new(node)
+        return self.outputs[node.name]
+
+    def _data_inputs(self, node: Any) -> List[Value]:
+        return [self.resolve(t) for t in node.input if not t.startswith("^")]
+
+    def _emit_new(self, node: Any) -> List[Value]:
+        if node.op in CALL_OPS or node.op in self.inliner.functions:
+            callee = node.attr["f"].func.name if node.op in CALL_OPS else node.op
+            return self.inliner.inline(callee, self._data_inputs(node), f"{self.prefix}{node.name}/")
+        inputs = self._data_inputs(node)
+        if node.op in _ALIASES:
+            return inputs
+        if any(value.func.name or value.list.func for value in node.attr.values()):
+            raise NeedsTensorFlow(f"{node.op} ({self.prefix}{node.name}) runs functions of its own (control flow)")
+        variables = [v for v in inputs if isinstance(v, Variable)]
+        if variables:
+            return [self._read_variable(node, variables[0], inputs)]
+        if node.op in {"VarHandleOp", "HashTableV2", "MutableHashTableV2"} or node.op.startswith("Assign"):
+            raise NeedsTensorFlow(f"{node.op} ({self.prefix}{node.name}) makes or changes state")
+        return self._copy(node, inputs)
+
+    def _read_variable(self, node: Any, variable: Variable, inputs: List[Value]) -> str:
+        if node.op not in _VARIABLE_READS:
+            raise NeedsTensorFlow(f"{node.op} ({self.prefix}{node.name}) uses variable {variable.name} in a way only TensorFlow can freeze")
+        if node.op == "ReadVariableOp":
+            return self.inliner.variable_const(variable, node.attr["dtype"].type)
+        if node.op == "VariableShape" or inputs[0] is not variable:
+            raise NeedsTensorFlow(f"{node.op} ({self.prefix}{node.name}) on variable {variable.name} is not frozen without TensorFlow")
+        # ResourceGather(variable, indices) reads rows of the value: GatherV2 on the constant.
+        name = self.inliner.unique_name(f"{self.prefix}{node.name}")
+        axis = self.inliner.unique_name(f"{name}/axis")
+        axis_node = self.inliner.graph_def.node.add(name=axis, op="Const")
+        axis_node.attr["dtype"].type = 3  # DT_INT32
+        axis_node.attr["value"].tensor.dtype = 3
+        axis_node.attr["value"].tensor.int_val.append(0)
+        gather = self.inliner.graph_def.node.add(name=name, op="GatherV2")
+        gather.input.extend([self.inliner.variable_const(variable, node.attr["dtype"].type), inputs[1], axis])
+        gather.attr["Tparams"].type = node.attr["dtype"].type
+        gather.attr["Tindices"].type = node.attr["Tindices"].type
+        gather.attr["Taxis"].type = 3
+        gather.attr["batch_dims"].i = node.attr["batch_dims"].i
+        return name
+
+    def _copy(self, node: Any, inputs: List[Value]) -> List[Value]:
+        name = self.inliner.unique_name(f"{self.prefix}{node.name}")
+        copy = self.inliner.graph_def.node.add(name=name, op=node.op)
+        copy.input.extend(_strip_index(value) for value in inputs)
+        for key, value in node.attr.items():
+            if not key.startswith("_"):
+                copy.attr[key].CopyFrom(value)
+        count = sum(self._arg_size(node, arg) for arg in self._output_args(node))
+        return [name if i == 0 else f"{name}:{i}" for i in range(count)]

@@ -1,0 +1,140 @@
+"""Constant folding without TensorFlow: a node whose inputs are all constants becomes a constant.
+
+Used where Grappler is not (graphs frozen without TensorFlow). Each op it can evaluate is one
+small numpy handler in FOLDERS, written to give TensorFlow's result (dtype included); an op
+without a handler is left to run in TF.js. Results larger than their inputs are not folded, so a
+Fill or a broadcast never inflates the weights.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Optional
+
+import numpy as np
+
+from tensorflowjs.graph import tensors
+from tensorflowjs.graph.rewrites import register
+from tensorflowjs.graph.rewrites.graph_view import GraphView, attr
+
+Folder = Callable[[Any, List[np.ndarray]], np.ndarray]
+
+FOLDERS: Dict[str, Folder] = {}
+
+
+def folds(*ops: str) -> Callable[[Folder], Folder]:
+    """Registers a numpy evaluation of `ops`: (node, input values) -> the output value."""
+
+    def decorate(function: Folder) -> Folder:
+        for op in ops:
+            FOLDERS[op] = function
+        return function
+
+    return decorate
+
+
+def _same_dtype(function: Callable[..., np.ndarray]) -> Folder:
+    return lambda node, values: np.asarray(function(*values)).astype(values[0].dtype, copy=False)
+
+
+for _op, _function in {
+    "Add": np.add, "AddV2": np.add, "Sub": np.subtract, "Mul": np.multiply, "Maximum": np.maximum,
+    "Minimum": np.minimum, "Neg": np.negative, "Sqrt": np.sqrt, "Square": np.square, "Abs": np.abs,
+    "Rsqrt": lambda x: 1 / np.sqrt(x), "Reciprocal": lambda x: 1 / x,
+}.items():
+    FOLDERS[_op] = _same_dtype(_function)
+
+
+@folds("RealDiv")
+def _real_div(node, values):
+    return (values[0] / values[1]).astype(values[0].dtype, copy=False)
+
+
+@folds("Cast")
+def _cast(node, values):
+    dtype = tensors.numpy_dtype(attr(node, "DstT").type)
+    if dtype is None or dtype == object:
+        raise _CannotFold
+    return values[0].astype(dtype)
+
+
+@folds("Reshape")
+def _reshape(node, values):
+    return values[0].reshape([int(d) for d in values[1].reshape(-1)])
+
+
+@folds("Transpose")
+def _transpose(node, values):
+    return np.transpose(values[0], [int(d) for d in values[1].reshape(-1)])
+
+
+@folds("ExpandDims")
+def _expand_dims(node, values):
+    return np.expand_dims(values[0], int(values[1].reshape(-1)[0]))
+
+
+@folds("Squeeze")
+def _squeeze(node, values):
+    axes = tuple(attr(node, "squeeze_dims").list.i)
+    return np.squeeze(values[0], axis=axes or None)
+
+
+@folds("ConcatV2")
+def _concat(node, values):
+    return np.concatenate(values[:-1], axis=int(values[-1]))
+
+
+@folds("Pack")
+def _pack(node, values):
+    return np.stack(values, axis=attr(node, "axis").i)
+
+
+@folds("Sum", "Prod", "Mean", "Max", "Min")
+def _reduce(node, values):
+    axes = tuple(int(a) % max(values[0].ndim, 1) for a in values[1].reshape(-1))
+    function = {"Sum": np.sum, "Prod": np.prod, "Mean": np.mean, "Max": np.max, "Min": np.min}[node.op]
+    return function(values[0], axis=axes, keepdims=attr(node, "keep_dims").b).astype(values[0].dtype, copy=False)
+
+
+@folds("Shape")
+def _shape(node, values):
+    dtype = tensors.numpy_dtype(attr(node, "out_type").type) if "out_type" in node.attr else np.int32
+    return np.asarray(values[0].shape, dtype=dtype)
+
+
+class _CannotFold(Exception):
+    pass
+
+
+@register("fold_constants")
+def fold_constants(view: GraphView) -> int:
+    count = 0
+    pending = list(view.graph_def.node)
+    while pending:
+        node = pending.pop()
+        if view.nodes.get(node.name) is not node or node.name in view.keep:
+            continue
+        value = _evaluate(view, node)
+        if value is None:
+            continue
+        consumers = list(view.consumers(node.name))
+        view.replace_with_const(node, value)
+        pending.extend(consumers)
+        count += 1
+    return count
+
+
+def _evaluate(view: GraphView, node) -> Optional[np.ndarray]:
+    folder = FOLDERS.get(node.op)
+    if folder is None or not node.input or any(t.startswith("^") for t in node.input):
+        return None
+    values = [view.const_value(t) for t in node.input]
+    if any(v is None or v.dtype == object for v in values):
+        return None
+    try:
+        with np.errstate(all="ignore"):
+            value = np.asarray(folder(node, values))
+    except (_CannotFold, ValueError, IndexError, TypeError):
+        return None
+    if value.size > max(v.size for v in values):
+        return None
+    return value

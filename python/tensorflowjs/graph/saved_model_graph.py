@@ -1,0 +1,124 @@
+"""A TF2 SavedModel signature as a frozen GraphDef, read without TensorFlow.
+
+Importing TensorFlow costs about 600 MB and 6 s before any work, and tf.saved_model.load then
+holds the model, its concrete functions and the frozen copy at once. Most SavedModels (Keras
+exports, tf.Module with variables) need none of that: the signature's function is in
+saved_model.pb, its captured variables are object-graph nodes whose values are in the variables
+bundle. Inlining the function with each variable read replaced by a constant gives the same
+frozen graph TensorFlow would; anything else (tables, control flow, TF1 SavedModels, debug ops)
+raises NeedsTensorFlow and the caller takes the TensorFlow path.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any, Dict, List, Tuple
+
+from tensorflowjs import tf_protos
+from tensorflowjs.graph import tensors
+from tensorflowjs.graph.inline import Inliner, NeedsTensorFlow, Variable
+from tensorflowjs.graph.signature import GraphSignature, SignatureTensor, natural_key
+
+# Left to TensorFlow's path: Grappler's debug stripper, and the op check's refusal, apply there.
+_DEBUG_OPS = frozenset({"Assert", "Print", "PrintV2", "CheckNumerics", "CheckNumericsV2"})
+_VARIABLE_VALUE = "VARIABLE_VALUE"
+
+
+def _signature_function(meta_graph: Any, signature_def: Any) -> Tuple[Any, List[str]]:
+    """The top-level call node behind a SignatureDef's outputs, and its function's name."""
+    nodes = {node.name: node for node in meta_graph.graph_def.node}
+    callers = {info.name.split(":")[0] for info in signature_def.outputs.values()}
+    if len(callers) != 1:
+        raise NeedsTensorFlow("the signature's outputs come from more than one node")
+    call = nodes.get(callers.pop())
+    if call is None or call.op not in ("StatefulPartitionedCall", "PartitionedCall"):
+        raise NeedsTensorFlow("the signature's outputs are not the result of one function call")
+    return call, call.attr["f"].func.name
+
+
+def _bound_variables(meta_graph: Any, function_name: str, saved_model_dir: str) -> List[Variable]:
+    """The variables the function captures, in the order of its trailing arguments."""
+    object_graph = meta_graph.object_graph_def
+    concrete = object_graph.concrete_functions.get(function_name)
+    if concrete is None:
+        raise NeedsTensorFlow(f"{function_name} is not in the object graph")
+    bound = list(concrete.bound_inputs)
+    if not bound:
+        return []
+    from tensorflowjs.graph.tensor_bundle import TensorBundle
+
+    bundle = TensorBundle(os.path.join(saved_model_dir, "variables", "variables"))
+    checkpoint_nodes = bundle.object_graph().nodes
+    variables = []
+    for node_id in bound:
+        saved = object_graph.nodes[node_id]
+        if saved.WhichOneof("kind") != "variable" or node_id >= len(checkpoint_nodes):
+            raise NeedsTensorFlow(f"the signature captures a {saved.WhichOneof('kind')}, not a variable")
+        keys = [a.checkpoint_key for a in checkpoint_nodes[node_id].attributes if a.name == _VARIABLE_VALUE]
+        if not keys:
+            raise NeedsTensorFlow(f"variable {saved.variable.name} has no value in the checkpoint")
+        if bundle.sliced(keys[0]) or bundle.dtype_name(keys[0]) not in tensors.DATA_TYPES:
+            raise NeedsTensorFlow(f"variable {saved.variable.name} is partitioned or of a dtype read only by TensorFlow")
+        variables.append(Variable(saved.variable.name or f"variable_{node_id}", functools.partial(bundle.tensor, keys[0])))
+    return variables
+
+
+def freeze_signature(saved_model_dir: str, meta_graph: Any, signature_name: str) -> Tuple[Any, GraphSignature]:
+    """The frozen GraphDef of a signature and its GraphSignature; NeedsTensorFlow if it can't be
+    made without TensorFlow."""
+    signature_def = meta_graph.signature_def[signature_name]
+    call, function_name = _signature_function(meta_graph, signature_def)
+    variables = _bound_variables(meta_graph, function_name, saved_model_dir)
+    graph_def = tf_protos.message_class("tensorflow.GraphDef")()
+    graph_def.versions.CopyFrom(meta_graph.graph_def.versions)
+    op_defs = {op.name: op for op in meta_graph.meta_info_def.stripped_op_list.op}
+    if _DEBUG_OPS & set(op_defs):
+        raise NeedsTensorFlow("the model has debug ops (Assert, Print, CheckNumerics)")
+    inliner = Inliner(graph_def, meta_graph.graph_def.library, op_defs)
+
+    function = inliner.functions.get(function_name)
+    if function is None:
+        raise NeedsTensorFlow(f"function {function_name} is not in the graph's library")
+    call_inputs = [t for t in call.input if not t.startswith("^")]
+    argument_count = len(function.signature.input_arg) - len(variables)
+    if argument_count < 0 or argument_count > len(call_inputs):
+        raise NeedsTensorFlow(f"{function_name} takes {len(function.signature.input_arg)} arguments but captures {len(variables)}")
+    inputs = _placeholders(graph_def, inliner, function, signature_def, call_inputs[:argument_count])
+    arguments = [t.node for t in inputs] + variables
+    results = inliner.inline(function_name, arguments)
+    outputs = _outputs(graph_def, inliner, function, signature_def, results)
+    inputs.sort(key=lambda t: natural_key(t.key))
+    outputs.sort(key=lambda t: natural_key(t.key))
+    return graph_def, GraphSignature(inputs, outputs)
+
+
+def _placeholders(graph_def: Any, inliner: Inliner, function: Any, signature_def: Any, call_inputs: List[str]) -> List[SignatureTensor]:
+    """One Placeholder per signature input, named as the function's argument ("input_1")."""
+    keys = {info.name.split(":")[0]: (key, info) for key, info in signature_def.inputs.items()}
+    inputs = []
+    for arg, source in zip(function.signature.input_arg, call_inputs):
+        if source.split(":")[0] not in keys:
+            raise NeedsTensorFlow(f"argument {arg.name} of the signature's function is not a signature input")
+        key, info = keys[source.split(":")[0]]
+        if not info.name:
+            raise NeedsTensorFlow(f"signature input {key!r} is a composite tensor")
+        node = graph_def.node.add(name=inliner.unique_name(arg.name), op="Placeholder")
+        node.attr["dtype"].type = info.dtype
+        node.attr["shape"].shape.CopyFrom(info.tensor_shape)
+        inputs.append(SignatureTensor(key, f"{node.name}:0", info.dtype, info.tensor_shape))
+    return inputs
+
+
+def _outputs(graph_def: Any, inliner: Inliner, function: Any, signature_def: Any, results: List[Any]) -> List[SignatureTensor]:
+    """Each signature output as its own node, so it keeps its name through the rewrites."""
+    outputs = []
+    indexed = [(int(info.name.split(":")[1]) if ":" in info.name else 0, key, info) for key, info in signature_def.outputs.items()]
+    for index, key, info in sorted(indexed):
+        value = results[index] if index < len(results) else None
+        if not isinstance(value, str):
+            raise NeedsTensorFlow(f"signature output {key!r} is not a computed tensor")
+        node = graph_def.node.add(name=inliner.unique_name("Identity"), op="Identity", input=[value])
+        node.attr["T"].type = info.dtype
+        outputs.append(SignatureTensor(key, f"{node.name}:0", info.dtype, info.tensor_shape))
+    return outputs

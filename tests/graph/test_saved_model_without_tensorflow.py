@@ -1,0 +1,193 @@
+"""TF2 SavedModels frozen without TensorFlow (graph/saved_model_graph.py), checked against TF.
+
+Most SavedModels convert without importing TensorFlow. These tests pin that this path is taken
+when it can be, that it gives the graph TensorFlow's path gives (same ops, same weights, same
+predictions in TF.js), and that what it cannot freeze goes to TensorFlow's path, for a reason.
+"""
+
+import collections
+import os
+import subprocess
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from graph_models import ATOL, RTOL, convert, model_json, numpy_outputs, ops, output_keys  # noqa: E402
+from tensorflowjs.converters.tf_saved_model_conversion_v2 import convert_tf_saved_model  # noqa: E402
+from tensorflowjs.graph import saved_model, saved_model_graph  # noqa: E402
+from tfjs_e2e import assert_tfjs_matches  # noqa: E402
+
+RNG = np.random.default_rng(11)
+X = RNG.normal(size=(3, 6)).astype(np.float32)
+IMAGES = RNG.uniform(size=(2, 16, 16, 3)).astype(np.float32)
+TOKENS = np.array([[1, 4, 2, 0], [3, 3, 9, 5]], dtype=np.int32)
+
+
+class Shared(tf.Module):
+    """One variable read by two functions, an embedding lookup (ResourceGather), two signatures."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = tf.Variable(RNG.normal(size=(6, 6)).astype(np.float32))
+        self.table = tf.Variable(RNG.normal(size=(10, 6)).astype(np.float32))
+
+    @tf.function
+    def layer(self, x):
+        return tf.nn.tanh(tf.matmul(x, self.w))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 6], tf.float32, name="x")])
+    def twice(self, x):
+        return {"y": self.layer(self.layer(x)) * 2.0 + tf.reduce_sum(self.w)}
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.int32, name="tokens")])
+    def embed(self, tokens):
+        return {"pooled": tf.reduce_mean(tf.nn.embedding_lookup(self.table, tokens), axis=1), "count": tf.shape(tokens)[1:]}
+
+
+def _keras3_cnn():
+    inputs = keras.Input((16, 16, 3))
+    x = keras.layers.Conv2D(8, 3, padding="same")(inputs)
+    x = keras.layers.BatchNormalization()(x)
+    x = keras.layers.ReLU()(x)
+    x = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu6")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    outputs = keras.layers.Dense(5, activation="softmax")(x)
+    model = keras.Model(inputs, outputs)
+    for weight in model.weights:  # no zero biases: Grappler would drop them, and the graphs are compared
+        low = 0.5 if "variance" in weight.path else -0.5
+        weight.assign(RNG.uniform(low, 1.0, size=weight.shape).astype(np.float32))
+    return model
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    """name -> (SavedModel dir, signature name, inputs, TF's outputs by key)."""
+    root = tmp_path_factory.mktemp("saved")
+    module = Shared()
+    tf.saved_model.save(module, str(root / "shared"), signatures={"serving_default": module.twice, "embed": module.embed})
+    cnn = _keras3_cnn()
+    cnn.export(str(root / "keras3"), format="tf_saved_model")
+    return {
+        "shared": (root / "shared", "serving_default", {"x": X}, module.twice(X)),
+        "embed": (root / "shared", "embed", {"tokens": TOKENS}, module.embed(TOKENS)),
+        "keras3": (root / "keras3", "serving_default", {"keras_tensor": IMAGES}, {"output_0": cnn(IMAGES)}),
+    }
+
+
+def _convert(case, dst, monkeypatch=None):
+    directory, signature, _, _ = case
+    if monkeypatch is not None:
+        def refuse(*args, **kwargs):
+            raise saved_model_graph.NeedsTensorFlow("forced")
+        monkeypatch.setattr(saved_model_graph, "freeze_signature", refuse)
+    assert convert(directory, dst, f"--signature_name={signature}") == 0
+    return dst
+
+
+@pytest.mark.parametrize("name", ["shared", "embed", "keras3"])
+def test_predictions_match_tensorflow_in_tfjs(saved, name, tmp_path):
+    case = saved[name]
+    converted = _convert(case, tmp_path / "out")
+    expected = case[3]
+    assert_tfjs_matches(str(converted), case[2], numpy_outputs(expected, output_keys(converted)), atol=ATOL, rtol=RTOL)
+
+
+def _weight_elements(model):
+    return sum(int(np.prod(w["shape"])) for group in model["weightsManifest"] for w in group["weights"])
+
+
+@pytest.mark.parametrize("name", ["shared", "embed", "keras3"])
+def test_same_graph_as_tensorflows_freezing_with_no_more_weights(saved, name, tmp_path, monkeypatch):
+    """TensorFlow's freezing makes one constant per variable read; ours one per variable."""
+    ours = model_json(_convert(saved[name], tmp_path / "ours"))
+    theirs = model_json(_convert(saved[name], tmp_path / "theirs", monkeypatch))
+    computed = [collections.Counter(op for op in ops(tmp_path / d) if op != "Const") for d in ("ours", "theirs")]
+    assert computed[0] == computed[1]
+    assert ours["signature"] == theirs["signature"]
+    assert _weight_elements(ours) <= _weight_elements(theirs)
+
+
+def test_conversion_imports_no_tensorflow(saved, tmp_path):
+    runs = [(str(saved[name][0]), str(tmp_path / name), saved[name][1]) for name in ("shared", "embed", "keras3")]
+    code = (
+        "import sys\n"
+        "from tensorflowjs.converters import converter\n"
+        f"for src, dst, signature in {runs!r}:\n"
+        "    assert converter.main([f'--signature_name={signature}', src, dst]) == 0\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_a_variable_read_in_two_functions_is_one_weight(saved, tmp_path, monkeypatch):
+    ours = model_json(_convert(saved["shared"], tmp_path / "ours"))
+    shapes = [w["shape"] for group in ours["weightsManifest"] for w in group["weights"]]
+    assert shapes.count([6, 6]) == 1
+    assert _weight_elements(ours) < _weight_elements(model_json(_convert(saved["shared"], tmp_path / "theirs", monkeypatch)))
+
+
+def test_embedding_lookup_reads_the_table_with_gather(saved, tmp_path):
+    _convert(saved["embed"], tmp_path / "out")
+    assert "GatherV2" in ops(tmp_path / "out")
+    assert not {"ResourceGather", "ReadVariableOp", "VarHandleOp"} & set(ops(tmp_path / "out"))
+
+
+def test_frozen_graph_dir_holds_a_graph_tensorflow_runs(saved, tmp_path):
+    directory, _, inputs, expected = saved["shared"]
+    convert_tf_saved_model(str(directory), str(tmp_path / "out"), frozen_graph_dir=str(tmp_path / "frozen"))
+    graph_def = tf.compat.v1.GraphDef()
+    graph_def.ParseFromString((tmp_path / "frozen" / "model.pb").read_bytes())
+    signature = model_json(tmp_path / "out")["signature"]
+    run = tf.compat.v1.wrap_function(lambda: tf.graph_util.import_graph_def(graph_def, name=""), [])
+    prune = run.prune([signature["inputs"]["x"]["name"]], [signature["outputs"]["y"]["name"]])
+    np.testing.assert_allclose(prune(tf.constant(X))[0].numpy(), expected["y"].numpy(), rtol=1e-6, atol=1e-6)
+
+
+class Looping(tf.Module):
+    def __init__(self):
+        super().__init__()
+        self.v = tf.Variable(2.0)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
+    def loop(self, x):
+        return {"y": tf.while_loop(lambda i, y: i < 3, lambda i, y: (i + 1, y * self.v), (0, x))[1]}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
+    def checked(self, x):
+        tf.debugging.assert_all_finite(x, "finite")
+        tf.debugging.Assert(tf.reduce_all(x > -100.0), [x])
+        return {"y": x * self.v}
+
+
+class Table(tf.Module):
+    def __init__(self):
+        super().__init__()
+        self.table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(["a", "b"], [1, 2], tf.string, tf.int64), -1)
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="words")])
+    def lookup(self, words):
+        return {"ids": self.table.lookup(words)}
+
+
+@pytest.mark.parametrize("module_class, signature, reason", [
+    (Looping, "loop", "control flow"),
+    (Looping, "checked", "debug ops"),
+    (Table, "lookup", "not a variable"),
+])
+def test_what_needs_tensorflow_is_refused_with_its_reason(module_class, signature, reason, tmp_path):
+    module = module_class()
+    tf.saved_model.save(module, str(tmp_path / "saved"), signatures={"serving_default": getattr(module, signature)})
+    choice = saved_model.choose_meta_graph(str(tmp_path / "saved"), "serve", "serving_default")
+    with pytest.raises(saved_model_graph.NeedsTensorFlow, match=reason):
+        saved_model_graph.freeze_signature(str(tmp_path / "saved"), choice.meta_graph, "serving_default")
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))
