@@ -35,6 +35,7 @@ class Shared(tf.Module):
         super().__init__()
         self.w = tf.Variable(RNG.normal(size=(6, 6)).astype(np.float32))
         self.table = tf.Variable(RNG.normal(size=(10, 6)).astype(np.float32))
+        self.filter = tf.Variable(RNG.normal(size=(3, 3, 3, 2)).astype(np.float32))
 
     @tf.function
     def layer(self, x):
@@ -47,6 +48,11 @@ class Shared(tf.Module):
     @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.int32, name="tokens")])
     def embed(self, tokens):
         return {"pooled": tf.reduce_mean(tf.nn.embedding_lookup(self.table, tokens), axis=1), "count": tf.shape(tokens)[1:]}
+
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 16, 16, 3], tf.float32, name="images")])
+    def depthwise(self, images):
+        return {"maps": tf.nn.depthwise_conv2d(images, self.filter, [1, 2, 2, 1], "SAME")}
 
 
 def _keras3_cnn():
@@ -69,12 +75,13 @@ def saved(tmp_path_factory):
     """name -> (SavedModel dir, signature name, inputs, TF's outputs by key)."""
     root = tmp_path_factory.mktemp("saved")
     module = Shared()
-    tf.saved_model.save(module, str(root / "shared"), signatures={"serving_default": module.twice, "embed": module.embed})
+    tf.saved_model.save(module, str(root / "shared"), signatures={"serving_default": module.twice, "embed": module.embed, "depthwise": module.depthwise})
     cnn = _keras3_cnn()
     cnn.export(str(root / "keras3"), format="tf_saved_model")
     return {
         "shared": (root / "shared", "serving_default", {"x": X}, module.twice(X)),
         "embed": (root / "shared", "embed", {"tokens": TOKENS}, module.embed(TOKENS)),
+        "depthwise": (root / "shared", "depthwise", {"images": IMAGES}, module.depthwise(IMAGES)),
         "keras3": (root / "keras3", "serving_default", {"keras_tensor": IMAGES}, {"output_0": cnn(IMAGES)}),
     }
 
@@ -89,7 +96,7 @@ def _convert(case, dst, monkeypatch=None):
     return dst
 
 
-@pytest.mark.parametrize("name", ["shared", "embed", "keras3"])
+@pytest.mark.parametrize("name", ["shared", "embed", "depthwise", "keras3"])
 def test_predictions_match_tensorflow_in_tfjs(saved, name, tmp_path):
     case = saved[name]
     converted = _convert(case, tmp_path / "out")
@@ -131,6 +138,13 @@ def test_a_variable_read_in_two_functions_is_one_weight(saved, tmp_path, monkeyp
     shapes = [w["shape"] for group in ours["weightsManifest"] for w in group["weights"]]
     assert shapes.count([6, 6]) == 1
     assert _weight_elements(ours) < _weight_elements(model_json(_convert(saved["shared"], tmp_path / "theirs", monkeypatch)))
+
+
+def test_attributes_saved_models_leave_at_their_defaults_are_written(saved, tmp_path):
+    """SavedModels strip default-valued attributes; TF.js needs them (dilations of a depthwise conv)."""
+    nodes = model_json(_convert(saved["depthwise"], tmp_path / "out"))["modelTopology"]["node"]
+    (depthwise,) = [n for n in nodes if n["op"] == "DepthwiseConv2dNative"]
+    assert depthwise["attr"]["dilations"]["list"]["i"] == ["1", "1", "1", "1"]
 
 
 def test_embedding_lookup_reads_the_table_with_gather(saved, tmp_path):

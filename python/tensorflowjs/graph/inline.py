@@ -184,5 +184,10 @@ class _Body:
         for key, value in node.attr.items():
             if not key.startswith("_"):
                 copy.attr[key].CopyFrom(value)
+        # SavedModels strip attributes equal to their defaults; TF.js reads them (dilations...).
+        op_def = self.inliner.op_defs.get(node.op)
+        for attr_def in op_def.attr if op_def is not None else ():
+            if attr_def.name not in copy.attr and attr_def.HasField("default_value"):
+                copy.attr[attr_def.name].CopyFrom(attr_def.default_value)
         count = sum(self._arg_size(node, arg) for arg in self._output_args(node))
         return [name if i == 0 else f"{name}:{i}" for i in range(count)]
