@@ -179,6 +179,11 @@ class Looping(tf.Module):
         tf.debugging.Assert(tf.reduce_all(x > -100.0), [x])
         return {"y": x * self.v}
 
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
+    def counting(self, x):
+        self.v.assign_add(1.0)
+        return {"y": x * 2.0}
+
 
 class Table(tf.Module):
     def __init__(self):
@@ -193,6 +198,7 @@ class Table(tf.Module):
 @pytest.mark.parametrize("module_class, signature, reason", [
     (Looping, "loop", "control flow"),
     (Looping, "checked", "debug ops"),
+    (Looping, "counting", "effects no output depends on"),
     (Table, "lookup", "not a variable"),
 ])
 def test_what_needs_tensorflow_is_refused_with_its_reason(module_class, signature, reason, tmp_path):

@@ -78,7 +78,9 @@ class Inliner:
         if function is None:
             raise NeedsTensorFlow(f"function {function_name} is not in the graph's library")
         body = _Body(self, function, arguments, prefix)
-        return [body.resolve(function.ret[arg.name]) for arg in function.signature.output_arg]
+        outputs = [body.resolve(function.ret[arg.name]) for arg in function.signature.output_arg]
+        body.check_no_lost_side_effects()
+        return outputs
 
 
 class _Body:
@@ -105,6 +107,16 @@ class _Body:
         if index >= len(outputs):
             raise NeedsTensorFlow(f"{self.function_name}: {tensor} is not an output of {node.op}")
         return outputs[index]
+
+    def check_no_lost_side_effects(self) -> None:
+        """Nodes no output depends on are left out; a stateful one (an assignment, a print) would
+        be lost silently, so such a function is left to TensorFlow's path, which keeps it."""
+        for node in self.nodes.values():
+            if node.name in self.outputs or node.op in _VARIABLE_READS:
+                continue
+            op_def = self.inliner.op_defs.get(node.op)
+            if node.op in self.inliner.functions or op_def is None or op_def.is_stateful:
+                raise NeedsTensorFlow(f"{node.op} ({self.prefix}{node.name}) has effects no output depends on")
 
     def _flat_index(self, node: Any, arg_name: str, index: int) -> int:
         """Position of output `arg_name`[index] among the node's flat outputs."""
@@ -148,6 +160,8 @@ class _Body:
             return inputs
         if any(value.func.name or value.list.func for value in node.attr.values()):
             raise NeedsTensorFlow(f"{node.op} ({self.prefix}{node.name}) runs functions of its own (control flow)")
+        if any(value.placeholder for value in node.attr.values()):
+            raise NeedsTensorFlow(f"{node.op} ({self.prefix}{node.name}) takes attributes from its function's caller")
         variables = [v for v in inputs if isinstance(v, Variable)]
         if variables:
             return [self._read_variable(node, variables[0], inputs)]

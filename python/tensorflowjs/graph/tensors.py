@@ -43,7 +43,7 @@ _BY_NUMPY = {np.dtype(t.numpy): name for name, t in DATA_TYPES.items() if t.nump
 def data_type_of(dtype: Any) -> int:
     """TensorFlow's DataType number of a numpy dtype (object/bytes arrays are DT_STRING)."""
     dtype = np.dtype(dtype)
-    name = "DT_STRING" if dtype.kind in "OSU" else _BY_NUMPY.get(dtype)
+    name = "DT_STRING" if dtype.kind in "OSU" else _BY_NUMPY.get(dtype.newbyteorder("="))
     if name is None:
         raise ValueError(f"no TensorFlow dtype for numpy {dtype}")
     return tf_protos.data_type(name)
@@ -76,8 +76,9 @@ def to_ndarray(tensor: Any) -> np.ndarray:
     if name == "DT_HALF":
         values = np.asarray(values, dtype=np.uint16).view(np.float16)
     elif name.startswith("DT_COMPLEX"):
-        pairs = np.asarray(values, dtype=np.float64).reshape(-1, 2)
-        values = pairs[:, 0] + 1j * pairs[:, 1]
+        # (real, imag) pairs as one complex each: arithmetic would turn -0.0 into 0.0 and, with an
+        # infinite or NaN imaginary part, the real part into NaN.
+        values = np.asarray(values, dtype=np.float64).reshape(-1, 2).view(np.complex128).reshape(-1)
     values = np.asarray(values).astype(dtype)
     if values.size == count:
         return values.reshape(shape)

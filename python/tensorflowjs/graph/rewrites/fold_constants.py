@@ -91,8 +91,24 @@ def _pack(node, values):
 @folds("Sum", "Prod", "Mean", "Max", "Min")
 def _reduce(node, values):
     axes = tuple(int(a) % max(values[0].ndim, 1) for a in values[1].reshape(-1))
+    if node.op == "Mean" and values[0].dtype.kind in "iu":
+        return _integer_mean(values[0], axes, attr(node, "keep_dims").b)
     function = {"Sum": np.sum, "Prod": np.prod, "Mean": np.mean, "Max": np.max, "Min": np.min}[node.op]
     return function(values[0], axis=axes, keepdims=attr(node, "keep_dims").b).astype(values[0].dtype, copy=False)
+
+
+def _integer_mean(x, axes, keepdims):
+    """TensorFlow's integer Mean: the sum in 64 bits (wrapping for 64-bit inputs, where np.mean's
+    float64 would round), divided rounding toward zero."""
+    wide = np.int64 if x.dtype.kind == "i" else np.uint64
+    total = np.sum(x, axis=axes, keepdims=keepdims, dtype=wide)
+    count = wide(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+    if count == 0:
+        raise _CannotFold
+    quotient = total // count
+    if x.dtype.kind == "i":
+        quotient = quotient + ((total % count != 0) & (total < 0))  # floor -> toward zero
+    return quotient.astype(x.dtype)
 
 
 @folds("Shape")
@@ -135,6 +151,6 @@ def _evaluate(view: GraphView, node) -> Optional[np.ndarray]:
             value = np.asarray(folder(node, values))
     except (_CannotFold, ValueError, IndexError, TypeError):
         return None
-    if value.size > max(v.size for v in values):
+    if value.size > sum(v.size for v in values):
         return None
     return value
