@@ -8,6 +8,7 @@ Fill or a broadcast never inflates the weights.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, Callable, Dict, List, Optional
 
 import numpy as np
@@ -54,7 +55,9 @@ def _cast(node, values):
     dtype = tensors.numpy_dtype(attr(node, "DstT").type)
     if dtype is None or dtype == object:
         raise _CannotFold
-    return values[0].astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", np.exceptions.ComplexWarning)  # complex -> real keeps the real part, as TF does
+        return values[0].astype(dtype)
 
 
 @folds("Reshape")
@@ -90,7 +93,10 @@ def _pack(node, values):
 
 @folds("Sum", "Prod", "Mean", "Max", "Min")
 def _reduce(node, values):
-    axes = tuple(int(a) % max(values[0].ndim, 1) for a in values[1].reshape(-1))
+    rank = values[0].ndim
+    if any(not -max(rank, 1) <= int(a) < max(rank, 1) for a in values[1].reshape(-1)):
+        raise _CannotFold  # TensorFlow rejects the axis; leave the node for it to say so
+    axes = tuple(int(a) % max(rank, 1) for a in values[1].reshape(-1))
     if node.op == "Mean" and values[0].dtype.kind in "iu":
         return _integer_mean(values[0], axes, attr(node, "keep_dims").b)
     function = {"Sum": np.sum, "Prod": np.prod, "Mean": np.mean, "Max": np.max, "Min": np.min}[node.op]
