@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from graph_models import ATOL, RTOL, convert, model_json, numpy_outputs, ops, output_keys  # noqa: E402
+from graph_models import ATOL, RTOL, assert_failed_cleanly, convert, model_json, numpy_outputs, ops, output_keys  # noqa: E402
 from tensorflowjs.converters.tf_saved_model_conversion_v2 import convert_tf_saved_model  # noqa: E402
 from tensorflowjs.graph import saved_model, saved_model_graph  # noqa: E402
 from tfjs_e2e import assert_tfjs_matches  # noqa: E402
@@ -162,6 +162,22 @@ def test_frozen_graph_dir_holds_a_graph_tensorflow_runs(saved, tmp_path):
     run = tf.compat.v1.wrap_function(lambda: tf.graph_util.import_graph_def(graph_def, name=""), [])
     prune = run.prune([signature["inputs"]["x"]["name"]], [signature["outputs"]["y"]["name"]])
     np.testing.assert_allclose(prune(tf.constant(X))[0].numpy(), expected["y"].numpy(), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("damage", ["truncated data", "missing index"])
+def test_damaged_variables_fail_with_one_line_and_write_nothing(saved, damage, tmp_path, capsys):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(saved["shared"][0], copy)
+    variables = copy / "variables"
+    if damage == "truncated data":
+        data = next(variables.glob("variables.data-*"))
+        data.write_bytes(data.read_bytes()[:100])
+    else:
+        (variables / "variables.index").unlink()
+    code = convert(copy, tmp_path / "out")
+    assert_failed_cleanly(code, capsys, tmp_path / "out", "variables")
 
 
 class Looping(tf.Module):
