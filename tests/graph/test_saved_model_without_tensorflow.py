@@ -36,6 +36,7 @@ class Shared(tf.Module):
         self.w = tf.Variable(RNG.normal(size=(6, 6)).astype(np.float32))
         self.table = tf.Variable(RNG.normal(size=(10, 6)).astype(np.float32))
         self.filter = tf.Variable(RNG.normal(size=(3, 3, 3, 2)).astype(np.float32))
+        self.offset = tf.constant(RNG.normal(size=(6,)).astype(np.float32))  # saved as a captured constant
 
     @tf.function
     def layer(self, x):
@@ -43,7 +44,7 @@ class Shared(tf.Module):
 
     @tf.function(input_signature=[tf.TensorSpec([None, 6], tf.float32, name="x")])
     def twice(self, x):
-        return {"y": self.layer(self.layer(x)) * 2.0 + tf.reduce_sum(self.w)}
+        return {"y": self.layer(self.layer(x)) * 2.0 + tf.reduce_sum(self.w) + self.offset}
 
     @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.int32, name="tokens")])
     def embed(self, tokens):
@@ -145,6 +146,14 @@ def test_attributes_saved_models_leave_at_their_defaults_are_written(saved, tmp_
     nodes = model_json(_convert(saved["depthwise"], tmp_path / "out"))["modelTopology"]["node"]
     (depthwise,) = [n for n in nodes if n["op"] == "DepthwiseConv2dNative"]
     assert depthwise["attr"]["dilations"]["list"]["i"] == ["1", "1", "1", "1"]
+
+
+def test_captured_constants_are_frozen_too(saved):
+    directory, signature = saved["shared"][:2]
+    meta_graph = saved_model.choose_meta_graph(str(directory), "serve", signature).meta_graph
+    function = saved_model_graph._signature_function(meta_graph, meta_graph.signature_def[signature])[1]
+    captures = saved_model_graph._captures(meta_graph, function, str(directory))
+    assert [c.op for c in captures if not isinstance(c, saved_model_graph.Variable)] == ["Const"]
 
 
 def test_embedding_lookup_reads_the_table_with_gather(saved, tmp_path):

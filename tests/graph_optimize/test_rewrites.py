@@ -12,7 +12,7 @@ import tensorflow as tf
 
 from optimize_testing import assert_same_outputs, freeze, fused_ops, nodes_of, op_counts
 from tensorflowjs.graph.op_check import check_supported_ops
-from tensorflowjs.graph.optimize import optimize_graph
+from tensorflowjs.graph.optimize import optimize_graph, optimize_without_tensorflow
 
 RNG = np.random.default_rng(3)
 IMAGE = tf.TensorSpec([2, 5, 5, 3], tf.float32)
@@ -186,6 +186,49 @@ def test_fused_conv_with_residual_add_and_4d_bias_is_taken_apart_for_wasm():
     counts = op_counts(after)
     assert counts.get("_FusedConv2D") == 1 and counts.get("AddV2") == 1 and counts.get("Relu") == 1, counts
     assert counts["Const"] == 2, "the (1, 1, 1, 3) bias is replaced, not kept beside its (3,) copy"
+
+
+def test_erfc_becomes_one_minus_erf_which_tfjs_has():
+    def fn(x):
+        return 0.5 * x * tf.math.erfc(-x / np.sqrt(2.0))  # Keras 3's exact GELU
+
+    graph_def, _, _ = optimized(fn)
+    counts = op_counts(graph_def)
+    assert "Erfc" not in counts and counts.get("Erf") == 1, counts
+    check_supported_ops(graph_def, "gelu")
+
+
+def without_tensorflow(fn, spec=IMAGE, values=IMAGES):
+    """optimize_without_tensorflow's result on a frozen tf.function, checked in TF."""
+    graph_def, inputs, outputs = freeze(fn, spec)
+    before = type(graph_def)()
+    before.CopyFrom(graph_def)
+    result = optimize_without_tensorflow(graph_def, inputs, outputs)
+    assert_same_outputs(before, result, inputs, outputs, values)
+    return result
+
+
+def test_scalar_neutral_operands_disappear_but_broadcasting_ones_stay():
+    one, zero, ones = tf.constant(1.0), tf.constant(0.0), tf.ones([1, 1, 1, 1, 1])
+
+    def fn(x):
+        y = tf.nn.relu(x)
+        return {"same": ((y * one + zero) - zero) / one, "bigger": y * ones, "kept": one * y + 2.0}
+
+    counts = op_counts(without_tensorflow(fn))
+    assert counts.get("Mul") == 1 and counts.get("AddV2") == 1 and "Sub" not in counts and "RealDiv" not in counts, counts
+
+
+def test_chained_constant_adds_and_muls_combine_into_one():
+    c1, c2, s1, s2 = const(3), const(1, 1, 3), const(1, 1, 1, 3), const(3)
+
+    def fn(x):
+        y = tf.nn.relu(x)
+        return {"sum": (y + c1) + c2, "product": (y * s1) * s2, "shared": tf.concat([y + c1, (y + c1) + c2], 0)}
+
+    counts = op_counts(without_tensorflow(fn))
+    # "shared": y + c1 has two readers, so it stays and only the outer add is new.
+    assert counts.get("Mul") == 1 and counts.get("AddV2") == 3, counts
 
 
 def test_debug_ops_are_stripped_only_when_asked():

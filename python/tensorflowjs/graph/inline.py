@@ -144,9 +144,36 @@ class _Body:
         return 1
 
     def _emit(self, node: Any) -> List[Value]:
-        if node.name not in self.outputs:
-            self.outputs[node.name] = self._emit_new(node)
+        """Emits `node` after the body nodes it reads, depth-first with an explicit stack (deep
+        models such as Xception chain more nodes than Python's recursion limit)."""
+        stack = [(node, False)]
+        on_path = set()
+        while stack:
+            current, inputs_done = stack.pop()
+            if current.name in self.outputs:
+                continue
+            if inputs_done:
+                on_path.discard(current.name)
+                self.outputs[current.name] = self._emit_new(current)
+                continue
+            if current.name in on_path:
+                raise NeedsTensorFlow(f"{self.function_name} has a cycle through {current.name}")
+            on_path.add(current.name)
+            stack.append((current, True))
+            stack.extend((self.nodes[name], False) for name in self._body_inputs(current) if name not in self.outputs)
         return self.outputs[node.name]
+
+    def _body_inputs(self, node: Any) -> List[str]:
+        """Names of the body nodes whose outputs `node` reads (not arguments, not control inputs)."""
+        names = []
+        for tensor in node.input:
+            if tensor.startswith("^") or tensor in self.arguments:
+                continue
+            name = tensor.split(":")[0]
+            if name not in self.nodes:
+                raise NeedsTensorFlow(f"{self.function_name} reads {tensor}, which it does not define")
+            names.append(name)
+        return names
 
     def _data_inputs(self, node: Any) -> List[Value]:
         return [self.resolve(t) for t in node.input if not t.startswith("^")]

@@ -37,31 +37,43 @@ def _signature_function(meta_graph: Any, signature_def: Any) -> Tuple[Any, List[
     return call, call.attr["f"].func.name
 
 
-def _bound_variables(meta_graph: Any, function_name: str, saved_model_dir: str) -> List[Variable]:
-    """The variables the function captures, in the order of its trailing arguments."""
+def _captures(meta_graph: Any, function_name: str, saved_model_dir: str) -> List[Any]:
+    """What the function captures, in the order of its trailing arguments: a Variable, or the
+    top-level Const node of a captured constant (tf.TrackableConstant)."""
     object_graph = meta_graph.object_graph_def
     concrete = object_graph.concrete_functions.get(function_name)
     if concrete is None:
         raise NeedsTensorFlow(f"{function_name} is not in the object graph")
-    bound = list(concrete.bound_inputs)
-    if not bound:
-        return []
-    from tensorflowjs.graph.tensor_bundle import TensorBundle
-
-    bundle = TensorBundle(os.path.join(saved_model_dir, "variables", "variables"))
-    checkpoint_nodes = bundle.object_graph().nodes
-    variables = []
-    for node_id in bound:
+    top_level = {node.name: node for node in meta_graph.graph_def.node}
+    bundle, captures = None, []
+    for node_id in concrete.bound_inputs:
         saved = object_graph.nodes[node_id]
-        if saved.WhichOneof("kind") != "variable" or node_id >= len(checkpoint_nodes):
-            raise NeedsTensorFlow(f"the signature captures a {saved.WhichOneof('kind')}, not a variable")
-        keys = [a.checkpoint_key for a in checkpoint_nodes[node_id].attributes if a.name == _VARIABLE_VALUE]
+        kind = saved.WhichOneof("kind")
+        const = top_level.get(saved.constant.operation) if kind == "constant" else None
+        if const is not None and const.op == "Const":
+            captures.append(const)
+            continue
+        if kind != "variable":
+            raise NeedsTensorFlow(f"the signature captures a {kind}, not a variable or a constant")
+        if bundle is None:
+            from tensorflowjs.graph.tensor_bundle import TensorBundle
+
+            bundle = TensorBundle(os.path.join(saved_model_dir, "variables", "variables"))
+            checkpoint_nodes = bundle.object_graph().nodes
+        keys = [a.checkpoint_key for a in checkpoint_nodes[node_id].attributes if a.name == _VARIABLE_VALUE] if node_id < len(checkpoint_nodes) else []
         if not keys:
             raise NeedsTensorFlow(f"variable {saved.variable.name} has no value in the checkpoint")
         if bundle.sliced(keys[0]) or bundle.dtype_name(keys[0]) not in tensors.DATA_TYPES:
             raise NeedsTensorFlow(f"variable {saved.variable.name} is partitioned or of a dtype read only by TensorFlow")
-        variables.append(Variable(saved.variable.name or f"variable_{node_id}", functools.partial(bundle.tensor, keys[0])))
-    return variables
+        captures.append(Variable(saved.variable.name or f"variable_{node_id}", functools.partial(bundle.tensor, keys[0])))
+    return captures
+
+
+def _copy_const(graph_def: Any, inliner: Inliner, const: Any) -> str:
+    node = graph_def.node.add(name=inliner.unique_name(const.name), op="Const")
+    for key in ("dtype", "value"):
+        node.attr[key].CopyFrom(const.attr[key])
+    return node.name
 
 
 def freeze_signature(saved_model_dir: str, meta_graph: Any, signature_name: str) -> Tuple[Any, GraphSignature]:
@@ -69,7 +81,7 @@ def freeze_signature(saved_model_dir: str, meta_graph: Any, signature_name: str)
     made without TensorFlow."""
     signature_def = meta_graph.signature_def[signature_name]
     call, function_name = _signature_function(meta_graph, signature_def)
-    variables = _bound_variables(meta_graph, function_name, saved_model_dir)
+    captures = _captures(meta_graph, function_name, saved_model_dir)
     graph_def = tf_protos.message_class("tensorflow.GraphDef")()
     graph_def.versions.CopyFrom(meta_graph.graph_def.versions)
     op_defs = {op.name: op for op in meta_graph.meta_info_def.stripped_op_list.op}
@@ -81,11 +93,12 @@ def freeze_signature(saved_model_dir: str, meta_graph: Any, signature_name: str)
     if function is None:
         raise NeedsTensorFlow(f"function {function_name} is not in the graph's library")
     call_inputs = [t for t in call.input if not t.startswith("^")]
-    argument_count = len(function.signature.input_arg) - len(variables)
+    argument_count = len(function.signature.input_arg) - len(captures)
     if argument_count < 0 or argument_count > len(call_inputs):
-        raise NeedsTensorFlow(f"{function_name} takes {len(function.signature.input_arg)} arguments but captures {len(variables)}")
+        raise NeedsTensorFlow(f"{function_name} takes {len(function.signature.input_arg)} arguments but captures {len(captures)}")
     inputs = _placeholders(graph_def, inliner, function, signature_def, call_inputs[:argument_count])
-    arguments = [t.node for t in inputs] + variables
+    captured = [c if isinstance(c, Variable) else _copy_const(graph_def, inliner, c) for c in captures]
+    arguments = [t.node for t in inputs] + captured
     results = inliner.inline(function_name, arguments)
     outputs = _outputs(graph_def, inliner, function, signature_def, results)
     inputs.sort(key=lambda t: natural_key(t.key))

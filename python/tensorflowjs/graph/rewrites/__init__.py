@@ -16,11 +16,12 @@ Rewrite = Callable[[GraphView], int]
 
 REGISTRY: Dict[str, Rewrite] = {}
 
-FOLDING: Sequence[str] = ("fold_batch_norms", "add_to_bias_add")
+FOLDING: Sequence[str] = ("remove_neutral_ops", "combine_constant_operands", "fold_batch_norms", "add_to_bias_add")
 # What Grappler's constant folding does, for graphs frozen without TensorFlow: before FOLDING,
 # and again after it (batch-norm folding leaves scale * weights products behind).
 CONSTANT_FOLDING: Sequence[str] = ("fold_constants",)
 FUSIONS: Sequence[str] = (
+    "erfc_to_erf",
     "unfuse_unsupported",
     "fuse_prelu",
     "fuse_conv_matmul",
@@ -51,10 +52,13 @@ def apply_rewrites(graph_def, names: Sequence[str], keep: Iterable[str]) -> Dict
 # Imported for their registrations.
 from tensorflowjs.graph.rewrites import (  # noqa: E402,F401
     add_to_bias_add,
+    combine_constant_operands,
+    erfc_to_erf,
     fold_batch_norms,
     fold_constants,
     fuse_conv_matmul,
     fuse_depthwise,
     fuse_prelu,
+    remove_neutral_ops,
     unfuse_unsupported,
 )

@@ -129,6 +129,20 @@ class GraphView:
         node.attr["dtype"].type = node.attr["value"].tensor.dtype
         self._drop_orphan_consts(replaced)
 
+    def bypass(self, node, tensor: str) -> bool:
+        """Readers of `node`'s output 0 read `tensor` instead and `node` goes; False (nothing
+        changed) when `node` must stay: it is kept, or something reads another of its outputs."""
+        if node.name in self.keep or not self.only_output_zero_used(node):
+            return False
+        for reader in list(self.consumers(node.name)):
+            self._unindex_inputs(reader)
+            for index, read in enumerate(reader.input):
+                if node_name(read) == node.name:
+                    reader.input[index] = "^" + node_name(tensor) if read.startswith("^") else tensor
+            self._index_inputs(reader)
+        self.remove([node.name])
+        return True
+
     def set_input(self, node, index: int, tensor: str) -> None:
         """Rewire one input; a Const it read that nothing reads any more is dropped."""
         replaced = node_name(node.input[index])
