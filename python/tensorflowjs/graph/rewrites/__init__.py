@@ -22,6 +22,7 @@ FOLDING: Sequence[str] = ("remove_neutral_ops", "combine_constant_operands", "fo
 CONSTANT_FOLDING: Sequence[str] = ("fold_constants",)
 FUSIONS: Sequence[str] = (
     "erfc_to_erf",
+    "lower_einsum",
     "unfuse_unsupported",
     "fuse_prelu",
     "fuse_conv_matmul",
@@ -59,6 +60,7 @@ from tensorflowjs.graph.rewrites import (  # noqa: E402,F401
     fuse_conv_matmul,
     fuse_depthwise,
     fuse_prelu,
+    lower_einsum,
     remove_neutral_ops,
     unfuse_unsupported,
 )
