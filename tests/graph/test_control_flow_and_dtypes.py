@@ -73,6 +73,26 @@ def test_control_flow_v2_tensor_array_in_a_loop_fails_in_tfjs_4_22(loops, tmp_pa
         run_tfjs(str(tmp_path / "out"), {"x": X, "steps": np.array(3, np.int32)}, "cpu", ["stacked"])
 
 
+def test_keras3_lstm_runs_in_tfjs_4_22_only_as_control_flow_v2_on_cpu(tmp_path):
+    """Known TF.js 4.22 limits, which the public converter's output hits the same way: the
+    lowered (v1) loop of a Keras 3 LSTM never yields its output, and with control flow v2 the
+    WASM backend loses the loop's TensorList. If TF.js fixes either, this test says so."""
+    import keras
+
+    inputs = keras.Input((5, 3))
+    model = keras.Model(inputs, keras.layers.LSTM(4)(inputs))
+    model.export(str(tmp_path / "lstm"), format="tf_saved_model", verbose=False)
+    x = np.random.default_rng(2).uniform(size=(2, 5, 3)).astype(np.float32)
+    assert convert(tmp_path / "lstm", tmp_path / "v1") == 0
+    key = list(model_json(tmp_path / "v1")["signature"]["inputs"])[0]
+    with pytest.raises(AssertionError, match="Cannot compute the outputs"):
+        run_tfjs(str(tmp_path / "v1"), {key: x}, "cpu")
+    assert convert(tmp_path / "lstm", tmp_path / "v2", "--control_flow_v2") == 0
+    assert_tfjs_matches(str(tmp_path / "v2"), {key: x}, [model(x).numpy()], atol=ATOL, rtol=RTOL, backends=["cpu"])
+    with pytest.raises(AssertionError, match="Cannot read properties of undefined"):
+        run_tfjs(str(tmp_path / "v2"), {key: x}, "wasm")
+
+
 class Vocabulary(tf.Module):
     """A string input looked up string -> int64 in a StaticHashTable."""
 
