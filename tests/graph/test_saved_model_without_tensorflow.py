@@ -37,6 +37,8 @@ class Shared(tf.Module):
         self.table = tf.Variable(RNG.normal(size=(10, 6)).astype(np.float32))
         self.filter = tf.Variable(RNG.normal(size=(3, 3, 3, 2)).astype(np.float32))
         self.offset = tf.constant(RNG.normal(size=(6,)).astype(np.float32))  # saved as a captured constant
+        self.mask = tf.Variable([True, False, True, True, False, True])
+        self.shift = tf.Variable(np.array([3], np.int32))
 
     @tf.function
     def layer(self, x):
@@ -44,11 +46,13 @@ class Shared(tf.Module):
 
     @tf.function(input_signature=[tf.TensorSpec([None, 6], tf.float32, name="x")])
     def twice(self, x):
-        return {"y": self.layer(self.layer(x)) * 2.0 + tf.reduce_sum(self.w) + self.offset}
+        y = self.layer(self.layer(x)) * 2.0 + tf.reduce_sum(self.w) + self.offset
+        return {"y": tf.where(self.mask, y, -y)}
 
     @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.int32, name="tokens")])
     def embed(self, tokens):
-        return {"pooled": tf.reduce_mean(tf.nn.embedding_lookup(self.table, tokens), axis=1), "count": tf.shape(tokens)[1:]}
+        rows = tf.math.floormod(tokens + self.shift, 10)
+        return {"pooled": tf.reduce_mean(tf.nn.embedding_lookup(self.table, rows), axis=1), "count": tf.shape(tokens)[1:]}
 
 
     @tf.function(input_signature=[tf.TensorSpec([None, 16, 16, 3], tf.float32, name="images")])
@@ -154,6 +158,14 @@ def test_captured_constants_are_frozen_too(saved):
     function = saved_model_graph._signature_function(meta_graph, meta_graph.signature_def[signature])[1]
     captures = saved_model_graph._captures(meta_graph, function, str(directory))
     assert [c.op for c in captures if not isinstance(c, saved_model_graph.Variable)] == ["Const"]
+
+
+def test_bool_and_int32_variables_are_weights_of_their_dtype(saved, tmp_path):
+    dtypes = set()
+    for name in ("shared", "embed"):
+        model = model_json(_convert(saved[name], tmp_path / name))
+        dtypes |= {w["dtype"] for group in model["weightsManifest"] for w in group["weights"]}
+    assert {"bool", "int32", "float32"} <= dtypes
 
 
 def test_embedding_lookup_reads_the_table_with_gather(saved, tmp_path):
