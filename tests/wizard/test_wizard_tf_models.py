@@ -139,6 +139,22 @@ def test_frozen_graph_output_suggestion(models):
     assert len(outputs) == 1 and outputs[0] not in ("x", "NoOp")
 
 
+def test_inspecting_models_imports_no_tensorflow(models):
+    import subprocess
+
+    root, _ = models
+    code = (
+        "import sys\n"
+        "from tensorflowjs.wizard import model_info\n"
+        f"assert model_info.read_saved_model({str(root / 'saved model')!r})\n"
+        f"assert model_info.frozen_graph_outputs({str(root / 'graph.bin')!r})\n"
+        "print('tensorflow' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
 # --- the wizard, dry run and real ----------------------------------------------------------
 
 def _layers_answers(wizard, output):

@@ -1,8 +1,9 @@
 """What the wizard shows about a model before converting it; nothing here runs model code.
 
 SavedModels and TF Hub modules: their tag sets and signatures, read from saved_model.pb(txt)
-with TensorFlow's protobuf classes (imported only when needed). Frozen graphs: the nodes that
-look like outputs. TF.js layers models: the weight names, for quantization patterns.
+with TensorFlow's schema shipped in the package (tf_protos), never importing TensorFlow.
+Frozen graphs: the nodes that look like outputs. TF.js layers models: the weight names, for
+quantization patterns.
 """
 
 import json
@@ -10,6 +11,7 @@ import os
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
+from tensorflowjs import tf_protos
 from tensorflowjs.errors import ConversionError
 
 
@@ -50,15 +52,11 @@ class MetaGraph:
         return ",".join(self.tags)
 
 
-def _quiet_tensorflow() -> None:
-    # TensorFlow's C++ INFO lines (CPU features, ...) would land in the middle of the prompts.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
-
-
 def _dtype_name(enum_value: int) -> str:
-    from tensorflow.core.framework import types_pb2
-
-    name = types_pb2.DataType.Name(enum_value) if enum_value in types_pb2.DataType.values() else f"dtype {enum_value}"
+    try:
+        name = tf_protos.data_type_name(enum_value)
+    except KeyError:
+        name = f"dtype {enum_value}"
     name = name[3:].lower() if name.startswith("DT_") else name
     return {"float": "float32", "double": "float64", "half": "float16"}.get(name, name)
 
@@ -77,13 +75,9 @@ def read_saved_model(path: str) -> List[MetaGraph]:
     Signatures whose name starts with '__' (such as __saved_model_init_op) are TensorFlow's
     own and are left out. Raises ConversionError if saved_model.pb(txt) is missing or invalid.
     """
-    _quiet_tensorflow()
-    try:
-        from google.protobuf import message, text_format
-        from tensorflow.core.protobuf import saved_model_pb2
-    except ImportError as e:
-        raise ConversionError(f"reading a SavedModel needs TensorFlow ({e})") from None
-    saved_model = saved_model_pb2.SavedModel()
+    from google.protobuf import message, text_format
+
+    saved_model = tf_protos.message_class("tensorflow.SavedModel")()
     binary, text = os.path.join(path, "saved_model.pb"), os.path.join(path, "saved_model.pbtxt")
     try:
         if os.path.isfile(binary):
@@ -118,13 +112,9 @@ _NOT_OUTPUTS = {"NoOp", "Assert", "Print", "PrintV2", "SaveV2", "Save", "Restore
 
 def frozen_graph_outputs(path: str) -> List[str]:
     """Names of the nodes of a frozen GraphDef that no other node reads: the likely outputs."""
-    _quiet_tensorflow()
-    try:
-        from google.protobuf import message
-        from tensorflow.core.framework import graph_pb2
-    except ImportError:
-        return []
-    graph = graph_pb2.GraphDef()
+    from google.protobuf import message
+
+    graph = tf_protos.message_class("tensorflow.GraphDef")()
     try:
         with open(path, "rb") as f:
             graph.ParseFromString(f.read())
