@@ -202,6 +202,10 @@ def bool_attr(value: bool):
     return _attr_value(b=value)
 
 
+def type_attr(value: int):
+    return _attr_value(type=value)
+
+
 def types_attr(values: List[int]):
     return _attr_value(list={"type": values})
 

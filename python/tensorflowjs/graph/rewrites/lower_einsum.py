@@ -19,7 +19,7 @@ from typing import List, Optional, Sequence, Union
 import numpy as np
 
 from tensorflowjs.graph.rewrites import register
-from tensorflowjs.graph.rewrites.graph_view import GraphView, attr, bool_attr, int_attr, _attr_value
+from tensorflowjs.graph.rewrites.graph_view import GraphView, attr, bool_attr, int_attr, type_attr
 
 INT32 = 3  # DT_INT32
 
@@ -111,7 +111,7 @@ class _Lowering:
             return
         permutation = self._const(np.asarray(perm, np.int32))
         self.view.remove([name])
-        self.view.add_node(name, "Transpose", [result, permutation], {"T": self.t, "Tperm": _type(INT32)})
+        self.view.add_node(name, "Transpose", [result, permutation], {"T": self.t, "Tperm": type_attr(INT32)})
 
     # -- operands --
 
@@ -134,9 +134,9 @@ class _Lowering:
                 self.sizes.update((label, size) for label, size in zip(labels, dims) if size >= 0)
         if summed:
             tensor = self._emit("Sum", [tensor, self._const(np.asarray(summed, np.int32))],
-                                {"T": self.t, "Tidx": _type(INT32), "keep_dims": bool_attr(False)})
+                                {"T": self.t, "Tidx": type_attr(INT32), "keep_dims": bool_attr(False)})
         if perm != sorted(perm):
-            tensor = self._emit("Transpose", [tensor, self._const(np.asarray(perm, np.int32))], {"T": self.t, "Tperm": _type(INT32)})
+            tensor = self._emit("Transpose", [tensor, self._const(np.asarray(perm, np.int32))], {"T": self.t, "Tperm": type_attr(INT32)})
         return tensor
 
     # -- shapes --
@@ -160,14 +160,14 @@ class _Lowering:
     def _group_size(self, group: List[str], where) -> str:
         operand, labels = where[group[0]]
         begin = labels.index(group[0])
-        shape = self._emit("Shape", [operand], {"T": self.t, "out_type": _type(INT32)})
+        shape = self._emit("Shape", [operand], {"T": self.t, "out_type": type_attr(INT32)})
         dims = self._emit("StridedSlice", [shape, *(self._const(np.asarray([v], np.int32)) for v in (begin, begin + len(group), 1))],
-                          {"T": _type(INT32), "Index": _type(INT32), "begin_mask": int_attr(0), "end_mask": int_attr(0),
+                          {"T": type_attr(INT32), "Index": type_attr(INT32), "begin_mask": int_attr(0), "end_mask": int_attr(0),
                            "ellipsis_mask": int_attr(0), "new_axis_mask": int_attr(0), "shrink_axis_mask": int_attr(0)})
         if len(group) == 1:
             return dims
         return self._emit("Prod", [dims, self._const(np.asarray([0], np.int32))],
-                          {"T": _type(INT32), "Tidx": _type(INT32), "keep_dims": bool_attr(True)})
+                          {"T": type_attr(INT32), "Tidx": type_attr(INT32), "keep_dims": bool_attr(True)})
 
     def _reshape(self, operand: Operand, pieces: List[Operand]) -> Operand:
         if all(isinstance(p, np.ndarray) for p in pieces):
@@ -177,8 +177,8 @@ class _Lowering:
             shape = self._const(target)
         else:
             shape = self._emit("ConcatV2", [self._tensor(p) for p in pieces] + [self._const(np.asarray(0, np.int32))],
-                               {"N": int_attr(len(pieces)), "T": _type(INT32), "Tidx": _type(INT32)})
-        return self._emit("Reshape", [self._tensor(operand), shape], {"T": self.t, "Tshape": _type(INT32)})
+                               {"N": int_attr(len(pieces)), "T": type_attr(INT32), "Tidx": type_attr(INT32)})
+        return self._emit("Reshape", [self._tensor(operand), shape], {"T": self.t, "Tshape": type_attr(INT32)})
 
     # -- nodes --
 
@@ -192,7 +192,3 @@ class _Lowering:
         name = self.view.unique_name(f"{self.node.name}/lowered/{op}")
         self.view.add_node(name, op, inputs, attrs)
         return name
-
-
-def _type(data_type: int):
-    return _attr_value(type=data_type)
