@@ -25,6 +25,8 @@ def test_wheel_contents_and_metadata():
     with zipfile.ZipFile(wheel_path()) as wheel:
         names = wheel.namelist()
         assert "tensorflowjs/_quantize.so" in names and "tensorflowjs/converters/converter.py" in names
+        # Data the package reads at run time: TensorFlow's schema and TF.js's op list.
+        assert "tensorflowjs/tf_schema.binpb" in names and "tensorflowjs/graph/supported_ops.json" in names
         dist_info = next(n.split("/")[0] for n in names if n.endswith(".dist-info/METADATA"))
         entry_points = wheel.read(f"{dist_info}/entry_points.txt").decode()
         assert "tensorflowjs_converter = tensorflowjs.converters.converter:pip_main" in entry_points
@@ -41,7 +43,8 @@ def test_installed_console_script_converts_a_model(installed, tmp_path):
 
 
 def test_installed_package_imports_from_the_wheel(installed):
-    code = "import tensorflowjs, tensorflowjs._quantize as q; print(tensorflowjs.__version__, q.__file__)"
+    code = ("import tensorflowjs, tensorflowjs._quantize as q, tensorflowjs.tf_protos as p; "
+            "p.message_class('tensorflow.SavedModel'); print(tensorflowjs.__version__, q.__file__)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(installed), check=True)
     version, extension = result.stdout.split()
     assert version and extension.startswith(str(installed))
