@@ -198,7 +198,8 @@ def test_damaged_variables_fail_with_one_line_and_write_nothing(saved, damage, t
     else:
         (variables / "variables.index").unlink()
     code = convert(copy, tmp_path / "out")
-    assert_failed_cleanly(code, capsys, tmp_path / "out", "variables")
+    line = assert_failed_cleanly(code, capsys, tmp_path / "out", "variables")
+    assert ("truncated" in line) if damage == "truncated data" else ("copy the whole SavedModel directory" in line), line
 
 
 class Looping(tf.Module):

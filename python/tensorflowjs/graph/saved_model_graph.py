@@ -16,6 +16,7 @@ import os
 from typing import Any, Dict, List, Tuple
 
 from tensorflowjs import tf_protos
+from tensorflowjs.errors import ConversionError
 from tensorflowjs.graph import tensors
 from tensorflowjs.graph.inline import Inliner, NeedsTensorFlow, Variable
 from tensorflowjs.graph.signature import GraphSignature, SignatureTensor, natural_key
@@ -58,7 +59,11 @@ def _captures(meta_graph: Any, function_name: str, saved_model_dir: str) -> List
         if bundle is None:
             from tensorflowjs.graph.tensor_bundle import TensorBundle
 
-            bundle = TensorBundle(os.path.join(saved_model_dir, "variables", "variables"))
+            prefix = os.path.join(saved_model_dir, "variables", "variables")
+            if not os.path.isfile(prefix + ".index"):
+                raise ConversionError(f"{saved_model_dir} has no variables/variables.index, but its signature reads variables; "
+                                      "copy the whole SavedModel directory, variables/ included")
+            bundle = TensorBundle(prefix)
             checkpoint_nodes = bundle.object_graph().nodes
         keys = [a.checkpoint_key for a in checkpoint_nodes[node_id].attributes if a.name == _VARIABLE_VALUE] if node_id < len(checkpoint_nodes) else []
         if not keys:
