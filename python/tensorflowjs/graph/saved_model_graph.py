@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
-from typing import Any, Dict, List, Tuple
+from typing import Any, List, Tuple
 
 from tensorflowjs import tf_protos
 from tensorflowjs.errors import ConversionError
@@ -26,7 +26,7 @@ _DEBUG_OPS = frozenset({"Assert", "Print", "PrintV2", "CheckNumerics", "CheckNum
 _VARIABLE_VALUE = "VARIABLE_VALUE"
 
 
-def _signature_function(meta_graph: Any, signature_def: Any) -> Tuple[Any, List[str]]:
+def _signature_function(meta_graph: Any, signature_def: Any) -> Tuple[Any, str]:
     """The top-level call node behind a SignatureDef's outputs, and its function's name."""
     nodes = {node.name: node for node in meta_graph.graph_def.node}
     callers = {info.name.split(":")[0] for info in signature_def.outputs.values()}
