@@ -54,6 +54,10 @@ class Shared(tf.Module):
         rows = tf.math.floormod(tokens + self.shift, 10)
         return {"pooled": tf.reduce_mean(tf.nn.embedding_lookup(self.table, rows), axis=1), "count": tf.shape(tokens)[1:]}
 
+    @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.int32, name="tokens")])
+    def table_size(self, tokens):
+        return {"rows": tf.raw_ops.VariableShape(input=self.table.handle, out_type=tf.int32)[:1] * tf.shape(tokens)[:1]}
+
 
     @tf.function(input_signature=[tf.TensorSpec([None, 16, 16, 3], tf.float32, name="images")])
     def depthwise(self, images):
@@ -80,28 +84,33 @@ def saved(tmp_path_factory):
     """name -> (SavedModel dir, signature name, inputs, TF's outputs by key)."""
     root = tmp_path_factory.mktemp("saved")
     module = Shared()
-    tf.saved_model.save(module, str(root / "shared"), signatures={"serving_default": module.twice, "embed": module.embed, "depthwise": module.depthwise})
+    tf.saved_model.save(module, str(root / "shared"), signatures={"serving_default": module.twice, "embed": module.embed, "depthwise": module.depthwise,
+                                                      "table_size": module.table_size})
     cnn = _keras3_cnn()
     cnn.export(str(root / "keras3"), format="tf_saved_model")
     return {
         "shared": (root / "shared", "serving_default", {"x": X}, module.twice(X)),
         "embed": (root / "shared", "embed", {"tokens": TOKENS}, module.embed(TOKENS)),
         "depthwise": (root / "shared", "depthwise", {"images": IMAGES}, module.depthwise(IMAGES)),
+        "table_size": (root / "shared", "table_size", {"tokens": TOKENS}, module.table_size(TOKENS)),
         "keras3": (root / "keras3", "serving_default", {"keras_tensor": IMAGES}, {"output_0": cnn(IMAGES)}),
     }
+
+
+def _refuse(*args, **kwargs):
+    """Stands in for freeze_signature to force TensorFlow's path."""
+    raise saved_model_graph.NeedsTensorFlow("forced")
 
 
 def _convert(case, dst, monkeypatch=None):
     directory, signature, _, _ = case
     if monkeypatch is not None:
-        def refuse(*args, **kwargs):
-            raise saved_model_graph.NeedsTensorFlow("forced")
-        monkeypatch.setattr(saved_model_graph, "freeze_signature", refuse)
+        monkeypatch.setattr(saved_model_graph, "freeze_signature", _refuse)
     assert convert(directory, dst, f"--signature_name={signature}") == 0
     return dst
 
 
-@pytest.mark.parametrize("name", ["shared", "embed", "depthwise", "keras3"])
+@pytest.mark.parametrize("name", ["shared", "embed", "depthwise", "table_size", "keras3"])
 def test_predictions_match_tensorflow_in_tfjs(saved, name, tmp_path):
     case = saved[name]
     converted = _convert(case, tmp_path / "out")
@@ -166,6 +175,13 @@ def test_bool_and_int32_variables_are_weights_of_their_dtype(saved, tmp_path):
         model = model_json(_convert(saved[name], tmp_path / name))
         dtypes |= {w["dtype"] for group in model["weightsManifest"] for w in group["weights"]}
     assert {"bool", "int32", "float32"} <= dtypes
+
+
+def test_a_variables_shape_becomes_a_constant_where_tensorflows_freezing_leaves_variable_shape(saved, tmp_path, monkeypatch, capsys):
+    assert "VariableShape" not in ops(_convert(saved["table_size"], tmp_path / "ours"))
+    monkeypatch.setattr(saved_model_graph, "freeze_signature", _refuse)
+    code = convert(saved["table_size"][0], tmp_path / "theirs", "--signature_name=table_size")
+    assert_failed_cleanly(code, capsys, tmp_path / "theirs", "VariableShape")
 
 
 def test_embedding_lookup_reads_the_table_with_gather(saved, tmp_path):

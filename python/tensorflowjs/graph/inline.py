@@ -18,7 +18,7 @@ from tensorflowjs import tf_protos
 from tensorflowjs.graph import tensors
 
 CALL_OPS = frozenset({"StatefulPartitionedCall", "PartitionedCall"})
-# Pure renamings in a frozen inference graph; a later pass removes those left in the data flow.
+# Pure renamings in a frozen inference graph: resolved to their inputs here, never emitted.
 _ALIASES = frozenset({"Identity", "IdentityN"})
 # Ops on a variable's handle that a constant can stand in for; every other resource op is refused.
 _VARIABLE_READS = frozenset({"ReadVariableOp", "ResourceGather", "VariableShape"})
@@ -201,15 +201,16 @@ class _Body:
             raise NeedsTensorFlow(f"{node.op} ({self.prefix}{node.name}) uses variable {variable.name} in a way only TensorFlow can freeze")
         if node.op == "ReadVariableOp":
             return self.inliner.variable_const(variable, node.attr["dtype"].type)
-        if node.op == "VariableShape" or inputs[0] is not variable:
+        if inputs[0] is not variable:
             raise NeedsTensorFlow(f"{node.op} ({self.prefix}{node.name}) on variable {variable.name} is not frozen without TensorFlow")
-        # ResourceGather(variable, indices) reads rows of the value: GatherV2 on the constant.
         name = self.inliner.unique_name(f"{self.prefix}{node.name}")
+        if node.op == "VariableShape":
+            shape = np.asarray(variable.load().shape, dtype=tensors.numpy_dtype(node.attr["out_type"].type))
+            self._const_node(name, shape)
+            return name
+        # ResourceGather(variable, indices) reads rows of the value: GatherV2 on the constant.
         axis = self.inliner.unique_name(f"{name}/axis")
-        axis_node = self.inliner.graph_def.node.add(name=axis, op="Const")
-        axis_node.attr["dtype"].type = 3  # DT_INT32
-        axis_node.attr["value"].tensor.dtype = 3
-        axis_node.attr["value"].tensor.int_val.append(0)
+        self._const_node(axis, np.asarray(0, np.int32))
         gather = self.inliner.graph_def.node.add(name=name, op="GatherV2")
         gather.input.extend([self.inliner.variable_const(variable, node.attr["dtype"].type), inputs[1], axis])
         gather.attr["Tparams"].type = node.attr["dtype"].type
@@ -217,6 +218,11 @@ class _Body:
         gather.attr["Taxis"].type = 3
         gather.attr["batch_dims"].i = node.attr["batch_dims"].i
         return name
+
+    def _const_node(self, name: str, value: np.ndarray) -> None:
+        node = self.inliner.graph_def.node.add(name=name, op="Const")
+        tensors.fill_tensor_proto(node.attr["value"].tensor, value)
+        node.attr["dtype"].type = node.attr["value"].tensor.dtype
 
     def _copy(self, node: Any, inputs: List[Value]) -> List[Value]:
         name = self.inliner.unique_name(f"{self.prefix}{node.name}")
