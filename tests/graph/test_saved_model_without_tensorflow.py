@@ -36,6 +36,7 @@ class Shared(tf.Module):
         self.w = tf.Variable(RNG.normal(size=(6, 6)).astype(np.float32))
         self.table = tf.Variable(RNG.normal(size=(10, 6)).astype(np.float32))
         self.filter = tf.Variable(RNG.normal(size=(3, 3, 3, 2)).astype(np.float32))
+        self.grouped = tf.Variable(RNG.normal(size=(3, 3, 1, 6)).astype(np.float32))  # 3 groups of 2
         self.offset = tf.constant(RNG.normal(size=(6,)).astype(np.float32))  # saved as a captured constant
         self.mask = tf.Variable([True, False, True, True, False, True])
         self.shift = tf.Variable(np.array([3], np.int32))
@@ -61,7 +62,8 @@ class Shared(tf.Module):
 
     @tf.function(input_signature=[tf.TensorSpec([None, 16, 16, 3], tf.float32, name="images")])
     def depthwise(self, images):
-        return {"maps": tf.nn.depthwise_conv2d(images, self.filter, [1, 2, 2, 1], "SAME")}
+        return {"maps": tf.nn.depthwise_conv2d(images, self.filter, [1, 2, 2, 1], "SAME"),
+                "grouped": tf.nn.conv2d(images, self.grouped, 1, "SAME")}
 
 
 def _keras3_cnn():
@@ -157,8 +159,8 @@ def test_a_variable_read_in_two_functions_is_one_weight(saved, tmp_path, monkeyp
 def test_attributes_saved_models_leave_at_their_defaults_are_written(saved, tmp_path):
     """SavedModels strip default-valued attributes; TF.js needs them (dilations of a depthwise conv)."""
     nodes = model_json(_convert(saved["depthwise"], tmp_path / "out"))["modelTopology"]["node"]
-    (depthwise,) = [n for n in nodes if n["op"] == "DepthwiseConv2dNative"]
-    assert depthwise["attr"]["dilations"]["list"]["i"] == ["1", "1", "1", "1"]
+    depthwise = [n for n in nodes if n["op"] == "DepthwiseConv2dNative"]
+    assert len(depthwise) == 2 and all(n["attr"]["dilations"]["list"]["i"] == ["1", "1", "1", "1"] for n in depthwise)
 
 
 def test_captured_constants_are_frozen_too(saved):

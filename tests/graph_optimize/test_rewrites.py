@@ -231,6 +231,24 @@ def test_chained_constant_adds_and_muls_combine_into_one():
     assert counts.get("Mul") == 1 and counts.get("AddV2") == 3, counts
 
 
+def test_grouped_conv_with_one_channel_per_group_becomes_depthwise_and_fuses():
+    pointwise, grouped, bias = const(1, 1, 3, 6), const(3, 3, 1, 12), const(12)
+    gray = const(3, 3, 1, 4)
+
+    def fn(x):
+        y = tf.nn.relu(tf.nn.conv2d(x, pointwise, 1, "SAME"))
+        # 6 groups of 2. (Written as an Add so TF's own runtime, which has no fused grouped conv, runs it.)
+        z = tf.nn.relu(tf.nn.conv2d(y, grouped, 1, "SAME") + bias)
+        first = tf.nn.conv2d(x[..., :1], gray, 1, "SAME")  # one input channel: an ordinary conv
+        return {"z": z, "first": first}
+
+    graph_def, _, _ = optimized(fn)
+    (depthwise,) = nodes_of(graph_def, "FusedDepthwiseConv2dNative")
+    assert fused_ops(depthwise) == ["BiasAdd", "Relu"]
+    assert op_counts(graph_def).get("Conv2D", 0) + op_counts(graph_def).get("_FusedConv2D", 0) == 2
+    assert_tfjs_safe(graph_def)
+
+
 def test_debug_ops_are_stripped_only_when_asked():
     def fn(x):
         tf.debugging.assert_all_finite(x, "finite")

@@ -16,7 +16,7 @@ Rewrite = Callable[[GraphView], int]
 
 REGISTRY: Dict[str, Rewrite] = {}
 
-FOLDING: Sequence[str] = ("remove_neutral_ops", "combine_constant_operands", "fold_batch_norms", "add_to_bias_add")
+FOLDING: Sequence[str] = ("grouped_conv_to_depthwise", "remove_neutral_ops", "combine_constant_operands", "fold_batch_norms", "add_to_bias_add")
 # What Grappler's constant folding does, for graphs frozen without TensorFlow: before FOLDING,
 # and again after it (batch-norm folding leaves scale * weights products behind).
 CONSTANT_FOLDING: Sequence[str] = ("fold_constants",)
@@ -60,6 +60,7 @@ from tensorflowjs.graph.rewrites import (  # noqa: E402,F401
     fuse_conv_matmul,
     fuse_depthwise,
     fuse_prelu,
+    grouped_conv_to_depthwise,
     lower_einsum,
     remove_neutral_ops,
     unfuse_unsupported,
