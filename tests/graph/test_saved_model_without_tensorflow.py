@@ -220,6 +220,26 @@ def test_damaged_variables_fail_with_one_line_and_write_nothing(saved, damage, t
     assert ("truncated" in line) if damage == "truncated data" else ("copy the whole SavedModel directory" in line), line
 
 
+class Diagonal(tf.Module):
+    """diag(v) has no TF.js kernel; Grappler folds it (v is a constant once frozen), numpy folding does not."""
+
+    def __init__(self):
+        super().__init__()
+        self.v = tf.Variable(RNG.normal(size=(6,)).astype(np.float32))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 6], tf.float32, name="x")])
+    def serve(self, x):
+        return {"y": tf.matmul(x, tf.linalg.diag(self.v))}
+
+
+def test_ops_only_grapplers_folding_removes_send_the_model_through_tensorflow(tmp_path):
+    module = Diagonal()
+    tf.saved_model.save(module, str(tmp_path / "saved"), signatures=module.serve)
+    assert convert(tmp_path / "saved", tmp_path / "out") == 0
+    assert "MatrixDiagV3" not in ops(tmp_path / "out")
+    assert_tfjs_matches(str(tmp_path / "out"), {"x": X}, [module.serve(X)["y"].numpy()], atol=ATOL, rtol=RTOL)
+
+
 class Looping(tf.Module):
     def __init__(self):
         super().__init__()

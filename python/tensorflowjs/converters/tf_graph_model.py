@@ -41,19 +41,11 @@ def convert_saved_model(input_path: str, output_path: str, options: ConversionOp
 
 def _convert_saved_model(saved_model_dir: str, output_path: str, options: ConversionOptions, tags: Any, signature_name: str,
                          frozen_graph_dir: Optional[str] = None, user_metadata: Optional[Dict] = None) -> None:
-    from tensorflowjs.graph import saved_model, saved_model_graph, tf1_saved_model
+    from tensorflowjs.graph import saved_model, tf1_saved_model
 
     choice = saved_model.choose_meta_graph(saved_model_dir, tags, signature_name)
     if not choice.tf1:
-        try:
-            graph_def, signature = saved_model_graph.freeze_signature(saved_model_dir, choice.meta_graph, signature_name)
-        except saved_model_graph.NeedsTensorFlow:
-            pass
-        else:
-            if frozen_graph_dir:
-                _write_frozen_copy(graph_def, frozen_graph_dir)
-            pipeline.write_graph_model(output_path, graph_def, signature, options, choice.tensorflow_version, saved_model_dir,
-                                       user_metadata=user_metadata, frozen_without_tensorflow=True)
+        if _convert_without_tensorflow(saved_model_dir, output_path, options, choice, signature_name, frozen_graph_dir, user_metadata):
             return
         loaded = saved_model.load_signature(saved_model_dir, tags, signature_name)
         _convert_function(loaded.function, output_path, options, loaded.tensorflow_version, saved_model_dir, loaded.model,
@@ -66,6 +58,24 @@ def _convert_saved_model(saved_model_dir: str, output_path: str, options: Conver
         _write_frozen_copy(graph_def, frozen_graph_dir)
     pipeline.write_graph_model(output_path, graph_def, signature, options, choice.tensorflow_version or tf.__version__, saved_model_dir,
                                initializer, user_metadata)
+
+
+def _convert_without_tensorflow(saved_model_dir: str, output_path: str, options: ConversionOptions, choice: Any, signature_name: str,
+                                frozen_graph_dir: Optional[str], user_metadata: Optional[Dict]) -> bool:
+    """The SavedModel converted without importing TensorFlow; False (nothing written) when it
+    needs TensorFlow: to freeze it, or to fold away ops TF.js lacks (Grappler folds more)."""
+    from tensorflowjs.graph import saved_model_graph
+    from tensorflowjs.graph.op_check import UnsupportedOpsError
+
+    try:
+        graph_def, signature = saved_model_graph.freeze_signature(saved_model_dir, choice.meta_graph, signature_name)
+        if frozen_graph_dir:
+            _write_frozen_copy(graph_def, frozen_graph_dir)
+        pipeline.write_graph_model(output_path, graph_def, signature, options, choice.tensorflow_version, saved_model_dir,
+                                   user_metadata=user_metadata, frozen_without_tensorflow=True)
+    except (saved_model_graph.NeedsTensorFlow, UnsupportedOpsError):
+        return False
+    return True
 
 
 def convert_frozen_model(input_path: str, output_path: str, options: ConversionOptions, user_metadata: Optional[Dict] = None) -> None:

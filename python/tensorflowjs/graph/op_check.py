@@ -52,15 +52,19 @@ def unsupported_ops(graph_def: Any) -> Dict[str, Tuple[int, str]]:
     return found
 
 
+class UnsupportedOpsError(ConversionError):
+    """The graph has ops TF.js cannot execute (raised before anything is written)."""
+
+
 def check_supported_ops(graph_def: Any, source_path: str) -> None:
-    """Raise ConversionError listing every op of graph_def TF.js cannot execute."""
+    """Raise UnsupportedOpsError listing every op of graph_def TF.js cannot execute."""
     found = unsupported_ops(graph_def)
     if not found:
         return
     listed = ", ".join(f"{op} (x{count}, e.g. node '{example}')" for op, (count, example) in sorted(found.items()))
     debug = sorted(_DEBUG_OPS & set(found))
     hint = f"pass --strip_debug_ops to remove {', '.join(debug)}; " if debug else ""
-    raise ConversionError(
+    raise UnsupportedOpsError(
         f"{source_path}: {len(found)} op type(s) that TensorFlow.js {tfjs_converter_version()} cannot execute: "
         f"{listed}; {hint}remove them from the model, or pass --skip_op_check to convert anyway"
     )
