@@ -66,9 +66,8 @@ class Inliner:
             value = variable.load()
             if tensors.data_type_of(value.dtype) != dtype:
                 raise NeedsTensorFlow(f"variable {variable.name} is read as {tf_protos.data_type_name(dtype)} but holds {value.dtype}")
-            node = self.graph_def.node.add(name=self.unique_name(variable.name), op="Const")
-            node.attr["dtype"].type = dtype
-            tensors.fill_tensor_proto(node.attr["value"].tensor, value)
+            node = self.graph_def.node.add(name=self.unique_name(variable.name))
+            tensors.set_const(node, value)
             self._consts[id(variable)] = node.name
         return self._consts[id(variable)]
 
@@ -206,11 +205,11 @@ class _Body:
         name = self.inliner.unique_name(f"{self.prefix}{node.name}")
         if node.op == "VariableShape":
             shape = np.asarray(variable.load().shape, dtype=tensors.numpy_dtype(node.attr["out_type"].type))
-            self._const_node(name, shape)
+            tensors.set_const(self.inliner.graph_def.node.add(name=name), shape)
             return name
         # ResourceGather(variable, indices) reads rows of the value: GatherV2 on the constant.
         axis = self.inliner.unique_name(f"{name}/axis")
-        self._const_node(axis, np.asarray(0, np.int32))
+        tensors.set_const(self.inliner.graph_def.node.add(name=axis), np.asarray(0, np.int32))
         gather = self.inliner.graph_def.node.add(name=name, op="GatherV2")
         gather.input.extend([self.inliner.variable_const(variable, node.attr["dtype"].type), inputs[1], axis])
         gather.attr["Tparams"].type = node.attr["dtype"].type
@@ -218,11 +217,6 @@ class _Body:
         gather.attr["Taxis"].type = 3
         gather.attr["batch_dims"].i = node.attr["batch_dims"].i
         return name
-
-    def _const_node(self, name: str, value: np.ndarray) -> None:
-        node = self.inliner.graph_def.node.add(name=name, op="Const")
-        tensors.fill_tensor_proto(node.attr["value"].tensor, value)
-        node.attr["dtype"].type = node.attr["value"].tensor.dtype
 
     def _copy(self, node: Any, inputs: List[Value]) -> List[Value]:
         name = self.inliner.unique_name(f"{self.prefix}{node.name}")

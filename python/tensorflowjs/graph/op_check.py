@@ -14,7 +14,7 @@ from typing import Any, Dict, FrozenSet, Tuple
 from tensorflowjs.errors import ConversionError
 
 # Ops Grappler's debug stripper removes, so --strip_debug_ops is the fix to suggest for them.
-_DEBUG_OPS = {"Assert", "CheckNumerics", "Print", "PrintV2"}
+DEBUG_OPS = frozenset({"Assert", "CheckNumerics", "Print", "PrintV2"})
 
 _SUPPORTED_OPS_JSON = os.path.join(os.path.dirname(os.path.abspath(__file__)), "supported_ops.json")
 
@@ -62,7 +62,7 @@ def check_supported_ops(graph_def: Any, source_path: str) -> None:
     if not found:
         return
     listed = ", ".join(f"{op} (x{count}, e.g. node '{example}')" for op, (count, example) in sorted(found.items()))
-    debug = sorted(_DEBUG_OPS & set(found))
+    debug = sorted(DEBUG_OPS & set(found))
     hint = f"pass --strip_debug_ops to remove {', '.join(debug)}; " if debug else ""
     raise UnsupportedOpsError(
         f"{source_path}: {len(found)} op type(s) that TensorFlow.js {tfjs_converter_version()} cannot execute: "

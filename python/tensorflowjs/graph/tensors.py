@@ -90,6 +90,13 @@ def to_ndarray(tensor: Any) -> np.ndarray:
     return filled.reshape(shape)
 
 
+def set_const(node: Any, value: Any) -> None:
+    """Makes `node` (a NodeDef of any pool) a Const holding `value`: op, value and dtype."""
+    node.op = "Const"
+    fill_tensor_proto(node.attr["value"].tensor, value)
+    node.attr["dtype"].type = node.attr["value"].tensor.dtype
+
+
 def fill_tensor_proto(tensor: Any, value: Any) -> None:
     """Writes `value` into `tensor` (a TensorProto of any pool) in place: dtype, shape, data."""
     array = np.asarray(value)

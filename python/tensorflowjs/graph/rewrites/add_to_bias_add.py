@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from tensorflowjs.graph.rewrites import register
-from tensorflowjs.graph.rewrites.graph_view import GraphView, attr, output_index, string_attr
+from tensorflowjs.graph.rewrites.graph_view import GraphView, attr, output_index, string_attr, type_attr
 from tensorflowjs.graph.rewrites.linear import (
     DT_FLOAT,
     channel_vector,
@@ -47,8 +47,7 @@ def _rewrite(view: GraphView, node) -> int:
             bias = bias + view.const_value(producer.input[1])
             source = producer.input[0]
             doomed.append(producer.name)
-        dtype_attr = type(attr(node, "T"))()
-        dtype_attr.CopyFrom(attr(node, "T"))
+        dtype_attr = type_attr(attr(node, "T").type)  # outlives the node, which is removed
         view.remove(doomed)
         bias_const = view.add_const(f"{name}/bias", bias.astype(np.float32))
         view.add_node(name, "BiasAdd", [source, bias_const.name], {"T": dtype_attr, "data_format": string_attr("NHWC")})

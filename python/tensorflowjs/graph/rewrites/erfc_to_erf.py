@@ -10,7 +10,7 @@ import numpy as np
 
 from tensorflowjs.graph import tensors
 from tensorflowjs.graph.rewrites import register
-from tensorflowjs.graph.rewrites.graph_view import GraphView, attr
+from tensorflowjs.graph.rewrites.graph_view import GraphView, attr, type_attr
 
 
 @register("erfc_to_erf")
@@ -22,8 +22,7 @@ def erfc_to_erf(view: GraphView) -> int:
         dtype = tensors.numpy_dtype(attr(node, "T").type)
         if dtype is None or dtype.kind != "f":
             continue
-        name, x, t = node.name, node.input[0], type(attr(node, "T"))()
-        t.CopyFrom(attr(node, "T"))
+        name, x, t = node.name, node.input[0], type_attr(attr(node, "T").type)
         erf = view.add_node(view.unique_name(f"{name}/erf"), "Erf", [x], {"T": t})
         view.remove([name])  # after Erf reads x, so a constant x is not dropped as orphaned
         one = view.add_const(f"{name}/one", np.ones((), dtype))

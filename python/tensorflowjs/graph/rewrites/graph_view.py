@@ -98,11 +98,8 @@ class GraphView:
 
     def add_const(self, base_name: str, value: np.ndarray):
         """A new Const node holding `value`, named base_name (made unique)."""
-        node = self.graph_def.node.add()
-        node.name = self.unique_name(base_name)
-        node.op = "Const"
-        tensors.fill_tensor_proto(node.attr["value"].tensor, value)
-        node.attr["dtype"].type = node.attr["value"].tensor.dtype
+        node = self.graph_def.node.add(name=self.unique_name(base_name))
+        tensors.set_const(node, value)
         self.nodes[node.name] = node
         return node
 
@@ -124,9 +121,7 @@ class GraphView:
         self._unindex_inputs(node)
         del node.input[:]
         node.attr.clear()
-        node.op = "Const"
-        tensors.fill_tensor_proto(node.attr["value"].tensor, value)
-        node.attr["dtype"].type = node.attr["value"].tensor.dtype
+        tensors.set_const(node, value)
         self._drop_orphan_consts(replaced)
 
     def bypass(self, node, tensor: str) -> bool:

@@ -18,13 +18,13 @@ from typing import Optional
 
 from tensorflowjs.graph.rewrites import register
 from tensorflowjs.graph.rewrites.graph_view import GraphView, attr, output_index
-from tensorflowjs.graph.rewrites.linear import channels_of, const_shape, is_float32_nhwc, output_channels
+from tensorflowjs.graph.rewrites.fusion import BY_BASE, KINDS, fused_channels
+from tensorflowjs.graph.rewrites.linear import const_shape, is_float32_nhwc, output_channels
 
 _UNARY = {"Relu", "Relu6", "Elu", "Selu", "LeakyRelu", "Sigmoid", "Tanh", "Erf", "Identity", "Neg", "Abs", "Square",
           "Sqrt", "Rsqrt", "Exp", "Softplus", "Pad", "MirrorPad", "MaxPool", "AvgPool", "Cast", "FusedBatchNormV3",
           "FusedBatchNorm", "FusedBatchNormV2"}
 _ELEMENTWISE = {"Add", "AddV2", "Sub", "Mul", "RealDiv", "Maximum", "Minimum", "SquaredDifference"}
-_KNOWN = {"Conv2D", "DepthwiseConv2dNative", "MatMul", "BiasAdd", "_FusedConv2D", "_FusedMatMul", "FusedDepthwiseConv2dNative"}
 _MAX_STEPS = 64
 
 
@@ -39,11 +39,10 @@ def _channels(view: GraphView, tensor: str, steps: int = 0) -> Optional[int]:
     if node.op == "Placeholder":
         dims = [d.size for d in attr(node, "shape").shape.dim]
         return dims[-1] if dims and dims[-1] > 0 else None
-    if node.op in _KNOWN:
-        base = {"_FusedConv2D": "Conv2D", "_FusedMatMul": "MatMul", "FusedDepthwiseConv2dNative": "DepthwiseConv2dNative"}.get(node.op, node.op)
-        if base == node.op:
-            return output_channels(view, node)
-        return channels_of(base, const_shape(view, node.input[1]), attr(node, "transpose_b").b)
+    if node.op == "BiasAdd":
+        return output_channels(view, node)
+    if node.op in KINDS or node.op in BY_BASE:
+        return fused_channels(view, node)
     if node.op in _UNARY:
         return _channels(view, node.input[0], steps + 1)
     if node.op in _ELEMENTWISE:

@@ -78,8 +78,7 @@ Operand = Union[np.ndarray, str]
 class _Lowering:
     def __init__(self, view: GraphView, node, plan: _Plan):
         self.view, self.node, self.plan = view, node, plan
-        self.t = type(attr(node, "T"))()
-        self.t.CopyFrom(attr(node, "T"))
+        self.t = type_attr(attr(node, "T").type)  # outlives the Einsum, which is removed
 
     def run(self, inputs: Sequence[str]) -> None:
         plan = self.plan

@@ -22,6 +22,7 @@ from tensorflowjs.graph.rewrites.graph_view import (
     bool_attr,
     float_attr,
     string_attr,
+    type_attr,
 )
 from tensorflowjs.graph.rewrites.linear import const_shape, is_float32_nhwc
 
@@ -105,8 +106,7 @@ def _unfuse(view: GraphView, node) -> None:
         )
     inputs = _data_inputs(node)
     name = node.name
-    dtype = type(attr(node, "T"))()
-    dtype.CopyFrom(attr(node, "T"))
+    dtype = type_attr(attr(node, "T").type)  # outlives the node, which is removed
     base_attrs = {key: node.attr[key] for key in kind.base_attrs if key in node.attr}
     previous = view.unique_name(f"{name}/{kind.base_op}")
     view.add_node(previous, kind.base_op, inputs[:2], base_attrs)
