@@ -47,7 +47,7 @@ def _convert_saved_model(saved_model_dir: str, output_path: str, options: Conver
     if not choice.tf1:
         if _convert_without_tensorflow(saved_model_dir, output_path, options, choice, signature_name, frozen_graph_dir, user_metadata):
             return
-        loaded = saved_model.load_signature(saved_model_dir, tags, signature_name)
+        loaded = saved_model.load_signature(saved_model_dir, choice, signature_name)
         _convert_function(loaded.function, output_path, options, loaded.tensorflow_version, saved_model_dir, loaded.model,
                           frozen_graph_dir=frozen_graph_dir, user_metadata=user_metadata)
         return

@@ -52,10 +52,16 @@ def read_saved_model_proto(saved_model_dir: str) -> Any:
 @dataclass
 class MetaGraphChoice:
     tags: List[str]
-    signatures: List[str]
-    tensorflow_version: str
-    tf1: bool  # written by TF1's SavedModelBuilder (no object graph): frozen in a Session
     meta_graph: Any  # the MetaGraphDef (tf_protos' class)
+
+    @property
+    def tensorflow_version(self) -> str:
+        return self.meta_graph.meta_info_def.tensorflow_version
+
+    @property
+    def tf1(self) -> bool:
+        """Written by TF1's SavedModelBuilder (no object graph): frozen in a Session."""
+        return not self.meta_graph.object_graph_def.nodes
 
 
 def choose_meta_graph(saved_model_dir: str, tags: Any, signature_name: str) -> MetaGraphChoice:
@@ -71,8 +77,7 @@ def choose_meta_graph(saved_model_dir: str, tags: Any, signature_name: str) -> M
                     f"{saved_model_dir} has no signature {signature_name!r} under tags {_describe(wanted)}; "
                     f"its signatures: {', '.join(signatures) or 'none'} (choose one with --signature_name)"
                 )
-            tf1 = not meta_graph.object_graph_def.nodes
-            return MetaGraphChoice(meta_tags, signatures, meta_graph.meta_info_def.tensorflow_version, tf1, meta_graph)
+            return MetaGraphChoice(meta_tags, meta_graph)
     raise ConversionError(
         f"{saved_model_dir} has no MetaGraph tagged {_describe(wanted)}; its tag sets: "
         f"{'; '.join(_describe(t) for t in available)} (choose one with --saved_model_tags)"
@@ -86,11 +91,10 @@ class LoadedSignature:
     tensorflow_version: str
 
 
-def load_signature(saved_model_dir: str, tags: Any, signature_name: str) -> LoadedSignature:
+def load_signature(saved_model_dir: str, choice: MetaGraphChoice, signature_name: str) -> LoadedSignature:
     """Loads the SavedModel (TF2 or TF1 style) and returns the signature's concrete function."""
     import tensorflow as tf
 
-    choice = choose_meta_graph(saved_model_dir, tags, signature_name)
     try:
         model = tf.saved_model.load(saved_model_dir, tags=choice.tags)
     except (ValueError, OSError, RuntimeError, tf.errors.OpError) as e:

@@ -18,11 +18,10 @@ from typing import Any, List, Tuple
 from tensorflowjs import tf_protos
 from tensorflowjs.errors import ConversionError
 from tensorflowjs.graph import tensors
+from tensorflowjs.graph.op_check import DEBUG_OPS
 from tensorflowjs.graph.inline import Inliner, NeedsTensorFlow, Variable
 from tensorflowjs.graph.signature import GraphSignature, SignatureTensor, natural_key
 
-# Left to TensorFlow's path: Grappler's debug stripper, and the op check's refusal, apply there.
-_DEBUG_OPS = frozenset({"Assert", "Print", "PrintV2", "CheckNumerics", "CheckNumericsV2"})
 _VARIABLE_VALUE = "VARIABLE_VALUE"
 
 
@@ -74,8 +73,8 @@ def _captures(meta_graph: Any, function_name: str, saved_model_dir: str) -> List
     return captures
 
 
-def _copy_const(graph_def: Any, inliner: Inliner, const: Any) -> str:
-    node = graph_def.node.add(name=inliner.unique_name(const.name), op="Const")
+def _copy_const(inliner: Inliner, const: Any) -> str:
+    node = inliner.graph_def.node.add(name=inliner.unique_name(const.name), op="Const")
     for key in ("dtype", "value"):
         node.attr[key].CopyFrom(const.attr[key])
     return node.name
@@ -84,14 +83,14 @@ def _copy_const(graph_def: Any, inliner: Inliner, const: Any) -> str:
 def freeze_signature(saved_model_dir: str, meta_graph: Any, signature_name: str) -> Tuple[Any, GraphSignature]:
     """The frozen GraphDef of a signature and its GraphSignature; NeedsTensorFlow if it can't be
     made without TensorFlow."""
+    op_defs = {op.name: op for op in meta_graph.meta_info_def.stripped_op_list.op}
+    if DEBUG_OPS & set(op_defs):  # Grappler's debug stripper (--strip_debug_ops) is on TensorFlow's path
+        raise NeedsTensorFlow("the model has debug ops (Assert, Print, CheckNumerics)")
     signature_def = meta_graph.signature_def[signature_name]
     call, function_name = _signature_function(meta_graph, signature_def)
     captures = _captures(meta_graph, function_name, saved_model_dir)
     graph_def = tf_protos.message_class("tensorflow.GraphDef")()
     graph_def.versions.CopyFrom(meta_graph.graph_def.versions)
-    op_defs = {op.name: op for op in meta_graph.meta_info_def.stripped_op_list.op}
-    if _DEBUG_OPS & set(op_defs):
-        raise NeedsTensorFlow("the model has debug ops (Assert, Print, CheckNumerics)")
     inliner = Inliner(graph_def, meta_graph.graph_def.library, op_defs)
 
     function = inliner.functions.get(function_name)
@@ -101,17 +100,17 @@ def freeze_signature(saved_model_dir: str, meta_graph: Any, signature_name: str)
     argument_count = len(function.signature.input_arg) - len(captures)
     if argument_count < 0 or argument_count > len(call_inputs):
         raise NeedsTensorFlow(f"{function_name} takes {len(function.signature.input_arg)} arguments but captures {len(captures)}")
-    inputs = _placeholders(graph_def, inliner, function, signature_def, call_inputs[:argument_count])
-    captured = [c if isinstance(c, Variable) else _copy_const(graph_def, inliner, c) for c in captures]
+    inputs = _placeholders(inliner, function, signature_def, call_inputs[:argument_count])
+    captured = [c if isinstance(c, Variable) else _copy_const(inliner, c) for c in captures]
     arguments = [t.node for t in inputs] + captured
     results = inliner.inline(function_name, arguments)
-    outputs = _outputs(graph_def, inliner, function, signature_def, results)
+    outputs = _outputs(inliner, signature_def, results)
     inputs.sort(key=lambda t: natural_key(t.key))
     outputs.sort(key=lambda t: natural_key(t.key))
     return graph_def, GraphSignature(inputs, outputs)
 
 
-def _placeholders(graph_def: Any, inliner: Inliner, function: Any, signature_def: Any, call_inputs: List[str]) -> List[SignatureTensor]:
+def _placeholders(inliner: Inliner, function: Any, signature_def: Any, call_inputs: List[str]) -> List[SignatureTensor]:
     """One Placeholder per signature input, named as the function's argument ("input_1")."""
     keys = {info.name.split(":")[0]: (key, info) for key, info in signature_def.inputs.items()}
     inputs = []
@@ -121,14 +120,14 @@ def _placeholders(graph_def: Any, inliner: Inliner, function: Any, signature_def
         key, info = keys[source.split(":")[0]]
         if not info.name:
             raise NeedsTensorFlow(f"signature input {key!r} is a composite tensor")
-        node = graph_def.node.add(name=inliner.unique_name(arg.name), op="Placeholder")
+        node = inliner.graph_def.node.add(name=inliner.unique_name(arg.name), op="Placeholder")
         node.attr["dtype"].type = info.dtype
         node.attr["shape"].shape.CopyFrom(info.tensor_shape)
         inputs.append(SignatureTensor(key, f"{node.name}:0", info.dtype, info.tensor_shape))
     return inputs
 
 
-def _outputs(graph_def: Any, inliner: Inliner, function: Any, signature_def: Any, results: List[Any]) -> List[SignatureTensor]:
+def _outputs(inliner: Inliner, signature_def: Any, results: List[Any]) -> List[SignatureTensor]:
     """Each signature output as its own node, so it keeps its name through the rewrites."""
     outputs = []
     indexed = [(int(info.name.split(":")[1]) if ":" in info.name else 0, key, info) for key, info in signature_def.outputs.items()]
@@ -136,7 +135,7 @@ def _outputs(graph_def: Any, inliner: Inliner, function: Any, signature_def: Any
         value = results[index] if index < len(results) else None
         if not isinstance(value, str):
             raise NeedsTensorFlow(f"signature output {key!r} is not a computed tensor")
-        node = graph_def.node.add(name=inliner.unique_name("Identity"), op="Identity", input=[value])
+        node = inliner.graph_def.node.add(name=inliner.unique_name("Identity"), op="Identity", input=[value])
         node.attr["T"].type = info.dtype
         outputs.append(SignatureTensor(key, f"{node.name}:0", info.dtype, info.tensor_shape))
     return outputs
