@@ -23,8 +23,8 @@ from tensorflowjs.graph.rewrites.linear import (
 @register("add_to_bias_add")
 def add_to_bias_add(view: GraphView) -> int:
     count = 0
-    for node in list(view.graph_def.node):
-        if view.nodes.get(node.name) is node and node.op in ("Add", "AddV2") and attr(node, "T").type == DT_FLOAT:
+    for node in view.live_nodes(["Add", "AddV2"]):
+        if attr(node, "T").type == DT_FLOAT:
             count += _rewrite(view, node)
     return count
 

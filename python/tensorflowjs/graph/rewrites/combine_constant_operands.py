@@ -19,9 +19,8 @@ _COMBINE = {"Add": np.add, "AddV2": np.add, "Mul": np.multiply}
 @register("combine_constant_operands")
 def combine_constant_operands(view: GraphView) -> int:
     count = 0
-    for node in list(view.graph_def.node):
-        if view.nodes.get(node.name) is node and node.op in _COMBINE:
-            count += _combine(view, node)
+    for node in view.live_nodes(_COMBINE):
+        count += _combine(view, node)
     return count
 
 

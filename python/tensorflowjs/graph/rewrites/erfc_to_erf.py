@@ -16,9 +16,7 @@ from tensorflowjs.graph.rewrites.graph_view import GraphView, attr, type_attr
 @register("erfc_to_erf")
 def erfc_to_erf(view: GraphView) -> int:
     count = 0
-    for node in list(view.graph_def.node):
-        if view.nodes.get(node.name) is not node or node.op != "Erfc":
-            continue
+    for node in view.live_nodes(["Erfc"]):
         dtype = tensors.numpy_dtype(attr(node, "T").type)
         if dtype is None or dtype.kind != "f":
             continue

@@ -28,9 +28,7 @@ _FUSED_BATCH_NORMS = ("FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3")
 @register("fold_batch_norms")
 def fold_batch_norms(view: GraphView) -> int:
     count = 0
-    for node in list(view.graph_def.node):
-        if view.nodes.get(node.name) is not node:
-            continue
+    for node in view.live_nodes():
         if node.op in _FUSED_BATCH_NORMS:
             count += _fold_fused_batch_norm(view, node)
         elif node.op == "Mul":

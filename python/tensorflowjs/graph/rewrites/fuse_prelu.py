@@ -21,8 +21,8 @@ from tensorflowjs.graph.rewrites.linear import DT_FLOAT
 @register("fuse_prelu")
 def fuse_prelu(view: GraphView) -> int:
     count = 0
-    for node in list(view.graph_def.node):
-        if view.nodes.get(node.name) is node and node.op in ("Add", "AddV2", "Sub") and attr(node, "T").type == DT_FLOAT:
+    for node in view.live_nodes(["Add", "AddV2", "Sub"]):
+        if attr(node, "T").type == DT_FLOAT:
             count += _rewrite(view, node)
     return count
 

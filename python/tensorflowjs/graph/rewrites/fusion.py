@@ -95,9 +95,7 @@ def activation_after(view: GraphView, node, kind: FusedKind, channels: Optional[
 def fuse_bias_activation(view: GraphView, kind: FusedKind) -> int:
     """base -> BiasAdd [-> activation] and fused[BiasAdd] -> activation become one fused node."""
     count = 0
-    for node in list(view.graph_def.node):
-        if view.nodes.get(node.name) is not node:
-            continue
+    for node in view.live_nodes():
         if node.op == kind.fused_op and list(attr(node, "fused_ops").list.s) == [b"BiasAdd"]:
             activation = activation_after(view, node, kind, fused_channels(view, node))
             if activation is not None:

@@ -6,7 +6,7 @@ takes the chain's last name, so every consumer and every output name stays valid
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, List, Optional, Set
+from typing import Dict, Iterable, Iterator, List, Optional, Set
 
 import numpy as np
 
@@ -53,6 +53,14 @@ class GraphView:
                 if reader is node:
                     del readers[index]
                     break
+
+    def live_nodes(self, ops: Optional[Iterable[str]] = None) -> Iterator:
+        """The graph's nodes (only those of `ops`, when given), each yielded only while it is
+        still in the graph: rewrites edit as they go, so a node removed or replaced is skipped."""
+        wanted = None if ops is None else frozenset(ops)
+        for node in list(self.graph_def.node):
+            if self.nodes.get(node.name) is node and (wanted is None or node.op in wanted):
+                yield node
 
     def producer(self, tensor: str):
         return self.nodes.get(node_name(tensor))

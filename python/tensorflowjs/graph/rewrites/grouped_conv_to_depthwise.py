@@ -56,8 +56,8 @@ def _channels(view: GraphView, tensor: str, steps: int = 0) -> Optional[int]:
 @register("grouped_conv_to_depthwise")
 def grouped_conv_to_depthwise(view: GraphView) -> int:
     count = 0
-    for node in list(view.graph_def.node):
-        if view.nodes.get(node.name) is not node or node.op != "Conv2D" or not is_float32_nhwc(node):
+    for node in view.live_nodes(["Conv2D"]):
+        if not is_float32_nhwc(node):
             continue
         weights = view.const_value(node.input[1])
         if weights is None or weights.ndim != 4 or weights.shape[2] != 1:

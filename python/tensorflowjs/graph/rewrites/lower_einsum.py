@@ -59,9 +59,7 @@ def parse(equation: str) -> Optional[_Plan]:
 @register("lower_einsum")
 def lower_einsum(view: GraphView) -> int:
     count = 0
-    for node in list(view.graph_def.node):
-        if view.nodes.get(node.name) is not node or node.op != "Einsum":
-            continue
+    for node in view.live_nodes(["Einsum"]):
         inputs = [t for t in node.input if not t.startswith("^")]
         plan = parse(attr(node, "equation").s.decode())
         if plan is None or len(inputs) != 2 or len(inputs) != len(node.input):

@@ -18,8 +18,8 @@ _NEUTRAL = {"Mul": (1, (0, 1)), "Add": (0, (0, 1)), "AddV2": (0, (0, 1)), "Sub":
 @register("remove_neutral_ops")
 def remove_neutral_ops(view: GraphView) -> int:
     count = 0
-    for node in list(view.graph_def.node):
-        if view.nodes.get(node.name) is not node or node.op not in _NEUTRAL or len(node.input) != 2:
+    for node in view.live_nodes(_NEUTRAL):
+        if len(node.input) != 2:
             continue
         neutral, positions = _NEUTRAL[node.op]
         for x_index in positions:

@@ -45,9 +45,7 @@ _ELEMENTS = {
 @register("unfuse_unsupported")
 def unfuse_unsupported(view: GraphView) -> int:
     count = 0
-    for node in list(view.graph_def.node):
-        if view.nodes.get(node.name) is not node or node.op not in KINDS:
-            continue
+    for node in view.live_nodes(KINDS):
         _reshape_bias(view, node)
         if not _accepted(view, node):
             _unfuse(view, node)
