@@ -6,7 +6,7 @@ shards are byte-identical to it on the same weights.
 
 import fnmatch
 import warnings
-from typing import Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
@@ -18,6 +18,8 @@ QUANTIZATION_DTYPE_UINT8 = "uint8"
 QUANTIZATION_DTYPE_UINT16 = "uint16"
 QUANTIZATION_DTYPES = (QUANTIZATION_DTYPE_FLOAT16, QUANTIZATION_DTYPE_UINT8, QUANTIZATION_DTYPE_UINT16)
 QUANTIZATION_BYTES_TO_DTYPES = {1: QUANTIZATION_DTYPE_UINT8, 2: QUANTIZATION_DTYPE_UINT16}
+# The numpy type of each dtype name: what the public API's functions take and return.
+QUANTIZATION_OPTION_TO_DTYPES = {QUANTIZATION_DTYPE_UINT8: np.uint8, QUANTIZATION_DTYPE_UINT16: np.uint16, QUANTIZATION_DTYPE_FLOAT16: np.float16}
 
 # Bytes per element of each quantized dtype, and the bits of the affine ones.
 QUANTIZED_ITEMSIZE = {QUANTIZATION_DTYPE_FLOAT16: 2, QUANTIZATION_DTYPE_UINT8: 1, QUANTIZATION_DTYPE_UINT16: 2}
@@ -42,10 +44,10 @@ def _patterns(spec: PatternSpec) -> Optional[List[str]]:
     return patterns or None
 
 
-def map_layers_to_quantization_dtype(
+def dtype_names_by_weight(
     names: Iterable[str], quantization_dtype_map: Optional[Mapping[str, PatternSpec]]
 ) -> Dict[str, str]:
-    """Resolves fnmatch patterns to a {weight name: quantization dtype} map.
+    """Resolves fnmatch patterns to a {weight name: quantization dtype name} map.
 
     A dtype given without patterns claims every weight no pattern claimed. A weight
     claimed by two dtypes is an error; a pattern matching nothing is a warning.
@@ -84,6 +86,26 @@ def map_layers_to_quantization_dtype(
     return result
 
 
+def map_layers_to_quantization_dtype(
+    names: Iterable[str], quantization_dtype_map: Optional[Mapping[str, PatternSpec]]
+) -> Dict[str, type]:
+    """Public API: {weight name: numpy type (np.uint8, np.uint16, np.float16)} of the patterns."""
+    return {name: QUANTIZATION_OPTION_TO_DTYPES[dtype] for name, dtype in dtype_names_by_weight(names, quantization_dtype_map).items()}
+
+
+def dtype_name(quantization_dtype: Any) -> str:
+    """'uint8' for np.uint8, np.dtype('uint8') or 'uint8'; anything else is a ConversionError."""
+    if quantization_dtype in QUANTIZATION_DTYPES:
+        return quantization_dtype
+    try:
+        name = np.dtype(quantization_dtype).name
+    except TypeError:
+        name = None
+    if name not in QUANTIZATION_DTYPES:
+        raise ConversionError(f"unknown quantization dtype {quantization_dtype!r}; use one of {', '.join(QUANTIZATION_DTYPES)}")
+    return name
+
+
 def affine_params(data: np.ndarray, quantization_dtype: str, name: str = "") -> Tuple[float, float]:
     """(min, scale) of the affine map, with zero exactly representable when in range."""
     try:
@@ -95,26 +117,35 @@ def affine_params(data: np.ndarray, quantization_dtype: str, name: str = "") -> 
         ) from e
 
 
-def quantize_weights(data: np.ndarray, quantization_dtype: str) -> Tuple[np.ndarray, Dict[str, float]]:
-    """Quantizes a float32 array; returns the data and the manifest metadata (min, scale)."""
+def quantize_weights(data: np.ndarray, quantization_dtype: Any) -> Tuple[np.ndarray, Dict[str, float]]:
+    """Quantizes a float32 (or, affinely, int32) array to np.uint8, np.uint16 or np.float16 (a
+    numpy type or its name); returns the data and the manifest metadata (min, scale)."""
+    name = dtype_name(quantization_dtype)
+    data = np.asarray(data)
+    if name == QUANTIZATION_DTYPE_FLOAT16:
+        if data.dtype != np.float32:
+            raise ConversionError(f"float16 quantization takes float32 data, not {data.dtype}")
+        return _quantize.float16_encode(np.ascontiguousarray(data)).view(np.float16), {}
+    if data.size == 0:
+        raise ConversionError(f"cannot {name}-quantize an empty array: it has no range")
     data = np.ascontiguousarray(data, np.float32)
-    if quantization_dtype == QUANTIZATION_DTYPE_FLOAT16:
-        return _quantize.float16_encode(data).view(np.float16), {}
-    if quantization_dtype not in AFFINE_BITS:
-        raise ConversionError(f"unknown quantization dtype {quantization_dtype!r}; use one of {', '.join(QUANTIZATION_DTYPES)}")
-    minimum, scale = affine_params(data, quantization_dtype)
-    return _quantize.affine_encode(data, AFFINE_BITS[quantization_dtype], minimum, scale), {"min": minimum, "scale": scale}
+    minimum, scale = affine_params(data, name)
+    return _quantize.affine_encode(data, AFFINE_BITS[name], minimum, scale), {"min": minimum, "scale": scale}
 
 
 def dequantize_weights(data: np.ndarray, metadata: Optional[Mapping[str, float]] = None, original_dtype=np.float32) -> np.ndarray:
-    """Inverse of quantize_weights, computed the way TF.js does (q * scale + min)."""
+    """Inverse of quantize_weights, computed the way TF.js does (q * scale + min); int32
+    originals are rounded to the nearest integer."""
     data = np.asarray(data)
     if data.dtype == np.float16:
-        result = _quantize.float16_decode(np.ascontiguousarray(data).view(np.uint16))
-    elif data.dtype in (np.uint8, np.uint16):
-        if not metadata or "min" not in metadata or "scale" not in metadata:
-            raise ConversionError("affine-quantized data needs 'min' and 'scale' metadata to be dequantized")
-        result = _quantize.affine_decode(np.ascontiguousarray(data), float(metadata["min"]), float(metadata["scale"]))
-    else:
+        if np.dtype(original_dtype) != np.float32:
+            raise ConversionError(f"float16-quantized data dequantizes to float32 only, not {np.dtype(original_dtype)}")
+        return _quantize.float16_decode(np.ascontiguousarray(data).view(np.uint16))
+    if data.dtype not in (np.uint8, np.uint16):
         raise ConversionError(f"cannot dequantize data of dtype {data.dtype}; expected float16, uint8 or uint16")
+    if not metadata or "min" not in metadata or "scale" not in metadata:
+        raise ConversionError("affine-quantized data needs 'min' and 'scale' metadata to be dequantized")
+    result = _quantize.affine_decode(np.ascontiguousarray(data), float(metadata["min"]), float(metadata["scale"]))
+    if np.issubdtype(np.dtype(original_dtype), np.integer):
+        result = np.round(result)
     return result.astype(original_dtype, copy=False)

@@ -99,7 +99,7 @@ def write_weight_groups(
         if name in seen:
             raise ConversionError(f"weight name {name!r} appears twice; weight names must be unique across groups")
         seen.add(name)
-    quantize_to = quantization.map_layers_to_quantization_dtype(names, quantization_dtype_map)
+    quantize_to = quantization.dtype_names_by_weight(names, quantization_dtype_map)
     plans = [[_plan(w, quantize_to.get(w.name)) for w in group] for group in groups]
     progress = Progress("writing weights", sum(p.nbytes for group in plans for p in group))
     manifest = []

@@ -13,38 +13,38 @@ NAMES = ["conv1/kernel", "conv1/bias", "conv2/kernel", "conv2/bias", "dense/kern
 
 
 def test_bare_flag_claims_every_weight():
-    assert quantization.map_layers_to_quantization_dtype(NAMES, {"uint8": True}) == {n: "uint8" for n in NAMES}
+    assert quantization.dtype_names_by_weight(NAMES, {"uint8": True}) == {n: "uint8" for n in NAMES}
 
 
 def test_patterns_are_fnmatch_wildcards_and_comma_separated():
-    result = quantization.map_layers_to_quantization_dtype(NAMES, {"float16": "conv*/kernel,dense/*"})
+    result = quantization.dtype_names_by_weight(NAMES, {"float16": "conv*/kernel,dense/*"})
     assert result == {"conv1/kernel": "float16", "conv2/kernel": "float16", "dense/kernel": "float16"}
 
 
 def test_patterns_as_list_and_bare_flag_for_the_rest():
-    result = quantization.map_layers_to_quantization_dtype(NAMES, {"uint16": ["*/bias"], "uint8": True})
+    result = quantization.dtype_names_by_weight(NAMES, {"uint16": ["*/bias"], "uint8": True})
     assert result["conv1/bias"] == "uint16" and result["conv2/bias"] == "uint16"
     assert result["conv1/kernel"] == "uint8" and result["dense/kernel"] == "uint8"
 
 
 def test_two_dtypes_claiming_one_weight_raise():
     with pytest.raises(ConversionError, match="conv1/kernel.*both"):
-        quantization.map_layers_to_quantization_dtype(NAMES, {"uint8": "conv1/*", "float16": "*/kernel"})
+        quantization.dtype_names_by_weight(NAMES, {"uint8": "conv1/*", "float16": "*/kernel"})
 
 
 def test_two_bare_flags_raise():
     with pytest.raises(ConversionError, match="without patterns"):
-        quantization.map_layers_to_quantization_dtype(NAMES, {"uint8": True, "float16": True})
+        quantization.dtype_names_by_weight(NAMES, {"uint8": True, "float16": True})
 
 
 def test_pattern_matching_nothing_warns():
     with pytest.warns(quantization.QuantizationWarning, match="nothing/\\*"):
-        assert quantization.map_layers_to_quantization_dtype(NAMES, {"uint8": "nothing/*"}) == {}
+        assert quantization.dtype_names_by_weight(NAMES, {"uint8": "nothing/*"}) == {}
 
 
 def test_unknown_dtype_raises():
     with pytest.raises(ConversionError, match="int4"):
-        quantization.map_layers_to_quantization_dtype(NAMES, {"int4": True})
+        quantization.dtype_names_by_weight(NAMES, {"int4": True})
 
 
 @pytest.mark.parametrize("bits,dtype", [(8, "uint8"), (16, "uint16")])

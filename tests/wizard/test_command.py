@@ -88,7 +88,7 @@ def test_quantizing_every_weight_is_the_bare_flag_and_keeps_the_paths(dtype):
     args = _parsed(plan)
     assert (args.input_path, args.output_path) == ("in dir", "out")
     names = ["dense/kernel", "dense/bias"]
-    assert quantization.map_layers_to_quantization_dtype(names, converter.options_from_args(args).quantization_dtype_map) == dict.fromkeys(names, dtype)
+    assert quantization.dtype_names_by_weight(names, converter.options_from_args(args).quantization_dtype_map) == dict.fromkeys(names, dtype)
 
 
 def test_empty_tag_set_is_written_explicitly():
