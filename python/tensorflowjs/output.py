@@ -36,7 +36,7 @@ def output_directory(target: str) -> Iterator[str]:
     files of the same name are replaced one by one.
     """
     if os.path.exists(target) and not os.path.isdir(target):
-        raise ConversionError(f"output path {target} exists and is not a directory; choose a directory for the converted model")
+        raise ConversionError(f"output path {target} already exists as a file; choose a directory for the converted model")
     staging = _staging_dir(target)
     try:
         yield staging

@@ -124,6 +124,8 @@ def write_weights(
     quantization_dtype_map: Optional[Mapping] = None,
 ) -> List[Dict]:
     """Public converter API: groups of {'name', 'data'} dicts to shards and a manifest."""
+    if not weight_groups:
+        raise ConversionError("weight_groups is empty; give a list of groups, each a list of {'name', 'data'} dicts")
     groups = []
     for group in weight_groups:
         if not isinstance(group, (list, tuple)):

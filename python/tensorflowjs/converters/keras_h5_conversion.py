@@ -10,17 +10,26 @@ import os
 import tempfile
 import warnings
 import zipfile
-from typing import ContextManager, Dict, Iterator, Optional
+from typing import Any, ContextManager, Dict, Iterator, List, Optional, Tuple, Union
 
-from tensorflowjs import formats
+import h5py
+import numpy as np
+
+from tensorflowjs import formats, model_json
+from tensorflowjs import write_weights as write_weights_lib
 from tensorflowjs.converters.options import ConversionOptions
-from tensorflowjs.converters.tfjs_layers_model import write_layers_model
+from tensorflowjs.converters.tfjs_layers_model import group_by_layer, write_layers_model
 from tensorflowjs.errors import ConversionError
+from tensorflowjs.keras import h5_model
 from tensorflowjs.keras.h5_model import open_keras_h5
-from tensorflowjs.keras.keras_archive import open_keras_archive
+from tensorflowjs.keras.keras_archive import open_keras_archive, source_of_parts
+from tensorflowjs.keras.weight_names import strip_tensor_suffix
 from tensorflowjs.keras.model_source import KerasModelSource
 from tensorflowjs.output import output_directory
-from tensorflowjs.write_weights import DEFAULT_SHARD_SIZE_BYTES
+from tensorflowjs.write_weights import DEFAULT_SHARD_SIZE_BYTES, Weight
+
+# Public API shape of weights: groups of {'name', 'data'} dicts, as write_weights takes them.
+WeightGroups = List[List[Dict[str, Any]]]
 
 # What reads each kind of Keras file, by the format its content shows.
 _READERS = {"keras": open_keras_h5, "keras_keras": open_keras_archive}
@@ -80,3 +89,95 @@ def save_keras_model(
     options = ConversionOptions(quantization_dtype_map=quantization_dtype_map or {}, weight_shard_size_bytes=weight_shard_size_bytes)
     with saved_copy(model) as path, open_keras_file(path) as source:
         write_source(source, artifacts_dir, options, metadata)
+
+
+# The public converter's functions on open HDF5 files and weight groups; the reading and
+# writing are the ones above.
+
+
+def normalize_weight_name(weight_name: Union[str, bytes]) -> str:
+    """'dense/kernel:0' -> 'dense/kernel'."""
+    return strip_tensor_suffix(as_text(weight_name))
+
+
+def as_text(bytes_or_text: Union[str, bytes], encoding: str = "utf-8") -> str:
+    if isinstance(bytes_or_text, str):
+        return bytes_or_text
+    if isinstance(bytes_or_text, bytes):
+        return bytes_or_text.decode(encoding)
+    raise TypeError(f"expected bytes or str, got {bytes_or_text!r}")
+
+
+# Class names of early TF 2 Keras that tfjs-layers knows under their plain names.
+_CLASS_NAME_MAP = {"BatchNormalizationV1": "BatchNormalization", "UnifiedGRU": "GRU", "UnifiedLSTM": "LSTM"}
+
+
+def translate_class_names(input_object: Any) -> None:
+    """Renames those classes in a config, in place, at any depth."""
+    if isinstance(input_object, dict):
+        for key, value in input_object.items():
+            if key == "class_name" and value in _CLASS_NAME_MAP:
+                input_object[key] = _CLASS_NAME_MAP[value]
+            else:
+                translate_class_names(value)
+    elif isinstance(input_object, (list, tuple)):
+        for item in input_object:
+            translate_class_names(item)
+
+
+def _as_groups(weights: List[Weight], split_by_layer: bool) -> WeightGroups:
+    """Weights read into {'name', 'data'} dicts: one group, or one per layer."""
+    groups = group_by_layer(weights) if split_by_layer else [weights]
+    return [[{"name": w.name, "data": np.asarray(w.load())} for w in group] for group in groups if group or not split_by_layer]
+
+
+def _topology_and_groups(source: KerasModelSource, split_by_layer: bool) -> Tuple[Dict, WeightGroups]:
+    """A Keras 2 config as stored (TF.js reads that dialect, extra keys included), as the
+    public converter returns it; a Keras 3 one translated, since TF.js cannot read it as is."""
+    topology = source.topology()
+    if source.keras_version.split(".")[0] in ("1", "2"):
+        topology["model_config"] = source.model_config
+    translate_class_names(topology["model_config"])
+    return topology, _as_groups(source.weights, split_by_layer)
+
+
+def h5_merged_saved_model_to_tfjs_format(h5file: Union[str, h5py.File], split_by_layer: bool = False) -> Tuple[Dict, WeightGroups]:
+    """(modelTopology, weight groups) of a whole-model .h5 (a path or an open h5py.File)."""
+    with open_keras_h5(h5file) as source:
+        return _topology_and_groups(source, split_by_layer)
+
+
+def h5_v3_merged_saved_model_to_tfjs_format(h5file: h5py.File, meta_file: Dict, config_file: Dict,
+                                             split_by_layer: bool = False) -> Tuple[Dict, WeightGroups]:
+    """The same for the unpacked parts of a .keras archive: model.weights.h5 (open),
+    metadata.json's and config.json's content."""
+    with h5_model.open_h5(h5file) as f:
+        source = source_of_parts(f.filename, f, config_file, str((meta_file or {}).get("keras_version", "3")))
+        return _topology_and_groups(source, split_by_layer)
+
+
+def h5_weights_to_tfjs_format(h5file: Union[str, h5py.File], split_by_layer: bool = False) -> WeightGroups:
+    """Weight groups of a save_weights() .h5 file (a path or an open h5py.File)."""
+    with h5_model.open_h5(h5file) as f:
+        naming = h5_model.Naming(h5_model.keras_major_version(f), {})
+        layers = h5_model.weights_by_layer(f, naming, f.filename)
+        if split_by_layer:
+            return [_as_groups(weights, False)[0] for _, weights in layers if weights]
+        return _as_groups([w for _, weights in layers for w in weights], False)
+
+
+def write_artifacts(
+    topology: Optional[Dict],
+    weights: WeightGroups,
+    output_dir: str,
+    quantization_dtype_map: Optional[Dict] = None,
+    weight_shard_size_bytes: int = DEFAULT_SHARD_SIZE_BYTES,
+    metadata: Optional[Dict] = None,
+) -> None:
+    """A layers model.json (modelTopology null when topology is None) and its shards."""
+    write_weights_lib.check_shard_size(weight_shard_size_bytes)
+    generated_by = f"keras v{topology['keras_version']}" if topology and "keras_version" in topology else None
+    groups = [[Weight.of(entry["name"], entry["data"]) for entry in group] for group in weights]
+    with output_directory(output_dir) as staging:
+        manifest = write_weights_lib.write_weight_groups(groups, staging, weight_shard_size_bytes, quantization_dtype_map)
+        model_json.write_model_json(staging, model_json.LAYERS_FORMAT, topology or None, manifest, generated_by, metadata)

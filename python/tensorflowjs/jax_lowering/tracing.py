@@ -52,6 +52,23 @@ def _flax_variables(apply_fn: Callable, params: Any, inputs: Sequence[jax.ShapeD
     return {"params": params} if same else params
 
 
+def _shape_and_dtype(signature: Any, index: int) -> Tuple[tuple, Any]:
+    """(shape, dtype) of a ((shape), dtype) pair, or of anything with .shape and .dtype
+    (tf.TensorSpec, jax.ShapeDtypeStruct, an array); TF types are read by duck typing."""
+    if hasattr(signature, "shape") and hasattr(signature, "dtype"):
+        shape = signature.shape
+        if hasattr(shape, "as_list"):
+            if shape.rank is None:
+                raise ConversionError(f"input_signatures[{index}] has an unknown rank; give every dimension (None for a dynamic one)")
+            shape = shape.as_list()
+        return tuple(shape), getattr(signature.dtype, "as_numpy_dtype", signature.dtype)
+    try:
+        shape, dtype = signature
+    except (TypeError, ValueError):
+        raise ConversionError(f"input_signatures[{index}] is {signature!r}; give a ((shape), dtype) pair or a tf.TensorSpec") from None
+    return tuple(shape), dtype
+
+
 def _input_shapes(input_signatures, polymorphic_shapes) -> Tuple[List[tuple], List[np.dtype]]:
     """JAX shapes (ints and dimension expressions) and dtypes of the inputs."""
     if polymorphic_shapes is None:
@@ -62,7 +79,8 @@ def _input_shapes(input_signatures, polymorphic_shapes) -> Tuple[List[tuple], Li
         raise ConversionError("polymorphic_shapes must be a list with one entry (a string or None) per input signature")
     scope = export.SymbolicScope()
     shapes, dtypes = [], []
-    for index, ((shape, dtype), spec) in enumerate(zip(input_signatures, polymorphic_shapes)):
+    for index, (signature, spec) in enumerate(zip(input_signatures, polymorphic_shapes)):
+        shape, dtype = _shape_and_dtype(signature, index)
         shape = tuple(None if d is None else int(d) for d in shape)
         if spec is not None:
             try:
@@ -80,6 +98,14 @@ def _input_shapes(input_signatures, polymorphic_shapes) -> Tuple[List[tuple], Li
     return shapes, dtypes
 
 
+def _leaf_value(leaf: Any) -> np.ndarray:
+    """A parameter's array; a Python number gets the dtype JAX gives it (float32 for 0.5 when
+    jax_enable_x64 is off), as apply_fn would see it."""
+    if isinstance(leaf, (bool, int, float, complex)):
+        return np.asarray(jax.numpy.asarray(leaf))
+    return np.asarray(leaf)
+
+
 def _name(path) -> str:
     return re.sub(r"[^A-Za-z0-9_./-]", "_", jax.tree_util.keystr(path, simple=True, separator="/")) or "param"
 
@@ -90,7 +116,7 @@ def trace(apply_fn: Callable, params: Any, input_signatures: Sequence, polymorph
     specs = [jax.ShapeDtypeStruct(s, d) for s, d in zip(shapes, dtypes)]
     params = _flax_variables(apply_fn, params, specs)
     leaves_with_paths, treedef = jax.tree_util.tree_flatten_with_path(params)
-    values = [np.asarray(leaf) for _, leaf in leaves_with_paths]
+    values = [_leaf_value(leaf) for _, leaf in leaves_with_paths]
     names = [_name(path) for path, _ in leaves_with_paths]
     for name, value in zip(names, values):
         if value.dtype not in TFJS_DTYPES:

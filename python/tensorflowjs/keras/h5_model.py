@@ -11,7 +11,7 @@ with the Keras 2 weight names TF.js looks up.
 import contextlib
 import json
 from dataclasses import dataclass
-from typing import Dict, Iterator, List
+from typing import Dict, Iterator, List, Tuple, Union
 
 import h5py
 
@@ -45,7 +45,7 @@ def layer_classes(config: Dict) -> Dict[str, str]:
 
 
 @dataclass
-class _Naming:
+class Naming:
     """How stored weight names become TF.js names for one file."""
 
     keras_major: int
@@ -62,7 +62,7 @@ class _Naming:
         return "/".join(parts)
 
 
-def _layer_weights(group: h5py.Group, layer_name: str, naming: _Naming, path: str) -> List[Weight]:
+def _layer_weights(group: h5py.Group, layer_name: str, naming: Naming, path: str) -> List[Weight]:
     weights = []
     for stored in (_text(n) for n in group.attrs.get("weight_names", [])):
         dataset = group.get(stored)
@@ -72,29 +72,50 @@ def _layer_weights(group: h5py.Group, layer_name: str, naming: _Naming, path: st
     return weights
 
 
-def _weights(f: h5py.File, naming: _Naming, path: str) -> List[Weight]:
-    group = f.get("model_weights")
-    if group is None:
-        return []
-    weights = []
+def weights_by_layer(group: h5py.Group, naming: Naming, path: str) -> List[Tuple[str, List[Weight]]]:
+    """(layer name, its weights) in saving order, from a group listing `layer_names`: a whole
+    model's `model_weights`, or the root of a save_weights() file."""
+    layers = []
     for layer_name in (_text(n) for n in group.attrs.get("layer_names", [])):
         if layer_name not in group:
             raise ConversionError(f"{path}: layer {layer_name!r} has no weight group; the file is damaged")
-        weights.extend(_layer_weights(group[layer_name], layer_name, naming, path))
-    return weights
+        layers.append((layer_name, _layer_weights(group[layer_name], layer_name, naming, path)))
+    return layers
 
 
-def _open(path: str) -> h5py.File:
-    try:
-        return h5py.File(path, "r")
-    except OSError as e:
-        raise ConversionError(f"{path} cannot be read as HDF5 ({e}); the file is truncated or damaged") from None
+def _weights(f: h5py.File, naming: Naming, path: str) -> List[Weight]:
+    group = f.get("model_weights")
+    if group is None:
+        return []
+    return [weight for _, weights in weights_by_layer(group, naming, path) for weight in weights]
+
+
+def keras_major_version(f: h5py.Group) -> int:
+    """2 for tf_keras files (and files without a version), 3 for Keras 3."""
+    version = _text(f.attrs.get("keras_version", f.get("model_weights", f).attrs.get("keras_version", "2")))
+    return int(version.split(".")[0]) if version.split(".")[0].isdigit() else 2
 
 
 @contextlib.contextmanager
-def open_keras_h5(path: str) -> Iterator[KerasModelSource]:
-    """The model in a Keras .h5 file; its weights can be read until the context ends."""
-    with _open(path) as f:
+def open_h5(path_or_file: Union[str, h5py.File]) -> Iterator[h5py.File]:
+    """An HDF5 file opened for reading, or the caller's open h5py.File (left open)."""
+    if isinstance(path_or_file, h5py.File):
+        yield path_or_file
+        return
+    try:
+        f = h5py.File(path_or_file, "r")
+    except OSError as e:
+        raise ConversionError(f"{path_or_file} cannot be read as HDF5 ({e}); the file is truncated or damaged") from None
+    with f:
+        yield f
+
+
+@contextlib.contextmanager
+def open_keras_h5(path_or_file: Union[str, h5py.File]) -> Iterator[KerasModelSource]:
+    """The model in a Keras .h5 file (a path or an open h5py.File); its weights can be read
+    until the context ends."""
+    path = path_or_file.filename if isinstance(path_or_file, h5py.File) else path_or_file
+    with open_h5(path_or_file) as f:
         if "model_config" not in f.attrs:
             if "layer_names" in f.attrs or "layers" in f:
                 raise ConversionError(f"{path} holds only weights (save_weights), no model config; save the whole model with model.save() and convert that")
@@ -103,12 +124,12 @@ def open_keras_h5(path: str) -> Iterator[KerasModelSource]:
         if not isinstance(model_config, dict) or "class_name" not in model_config:
             raise ConversionError(f"{path}: model_config is not a Keras model config")
         keras_version = _text(f.attrs.get("keras_version", f.get("model_weights", f).attrs.get("keras_version", "2")))
-        keras_major = int(keras_version.split(".")[0]) if keras_version.split(".")[0].isdigit() else 2
+        keras_major = keras_major_version(f)
         training_config = _json_attr(f, "training_config", path) if "training_config" in f.attrs and keras_major < 3 else None
         yield KerasModelSource(
             path=path,
             model_config=model_config,
-            weights=_weights(f, _Naming(keras_major, layer_classes(model_config)), path),
+            weights=_weights(f, Naming(keras_major, layer_classes(model_config)), path),
             keras_version=keras_version,
             backend=_text(f.attrs.get("backend", "tensorflow")),
             training_config=training_config,

@@ -220,6 +220,12 @@ def _root_weights(path: str, weights_file: h5py.File, config: Dict) -> List[Weig
     return walker.weights
 
 
+def source_of_parts(path: str, weights_file: h5py.File, config: Dict, keras_version: str = "3") -> KerasModelSource:
+    """The model of a .keras archive's unpacked parts: model.weights.h5 (open), config.json's
+    content and metadata.json's keras_version."""
+    return KerasModelSource(path, config, _root_weights(path, weights_file, config), keras_version)
+
+
 @contextlib.contextmanager
 def open_keras_archive(path: str) -> Iterator[KerasModelSource]:
     """The model in a .keras archive; its weights can be read until the context ends."""
@@ -230,4 +236,4 @@ def open_keras_archive(path: str) -> Iterator[KerasModelSource]:
     with archive:
         config = _read_config(path, archive)
         with _weights_file(path, archive) as weights_file:
-            yield KerasModelSource(path, config, _root_weights(path, weights_file, config), _keras_version(archive))
+            yield source_of_parts(path, weights_file, config, _keras_version(archive))
