@@ -5,10 +5,11 @@ imported before a handler is chosen: --help and --version never import TensorFlo
 """
 
 import argparse
+import contextlib
 import os
 import sys
 import warnings
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
 from tensorflowjs import formats, quantization
 from tensorflowjs.converters import pairs
@@ -171,6 +172,169 @@ def convert(argv: List[str]) -> None:
     output_format = args.output_format or pairs.DEFAULT_OUTPUT_FORMAT[input_format]
     handler = pairs.handler_for(input_format, output_format)
     handler(args.input_path, args.output_path, options)
+
+
+# The public converter's dispatch_* functions: its Python entry point per format pair. Each
+# checks its paths as the public one does, then calls this project's handler of the pair.
+
+
+@contextlib.contextmanager
+def _eager() -> Iterator[None]:
+    """TensorFlow work runs eagerly even when the caller is inside `with tf.Graph().as_default():`
+    (as scripts written for the public converter often are); the caller's graph is untouched."""
+    tf = sys.modules.get("tensorflow")
+    if tf is None:
+        yield
+        return
+    with tf.init_scope():
+        yield
+
+
+def _require_file(path: str, kind: str) -> None:
+    if not os.path.exists(path):
+        raise ConversionError(f"Nonexistent path to {kind} file: {path}")
+    if os.path.isdir(path):
+        raise ConversionError(f"Expected path to point to an {kind} file, but it points to a directory: {path}")
+
+
+def _require_model_json(config_json_path: str) -> None:
+    """The layers model.json inputs: a file holding JSON."""
+    import json
+
+    if os.path.isdir(config_json_path):
+        raise ConversionError(f"the input path should be a model.json file, but received a directory: {config_json_path}")
+    try:
+        with open(config_json_path, "rb") as f:
+            json.loads(f.read().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise ConversionError(f"the input path is expected to hold JSON, but cannot read valid JSON content from {config_json_path}") from None
+
+
+def _require_no_directory(path: str, what: str) -> None:
+    if os.path.isdir(path):
+        raise ConversionError(f"the output path should be the path to {what}, but received an existing directory ({path})")
+
+
+def _layers_options(quantization_dtype_map, split_weights_by_layer=False, weight_shard_size_bytes=DEFAULT_SHARD_SIZE_BYTES) -> ConversionOptions:
+    return ConversionOptions(quantization_dtype_map=dict(quantization_dtype_map or {}), split_weights_by_layer=split_weights_by_layer,
+                             weight_shard_size_bytes=check_shard_size(weight_shard_size_bytes))
+
+
+def dispatch_keras_h5_to_tfjs_layers_model_conversion(h5_path, output_dir=None, quantization_dtype_map=None, split_weights_by_layer=False,
+                                                      weight_shard_size_bytes=DEFAULT_SHARD_SIZE_BYTES, metadata=None):
+    """(modelTopology or None for a save_weights() file, weight groups) of a Keras .h5; written
+    as a layers model to output_dir when given."""
+    import h5py
+
+    from tensorflowjs.converters import keras_h5_conversion as conversion
+
+    _require_file(h5_path, "HDF5")
+    with h5py.File(h5_path, "r") as f:
+        weights_only = "layer_names" in f.attrs
+    if weights_only:
+        model_json, groups = None, conversion.h5_weights_to_tfjs_format(h5_path, split_by_layer=split_weights_by_layer)
+    else:
+        model_json, groups = conversion.h5_merged_saved_model_to_tfjs_format(h5_path, split_by_layer=split_weights_by_layer)
+    if output_dir:
+        conversion.write_artifacts(model_json, groups, output_dir, quantization_dtype_map, weight_shard_size_bytes, metadata)
+    return model_json, groups
+
+
+def dispatch_keras_keras_to_tfjs_layers_model_conversion(v3_path, output_dir=None, quantization_dtype_map=None, split_weights_by_layer=False,
+                                                         weight_shard_size_bytes=DEFAULT_SHARD_SIZE_BYTES, metadata=None):
+    """(modelTopology, weight groups) of a .keras archive (read in place, never unpacked);
+    written as a layers model to output_dir when given."""
+    from tensorflowjs.converters import keras_h5_conversion as conversion
+    from tensorflowjs.keras.keras_archive import open_keras_archive
+
+    _require_file(v3_path, ".keras")
+    if not str(v3_path).endswith(".keras"):
+        raise ConversionError(f"Invalid `filepath` argument: expected a `.keras` extension, got {v3_path}")
+    with open_keras_archive(v3_path) as source:
+        model_json, groups = conversion._topology_and_groups(source, split_weights_by_layer)
+        if output_dir:
+            conversion.write_source(source, output_dir, _layers_options(quantization_dtype_map, split_weights_by_layer, weight_shard_size_bytes), metadata)
+    return model_json, groups
+
+
+def dispatch_keras_h5_to_tfjs_graph_model_conversion(h5_path, output_dir=None, quantization_dtype_map=None, skip_op_check=False,
+                                                     strip_debug_ops=False, use_structured_outputs_names=False,
+                                                     weight_shard_size_bytes=DEFAULT_SHARD_SIZE_BYTES, control_flow_v2=False,
+                                                     experiments=False, metadata=None):
+    """A Keras .h5 (or .keras) file -> TF.js graph model in output_dir."""
+    from tensorflowjs.converters import tf_graph_model
+    from tensorflowjs.converters.tf_saved_model_conversion_v2 import _options
+    from tensorflowjs.graph import keras_model
+
+    _require_file(h5_path, "HDF5")
+    options = _options(quantization_dtype_map, skip_op_check, strip_debug_ops, use_structured_outputs_names,
+                       check_shard_size(weight_shard_size_bytes), control_flow_v2)
+    with _eager():
+        tf_graph_model.convert_keras_model(keras_model.load_keras_file(h5_path), output_dir, options, h5_path, user_metadata=metadata)
+
+
+def dispatch_keras_saved_model_to_tensorflowjs_conversion(keras_saved_model_path, output_dir, quantization_dtype_map=None,
+                                                          split_weights_by_layer=False, weight_shard_size_bytes=DEFAULT_SHARD_SIZE_BYTES,
+                                                          metadata=None):
+    """A tf_keras SavedModel directory -> TF.js layers model in output_dir."""
+    from tensorflowjs.converters import keras_saved_model_conversion
+
+    with _eager():
+        keras_saved_model_conversion.convert_keras_saved_model_to_layers(
+            keras_saved_model_path, output_dir, _layers_options(quantization_dtype_map, split_weights_by_layer, weight_shard_size_bytes), metadata)
+
+
+def dispatch_tensorflowjs_to_keras_h5_conversion(config_json_path, h5_path):
+    """A layers model.json -> Keras .h5 file (tf_keras writes it; Keras 3 loads it too)."""
+    from tensorflowjs.converters import tfjs_layers_to_keras
+
+    _require_model_json(config_json_path)
+    _require_no_directory(h5_path, "an HDF5 file")
+    with _eager():
+        tfjs_layers_to_keras.convert_to_keras_h5(config_json_path, h5_path, ConversionOptions())
+
+
+def dispatch_tensorflowjs_to_keras_keras_conversion(config_json_path, v3_path):
+    """A layers model.json -> Keras 3 .keras archive."""
+    from tensorflowjs.converters import tfjs_layers_to_keras
+
+    _require_model_json(config_json_path)
+    _require_no_directory(v3_path, "a .keras file")
+    with _eager():
+        tfjs_layers_to_keras.convert_to_keras_archive(config_json_path, v3_path, ConversionOptions())
+
+
+def dispatch_tensorflowjs_to_keras_saved_model_conversion(config_json_path, keras_saved_model_path):
+    """A layers model.json -> tf_keras SavedModel directory."""
+    from tensorflowjs.converters import tfjs_layers_to_keras
+
+    _require_model_json(config_json_path)
+    with _eager():
+        tfjs_layers_to_keras.convert_to_keras_saved_model(config_json_path, keras_saved_model_path, ConversionOptions())
+
+
+def dispatch_tensorflowjs_to_tensorflowjs_conversion(config_json_path, output_dir_path, quantization_dtype_map=None,
+                                                     weight_shard_size_bytes=DEFAULT_SHARD_SIZE_BYTES):
+    """A layers model re-sharded and re-quantized into output_dir_path (no Keras involved)."""
+    from tensorflowjs.converters import tfjs_layers_model
+
+    _require_model_json(config_json_path)
+    tfjs_layers_model.convert_layers_to_layers(config_json_path, output_dir_path, _layers_options(quantization_dtype_map, False, weight_shard_size_bytes))
+
+
+def dispatch_tfjs_layers_model_to_tfjs_graph_conversion(config_json_path, output_dir_path, quantization_dtype_map=None, skip_op_check=False,
+                                                        strip_debug_ops=False, weight_shard_size_bytes=DEFAULT_SHARD_SIZE_BYTES,
+                                                        control_flow_v2=False, experiments=False, metadata=None):
+    """A layers model.json -> TF.js graph model (rebuilt in tf_keras, then traced and optimised)."""
+    from tensorflowjs.converters import tf_graph_model
+    from tensorflowjs.converters.keras_tfjs_loader import load_keras_model
+    from tensorflowjs.converters.tf_saved_model_conversion_v2 import _options
+
+    _require_model_json(config_json_path)
+    options = _options(quantization_dtype_map, skip_op_check, strip_debug_ops, False, check_shard_size(weight_shard_size_bytes), control_flow_v2)
+    with _eager():
+        model = load_keras_model(config_json_path, use_tf_keras=True)
+        tf_graph_model.convert_keras_model(model, output_dir_path, options, config_json_path, user_metadata=metadata)
 
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):

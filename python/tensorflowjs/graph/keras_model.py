@@ -41,7 +41,11 @@ def trace(model: Any) -> Tuple[Any, List[str]]:
         model_inputs = None
     if not model_inputs:
         raise ConversionError("the Keras model has no defined inputs; build it on an Input (or call it once) before converting")
-    structure = model.input if not isinstance(model.input, (list, tuple)) or len(model_inputs) > 1 else model_inputs[0]
+    try:
+        declared = model.input
+    except AttributeError:  # a Keras 3 Sequential read from a Keras 2 .h5 has inputs but no `input`
+        declared = model_inputs[0] if len(model_inputs) == 1 else model_inputs
+    structure = declared if not isinstance(declared, (list, tuple)) or len(model_inputs) > 1 else model_inputs[0]
     specs = []
     for index, tensor in enumerate(model_inputs):
         name = (getattr(tensor, "name", None) or f"input_{index}").split(":")[0].replace("/", "_")
