@@ -125,3 +125,30 @@ def convert_keras_model_to_graph_model(
     options = _options(quantization_dtype_map, skip_op_check, strip_debug_ops, use_structured_outputs_names, weight_shard_size_bytes,
                        control_flow_v2)
     tf_graph_model.convert_keras_model(keras_model, output_dir, options, user_metadata=metadata)
+
+
+# Two private helpers of the public module that scripts (and its own tests) call directly.
+
+
+def _freeze_saved_model_v2(concrete_func: Any, control_flow_v2: bool = False) -> Any:
+    """A tf.Graph of the concrete function with its variables frozen into constants."""
+    import tensorflow as tf
+
+    from tensorflowjs.graph import freeze
+
+    graph_def = freeze.freeze_function(concrete_func, control_flow_v2)
+    with tf.Graph().as_default() as graph:
+        tf.graph_util.import_graph_def(graph_def, name="")
+    return graph
+
+
+def _run_grappler(config: Any, graph_def: Any, graph: Any, signature_def: Any) -> Any:
+    """Grappler with the caller's ConfigProto on graph_def; `graph` supplies collections
+    such as train_op (the nodes to keep)."""
+    from tensorflow.python.grappler import tf_optimizer
+
+    import tensorflow as tf
+
+    meta_graph = tf.compat.v1.train.export_meta_graph(graph_def=graph_def, graph=graph)
+    meta_graph.signature_def["not_used_key"].CopyFrom(signature_def)
+    return tf_optimizer.OptimizeGraph(config, meta_graph)
