@@ -9,7 +9,7 @@ from typing import Any
 
 from tensorflowjs.version import version as __version__
 
-_SUBMODULES = ("converters", "quantization", "read_weights", "write_weights", "version")
+_SUBMODULES = ("converters", "quantization", "read_weights", "resource_loader", "write_weights", "version")
 
 
 def __getattr__(name: str) -> Any:
