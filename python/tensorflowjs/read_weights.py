@@ -20,6 +20,10 @@ from tensorflowjs.errors import ConversionError
 _QUANTIZED_NUMPY = {"uint8": np.dtype(np.uint8), "uint16": np.dtype("<u2"), "float16": np.dtype("<f2")}
 _MAX_DIM = 2**31 - 1
 
+# A string weight's elements: each a little-endian uint32 byte length, then its UTF-8 bytes.
+STRING_LENGTH_NUM_BYTES = 4
+STRING_LENGTH_DTYPE = np.dtype("<u4")
+
 
 def safe_shard_path(base_path: str, relative: str) -> str:
     """The shard's path, refusing names that would read outside the model directory."""
