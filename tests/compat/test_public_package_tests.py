@@ -34,7 +34,7 @@ FLOORS = {
     "fold_batch_norms_test.py": 1,
     "fuse_depthwise_conv2d_test.py": 0,
     "fuse_prelu_test.py": 3,
-    "normalize_bias_add_test.py": 1,
+    "normalize_bias_add_test.py": 3,
     "tf_module_mapper_test.py": 2,
     "converter_test.py": 23,
 }
