@@ -69,8 +69,9 @@ def run_grappler(graph_def: Any, input_names: Sequence[str], output_names: Seque
     nodes = {node.name: node for node in graph_def.node}
     signature = meta_graph.signature_def["serving_default"]
     for name in input_names:
-        signature.inputs[name].name = f"{name}:0"
-        signature.inputs[name].dtype = _input_dtype(graph_def, nodes, name)
+        if name in nodes:  # one an earlier run dropped comes back in _restore_lost_inputs
+            signature.inputs[name].name = f"{name}:0"
+            signature.inputs[name].dtype = _input_dtype(graph_def, nodes[name])
     for name in output_names:
         signature.outputs[name].name = f"{name}:0"
     fetch = meta_graph_pb2.CollectionDef()
@@ -102,19 +103,16 @@ def _first_output_dtype(op_def: Any, node: Any) -> Optional[int]:
     return None
 
 
-def _input_dtype(graph_def: Any, nodes: dict, name: str) -> int:
-    """The dtype of tensor `name:0`; an input may be any op's output (a TF1 signature can name
-    a Cast), not only a Placeholder's."""
+def _input_dtype(graph_def: Any, node: Any) -> int:
+    """The dtype of the input `node`'s output 0; an input may be any op's output (a TF1
+    signature can name a Cast), not only a Placeholder's."""
     from tensorflow.python.framework import op_def_registry
 
-    node = nodes.get(name)
-    if node is None:
-        raise ConversionError(f"the model's input {name!r} is not a node of its graph")
     functions = {f.signature.name: f.signature for f in graph_def.library.function}
     op_def = functions.get(node.op) or op_def_registry.get(node.op)
     dtype = _first_output_dtype(op_def, node) if op_def is not None else None
     if not dtype:
-        raise ConversionError(f"cannot tell the dtype of the model's input {name!r} (op {node.op}); give a signature whose inputs are placeholders")
+        raise ConversionError(f"cannot tell the dtype of the model's input {node.name!r} (op {node.op}); give a signature whose inputs are placeholders")
     return dtype
 
 
