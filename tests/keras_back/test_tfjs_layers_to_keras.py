@@ -328,6 +328,18 @@ def test_deserialize_keras_model_from_json_text_and_bytes(sources):
     assert [w.shape for w in topology_only.weights] == [w.shape for w in model.weights]
 
 
+def test_deserialize_keras_model_from_file_objects_and_empty_buffers_mean_none(sources):
+    from tensorflowjs.converters import deserialize_keras_model, load_keras_model
+
+    source, inputs, expected = sources["mlp"]
+    manifest = json.load(open(source / "model.json"))["weightsManifest"]
+    with open(source / "model.json") as config, open(source / manifest[0]["paths"][0], "rb") as shard:
+        model = deserialize_keras_model(config, [shard])
+    np.testing.assert_allclose(model.predict(inputs[0], verbose=0), expected[0], atol=1e-5, rtol=1e-5)
+    from_empty_list = load_keras_model(str(source / "model.json"), weights_data_buffers=[])
+    np.testing.assert_allclose(from_empty_list.predict(inputs[0], verbose=0), expected[0], atol=1e-5, rtol=1e-5)
+
+
 if __name__ == "__main__":
     import sys
 

@@ -242,10 +242,11 @@ def write_h5(model, path: str, where: str, rules: Sequence = from_tfjs_config.KE
 
 
 def _buffers_per_group(manifest: List[Dict], buffers: Buffers) -> List[bytes]:
-    """One buffer per weight group, from one buffer, one per group, or one per shard."""
-    if isinstance(buffers, (bytes, bytearray, memoryview)):
+    """One buffer per weight group, from one buffer, one per group, or one per shard;
+    each a bytes-like object or a binary file object."""
+    if isinstance(buffers, (bytes, bytearray, memoryview)) or hasattr(buffers, "read"):
         buffers = [buffers]
-    buffers = [bytes(b) for b in buffers]
+    buffers = [b.read() if hasattr(b, "read") else bytes(b) for b in buffers]
     shard_counts = [len(group["paths"]) for group in manifest]
     if len(buffers) == len(manifest):
         return buffers
@@ -273,16 +274,19 @@ def build_model(topology: Dict, weights: Optional[Sequence], where: str, use_tf_
     return build_tf_keras_model(topology, weights, where, unique_name_scope)
 
 
-def deserialize_keras_model(config_json: Union[str, bytes, Dict], weight_data: Optional[Buffers] = None, use_unique_name_scope: bool = False, *,
+def deserialize_keras_model(config_json: Union[str, bytes, Dict, Any], weight_data: Optional[Buffers] = None, use_unique_name_scope: bool = False, *,
                             use_tf_keras: Optional[bool] = None):
     """A Keras model from a model.json's content (or its modelTopology alone) and weight bytes.
 
-    `weight_data`: the shards' bytes, one buffer per weight group (or per shard), in manifest
-    order; without it the weights keep their initial values. `use_unique_name_scope` builds
+    `config_json`: a dict, JSON text or bytes, or a file object to read them from.
+    `weight_data`: the shards' bytes (or binary file objects), one per weight group or per
+    shard, in manifest order; without it the weights keep their initial values. `use_unique_name_scope` builds
     the tf_keras model under a fresh name scope (several models in one graph). See the module
     docstring for which Keras (`use_tf_keras`).
     """
     where = "model.json content"
+    if hasattr(config_json, "read"):
+        config_json = config_json.read()
     if isinstance(config_json, (str, bytes)):
         try:
             config_json = json.loads(config_json)
@@ -292,7 +296,7 @@ def deserialize_keras_model(config_json: Union[str, bytes, Dict], weight_data: O
         raise ConversionError("config_json must be a model.json or a modelTopology (a JSON object)")
     topology, manifest = (config_json["modelTopology"], config_json.get("weightsManifest")) if "modelTopology" in config_json else (config_json, None)
     weights = None
-    if weight_data is not None:
+    if weight_data:
         if manifest is None:
             raise ConversionError("weight_data needs a weightsManifest: pass the whole model.json, not its modelTopology")
         read_weights.check_manifest(manifest, where)
@@ -313,10 +317,11 @@ def load_keras_model(
     """A Keras model from a TF.js layers model.json and its weight shards.
 
     Shards are read from `weights_path_prefix` (default: the directory of the model.json),
-    or taken from `weights_data_buffers` (one buffer per weight group, or per shard).
+    or taken from `weights_data_buffers` (one buffer per weight group, or per shard; empty
+    means not given, as in the public package).
     Quantized weights are dequantized. See the module docstring for which Keras.
     """
-    if weights_path_prefix is not None and weights_data_buffers is not None:
+    if weights_path_prefix and weights_data_buffers:
         raise ValueError("weights_path_prefix and weights_data_buffers are mutually exclusive")
     path = model_json.model_json_path(config_json_path)
     if not load_weights:
@@ -324,7 +329,7 @@ def load_keras_model(
         return build_model(topology, None, path, use_tf_keras, use_unique_name_scope)
     model = model_json.read_model_json(path)
     manifest = model["weightsManifest"]
-    if weights_data_buffers is not None:
+    if weights_data_buffers:
         groups = read_weights.index_weights(manifest, data_buffers=_buffers_per_group(manifest, weights_data_buffers))
     else:
         groups = read_weights.index_weights(manifest, base_path=weights_path_prefix or os.path.dirname(os.path.abspath(path)))
