@@ -3,7 +3,9 @@
 tfjs-layers saves configs in the Keras 2 dialect (`batch_input_shape`, list-form
 `inbound_nodes`), which tf_keras reads natively; what differs is listed here, one rule per
 concept. A second table adapts a Keras 2 config to what Keras 3's legacy loader accepts,
-so that a converted .h5 loads in both Keras versions. No rule imports Keras.
+so that a converted .h5 loads in both Keras versions; a third takes a tfjs-layers config
+straight to Keras 3 (the .keras output, and Keras 3 models of the Python API). No rule
+imports Keras.
 """
 
 import copy
