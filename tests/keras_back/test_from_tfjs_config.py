@@ -104,6 +104,21 @@ def test_nested_functional_counts_nodes_from_zero_for_keras3_only():
     assert _apply(rules.KERAS3_LEGACY_RULES, model)["config"]["layers"][1]["inbound_nodes"][0][0][1] == 1
 
 
+def test_keras3_gets_an_input_layer_for_a_sequential_whose_first_layer_has_the_batch_shape():
+    model = {"class_name": "Sequential", "config": {"name": "s", "layers": [_layer("Dense", batch_input_shape=[None, 4], dtype="float32")]}}
+    layers = _apply(rules.TFJS_TO_KERAS3_RULES, model)["config"]["layers"]
+    assert layers[0] == {"class_name": "InputLayer", "config": {"batch_input_shape": [None, 4], "dtype": "float32", "sparse": False, "name": "dense_input"}}
+    assert "batch_input_shape" not in layers[1]["config"]
+    with_input = {"class_name": "Sequential", "config": {"layers": layers}}
+    assert _apply(rules.TFJS_TO_KERAS3_RULES, with_input) == with_input
+
+
+def test_keras3_finds_wrapped_layers_through_their_module():
+    bidi = _apply(rules.TFJS_TO_KERAS3_RULES, _layer("Bidirectional", layer=_layer("GRU")))
+    assert bidi["config"]["layer"]["module"] == "keras.layers" and bidi["config"]["layer"]["registered_name"] is None
+    assert "module" not in _apply(rules.TFJS_TO_KERAS2_RULES, _layer("Bidirectional", layer=_layer("GRU")))["config"]["layer"]
+
+
 @pytest.mark.parametrize("key", ["activation", "recurrent_activation"])
 def test_hard_sigmoid_is_refused_for_keras3_naming_the_layer(key):
     model = {"class_name": "Sequential", "config": {"layers": [_layer("GRU", **{key: "hard_sigmoid"})]}}

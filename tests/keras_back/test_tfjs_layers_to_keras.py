@@ -279,17 +279,19 @@ def test_existing_output_survives_a_failed_conversion(tmp_path, sources):
 # --- the Python API --------------------------------------------------------------------------
 
 
-def test_load_keras_model_returns_a_keras3_model_from_files_or_buffers(sources):
+def test_load_keras_model_returns_tf_keras_or_on_request_keras3_from_files_or_buffers(sources):
     import keras
+    import tf_keras
 
     from tensorflowjs.converters import load_keras_model
 
     source, inputs, expected = sources["two_in_two_out"]
     from_files = load_keras_model(str(source / "model.json"))
-    assert isinstance(from_files, keras.Model)
+    assert isinstance(from_files, tf_keras.Model)
     manifest = json.load(open(source / "model.json"))["weightsManifest"]
     buffers = [b"".join((source / p).read_bytes() for p in group["paths"]) for group in manifest]
-    from_buffers = load_keras_model(str(source / "model.json"), weights_data_buffers=buffers)
+    from_buffers = load_keras_model(str(source / "model.json"), weights_data_buffers=buffers, use_tf_keras=False)
+    assert isinstance(from_buffers, keras.Model) and not isinstance(from_buffers, tf_keras.Model)
     for model in (from_files, from_buffers):
         for got, want in zip(model.predict(inputs, verbose=0), expected):
             np.testing.assert_allclose(got, want, atol=1e-5, rtol=1e-5)
@@ -297,7 +299,7 @@ def test_load_keras_model_returns_a_keras3_model_from_files_or_buffers(sources):
         load_keras_model(str(source / "model.json"), weights_path_prefix=str(source), weights_data_buffers=buffers)
 
 
-def test_load_keras_model_without_weights_and_as_tf_keras(sources, tmp_path):
+def test_load_keras_model_without_weights_and_from_a_weights_path(sources, tmp_path):
     import tf_keras
 
     from tensorflowjs.converters import load_keras_model
@@ -320,10 +322,22 @@ def test_deserialize_keras_model_from_json_text_and_bytes(sources):
     text = (source / "model.json").read_text()
     manifest = json.loads(text)["weightsManifest"]
     data = b"".join((source / p).read_bytes() for p in manifest[0]["paths"])
-    model = deserialize_keras_model(text, weight_data=data)
+    model = deserialize_keras_model(text, weight_data=data, use_tf_keras=False)
     np.testing.assert_allclose(model.predict(inputs[0], verbose=0), expected[0], atol=1e-5, rtol=1e-5)
     topology_only = deserialize_keras_model(json.loads(text)["modelTopology"])
     assert [w.shape for w in topology_only.weights] == [w.shape for w in model.weights]
+
+
+def test_deserialize_keras_model_from_file_objects_and_empty_buffers_mean_none(sources):
+    from tensorflowjs.converters import deserialize_keras_model, load_keras_model
+
+    source, inputs, expected = sources["mlp"]
+    manifest = json.load(open(source / "model.json"))["weightsManifest"]
+    with open(source / "model.json") as config, open(source / manifest[0]["paths"][0], "rb") as shard:
+        model = deserialize_keras_model(config, [shard])
+    np.testing.assert_allclose(model.predict(inputs[0], verbose=0), expected[0], atol=1e-5, rtol=1e-5)
+    from_empty_list = load_keras_model(str(source / "model.json"), weights_data_buffers=[])
+    np.testing.assert_allclose(from_empty_list.predict(inputs[0], verbose=0), expected[0], atol=1e-5, rtol=1e-5)
 
 
 if __name__ == "__main__":

@@ -1,22 +1,24 @@
 """TF.js layers models back into Keras: `load_keras_model` and `deserialize_keras_model`.
 
-The model is built with tf_keras (Keras 2), which reads the Keras 2 config dialect that
-tfjs-layers saves natively and computes what TF.js computes (Keras 3 redefined
-`hard_sigmoid`, the default recurrent activation of tfjs-layers' LSTM and GRU). Weights are
-then set by name, the way tfjs-layers looks them up, after checking that every weight of the
-model has exactly one manifest entry of its shape. The public functions return a Keras 3
-model, TensorFlow 2.21's default Keras, obtained through Keras 3's own loader of Keras 2
-HDF5 files; `use_tf_keras=True` returns the tf_keras model instead. No code stored in a
-model is ever executed: Lambda layers are refused and Keras 3 loads in safe mode.
+Like the public converter, the functions return a tf_keras (Keras 2) model when tf_keras is
+installed: it reads the Keras 2 config dialect tfjs-layers saves natively, computes what
+TF.js computes (Keras 3 redefined `hard_sigmoid`, the default recurrent activation of
+tfjs-layers' LSTM and GRU) and runs in graph mode and v1 Sessions. `use_tf_keras=False`
+asks for a Keras 3 model; without tf_keras one is returned when Keras 3 computes what TF.js
+does, and otherwise one error says to install tf_keras. Weights are set by name, the way
+tfjs-layers looks them up, after checking that every weight of the model has exactly one
+manifest entry of its shape; tf_keras sets them in the session a graph-mode model runs in.
+No code stored in a model is ever executed: Lambda layers are refused and Keras 3 builds in
+safe mode.
 """
 
 import contextlib
 import json
 import logging
 import os
-import tempfile
+import uuid
 import warnings
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -25,13 +27,21 @@ from tensorflowjs.errors import ConversionError
 from tensorflowjs.keras import from_tfjs_config
 
 Buffers = Union[bytes, bytearray, memoryview, Sequence[Union[bytes, bytearray, memoryview]]]
+INSTALL_TF_KERAS = "pip install tf-keras"
 
 
-def _tf_keras():
+def _installed_tf_keras():
     try:
         import tf_keras
     except ImportError:
-        raise ConversionError("converting a TF.js layers model to Keras needs tf_keras (Keras 2): pip install tf-keras") from None
+        return None
+    return tf_keras
+
+
+def _tf_keras():
+    tf_keras = _installed_tf_keras()
+    if tf_keras is None:
+        raise ConversionError(f"converting a TF.js layers model to tf_keras needs tf_keras (Keras 2): {INSTALL_TF_KERAS}")
     return tf_keras
 
 
@@ -66,18 +76,77 @@ def model_config_of(topology: Any, where: str) -> Dict:
     return config
 
 
-def build_tf_keras_model(topology: Dict, weights: Optional[Sequence], where: str):
-    """A tf_keras model of the topology, with `weights` (manifest entries with `load`) set by name."""
+def _known_class(keras_module) -> Callable[[str], bool]:
+    return lambda name: isinstance(getattr(keras_module.layers, name, None), type)
+
+
+def build_tf_keras_model(topology: Dict, weights: Optional[Sequence], where: str, unique_name_scope: bool = False):
+    """A tf_keras model of the topology, with `weights` (manifest entries with `load`) set by name.
+
+    `unique_name_scope` builds it under a fresh name scope, so that in graph mode a second
+    model of the same layer names gets variables of its own names.
+    """
+    import tensorflow as tf
+
     tf_keras = _tf_keras()
     model_config = model_config_of(topology, where)
-    from_tfjs_config.check_layer_classes(model_config, where, lambda name: isinstance(getattr(tf_keras.layers, name, None), type))
+    from_tfjs_config.check_layer_classes(model_config, where, _known_class(tf_keras))
     config = from_tfjs_config.apply_rules(model_config, from_tfjs_config.TFJS_TO_KERAS2_RULES, where)
+    scope = tf.compat.v1.name_scope(uuid.uuid4().hex) if unique_name_scope else contextlib.nullcontext()
     try:
-        model = tf_keras.models.model_from_config(config)
+        with scope:
+            model = tf_keras.models.model_from_config(config)
     except Exception as e:  # Keras reports bad configs with many exception types.
         raise ConversionError(f"{where}: Keras cannot build the model from its topology: {_one_line(e)}") from None
     if weights is not None:
-        set_weights_by_name(model, weights, where)
+        # Keras's own setter: in graph mode it runs the assignments in the session the model
+        # will predict in (the caller's v1 Session, or Keras's for that graph).
+        set_weights_by_name(model, weights, where, tf_keras.backend.batch_set_value)
+    return model
+
+
+def _keras3_legacy_loader():
+    """Keras 3's builder of Keras 2 configs (what it loads .h5 files with), in safe mode."""
+    try:
+        from keras.src.legacy.saving import saving_options, saving_utils
+        from keras.src.saving import serialization_lib
+    except ImportError as e:
+        raise ConversionError(f"this Keras 3 cannot build Keras 2 model configs ({e}); {INSTALL_TF_KERAS} to load the model with tf_keras") from None
+
+    def build(config: Dict):
+        with saving_options.keras_option_scope(use_legacy_config=True), serialization_lib.SafeModeScope(True):
+            return saving_utils.model_from_config(config)
+
+    return build
+
+
+def _assign_eagerly(pairs: List[Tuple[Any, np.ndarray]]) -> None:
+    for variable, value in pairs:
+        variable.assign(value)
+
+
+def build_keras3_model(topology: Dict, weights: Optional[Sequence], where: str):
+    """A Keras 3 model of the topology, refused where Keras 3 would compute otherwise than TF.js.
+
+    Keras 3 runs eagerly only, so a graph context (tf.Graph, v1 Session) is refused too.
+    """
+    import keras
+    import tensorflow as tf
+
+    if not tf.executing_eagerly():
+        raise ConversionError(f"{where}: Keras 3 models run eagerly only, and this call is inside a graph (tf.Graph().as_default() or a v1 Session); load a tf_keras model there ({INSTALL_TF_KERAS})")
+    model_config = model_config_of(topology, where)
+    from_tfjs_config.check_keras3_semantics(model_config, where)
+    config = from_tfjs_config.apply_rules(model_config, from_tfjs_config.TFJS_TO_KERAS3_RULES, where)
+    from_tfjs_config.check_layer_classes(config, where, _known_class(keras))
+    build = _keras3_legacy_loader()
+    try:
+        with quiet_keras():
+            model = build(config)
+    except Exception as e:  # Keras reports unsupported configs with many exception types.
+        raise ConversionError(f"{where}: Keras 3 cannot build this model ({_one_line(e)}); load it with tf_keras instead: use_tf_keras=True in the Python API, --output_format=keras or keras_saved_model") from None
+    if weights is not None:
+        set_weights_by_name(model, weights, where, _assign_eagerly)
     return model
 
 
@@ -123,8 +192,8 @@ def tfjs_weight_names(model) -> List[Tuple[Any, List[str]]]:
     return result
 
 
-def set_weights_by_name(model, weights: Sequence, where: str) -> None:
-    """Assigns each manifest entry to the weight of its name; all checks come before any load."""
+def set_weights_by_name(model, weights: Sequence, where: str, assign: Callable[[List[Tuple[Any, np.ndarray]]], None]) -> None:
+    """Gives `assign` each weight with its manifest entry's value; all checks come before any load."""
     expected = tfjs_weight_names(model)
     lookup: Dict[str, int] = {}
     for index, (_, names) in enumerate(expected):
@@ -147,12 +216,10 @@ def set_weights_by_name(model, weights: Sequence, where: str) -> None:
     if missing:
         listed = ", ".join(repr(n) for n in missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
         raise ConversionError(f"{where}: the weights manifest has no entry for {listed}; the weights do not match the model")
-    for index, entry in found.items():
-        variable = expected[index][0]
-        variable.assign(np.asarray(entry.load()).astype(variable.dtype.as_numpy_dtype))
+    assign([(expected[index][0], np.asarray(entry.load())) for index, entry in found.items()])
 
 
-# --- Keras files and Keras 3 -----------------------------------------------------------------
+# --- Keras files -----------------------------------------------------------------
 
 
 def write_h5(model, path: str, where: str, rules: Sequence = from_tfjs_config.KERAS3_LEGACY_RULES) -> None:
@@ -171,29 +238,15 @@ def write_h5(model, path: str, where: str, rules: Sequence = from_tfjs_config.KE
         f.attrs["model_config"] = json.dumps(from_tfjs_config.apply_rules(config, list(rules), where))
 
 
-def to_keras3(model, where: str):
-    """The Keras 3 model of a tf_keras model, through Keras 3's loader of Keras 2 HDF5 files."""
-    import keras
-
-    from_tfjs_config.check_keras3_semantics({"class_name": type(model).__name__, "config": model.get_config()}, where)
-    with tempfile.TemporaryDirectory(prefix="tfjs-keras3-") as tmp:
-        path = os.path.join(tmp, "model.h5")
-        write_h5(model, path, where, from_tfjs_config.KERAS3_ONLY_RULES)
-        try:
-            with quiet_keras():
-                return keras.saving.load_model(path, compile=False, safe_mode=True)
-        except Exception as e:  # Keras reports unsupported configs with many exception types.
-            raise ConversionError(f"{where}: Keras 3 cannot load this model ({_one_line(e)}); use tf_keras instead: --output_format=keras or keras_saved_model, or use_tf_keras=True in the Python API") from None
-
-
 # --- the public converter's API --------------------------------------------------------------
 
 
 def _buffers_per_group(manifest: List[Dict], buffers: Buffers) -> List[bytes]:
-    """One buffer per weight group, from one buffer, one per group, or one per shard."""
-    if isinstance(buffers, (bytes, bytearray, memoryview)):
+    """One buffer per weight group, from one buffer, one per group, or one per shard;
+    each a bytes-like object or a binary file object."""
+    if isinstance(buffers, (bytes, bytearray, memoryview)) or hasattr(buffers, "read"):
         buffers = [buffers]
-    buffers = [bytes(b) for b in buffers]
+    buffers = [b.read() if hasattr(b, "read") else bytes(b) for b in buffers]
     shard_counts = [len(group["paths"]) for group in manifest]
     if len(buffers) == len(manifest):
         return buffers
@@ -208,19 +261,32 @@ def _buffers_per_group(manifest: List[Dict], buffers: Buffers) -> List[bytes]:
     raise ConversionError(f"{len(buffers)} weight data buffers for {len(manifest)} weight groups ({sum(shard_counts)} shards)")
 
 
-def _finish(model, use_tf_keras: bool, where: str):
-    return model if use_tf_keras else to_keras3(model, where)
+def build_model(topology: Dict, weights: Optional[Sequence], where: str, use_tf_keras: Optional[bool] = None, unique_name_scope: bool = False):
+    """The model in the Keras asked for; None: tf_keras when installed, else Keras 3 if it
+    represents the model exactly, else one error saying to install tf_keras."""
+    if use_tf_keras is None and _installed_tf_keras() is None:
+        try:
+            return build_keras3_model(topology, weights, where)
+        except ConversionError as e:
+            raise ConversionError(f"{e} (tf_keras is not installed: {INSTALL_TF_KERAS})") from None
+    if use_tf_keras is False:
+        return build_keras3_model(topology, weights, where)
+    return build_tf_keras_model(topology, weights, where, unique_name_scope)
 
 
-def deserialize_keras_model(config_json: Union[str, bytes, Dict], weight_data: Optional[Buffers] = None, use_unique_name_scope: bool = False, *, use_tf_keras: bool = False):
+def deserialize_keras_model(config_json: Union[str, bytes, Dict, Any], weight_data: Optional[Buffers] = None, use_unique_name_scope: bool = False, *,
+                            use_tf_keras: Optional[bool] = None):
     """A Keras model from a model.json's content (or its modelTopology alone) and weight bytes.
 
-    `weight_data`: the shards' bytes, one buffer per weight group (or per shard), in manifest
-    order; without it the weights keep their initial values. `use_unique_name_scope` is
-    accepted for compatibility: Keras 3 and tf_keras keep the layer names of the config and
-    need no name scope to load one model twice.
+    `config_json`: a dict, JSON text or bytes, or a file object to read them from.
+    `weight_data`: the shards' bytes (or binary file objects), one per weight group or per
+    shard, in manifest order; without it the weights keep their initial values. `use_unique_name_scope` builds
+    the tf_keras model under a fresh name scope (several models in one graph). See the module
+    docstring for which Keras (`use_tf_keras`).
     """
     where = "model.json content"
+    if hasattr(config_json, "read"):
+        config_json = config_json.read()
     if isinstance(config_json, (str, bytes)):
         try:
             config_json = json.loads(config_json)
@@ -230,13 +296,13 @@ def deserialize_keras_model(config_json: Union[str, bytes, Dict], weight_data: O
         raise ConversionError("config_json must be a model.json or a modelTopology (a JSON object)")
     topology, manifest = (config_json["modelTopology"], config_json.get("weightsManifest")) if "modelTopology" in config_json else (config_json, None)
     weights = None
-    if weight_data is not None:
+    if weight_data:
         if manifest is None:
             raise ConversionError("weight_data needs a weightsManifest: pass the whole model.json, not its modelTopology")
         read_weights.check_manifest(manifest, where)
         groups = read_weights.index_weights(manifest, data_buffers=_buffers_per_group(manifest, weight_data))
         weights = [w for group in groups for w in group]
-    return _finish(build_tf_keras_model(topology, weights, where), use_tf_keras, where)
+    return build_model(topology, weights, where, use_tf_keras, use_unique_name_scope)
 
 
 def load_keras_model(
@@ -246,25 +312,26 @@ def load_keras_model(
     load_weights: bool = True,
     use_unique_name_scope: bool = False,
     *,
-    use_tf_keras: bool = False,
+    use_tf_keras: Optional[bool] = None,
 ):
     """A Keras model from a TF.js layers model.json and its weight shards.
 
     Shards are read from `weights_path_prefix` (default: the directory of the model.json),
-    or taken from `weights_data_buffers` (one buffer per weight group, or per shard).
+    or taken from `weights_data_buffers` (one buffer per weight group, or per shard; empty
+    means not given, as in the public package).
     Quantized weights are dequantized. See the module docstring for which Keras.
     """
-    if weights_path_prefix is not None and weights_data_buffers is not None:
+    if weights_path_prefix and weights_data_buffers:
         raise ValueError("weights_path_prefix and weights_data_buffers are mutually exclusive")
     path = model_json.model_json_path(config_json_path)
     if not load_weights:
         topology = model_json.read_model_json(path, require_weights=False)["modelTopology"]
-        return _finish(build_tf_keras_model(topology, None, path), use_tf_keras, path)
+        return build_model(topology, None, path, use_tf_keras, use_unique_name_scope)
     model = model_json.read_model_json(path)
     manifest = model["weightsManifest"]
-    if weights_data_buffers is not None:
+    if weights_data_buffers:
         groups = read_weights.index_weights(manifest, data_buffers=_buffers_per_group(manifest, weights_data_buffers))
     else:
         groups = read_weights.index_weights(manifest, base_path=weights_path_prefix or os.path.dirname(os.path.abspath(path)))
     weights = [w for group in groups for w in group]
-    return _finish(build_tf_keras_model(model["modelTopology"], weights, path), use_tf_keras, path)
+    return build_model(model["modelTopology"], weights, path, use_tf_keras, use_unique_name_scope)

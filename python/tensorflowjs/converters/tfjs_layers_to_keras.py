@@ -1,8 +1,8 @@
 """TF.js layers model -> Keras files: .h5 and Keras SavedModel (tf_keras), .keras (Keras 3).
 
-The model is rebuilt and its weights set by keras_tfjs_loader; these handlers only choose
-the Keras and the file format, writing through a staging path so that a failed conversion
-leaves nothing behind.
+The model is rebuilt and its weights set by keras_tfjs_loader (tf_keras for the Keras 2
+formats, Keras 3 for .keras); these handlers only choose the Keras and the file format,
+writing through a staging path so that a failed conversion leaves nothing behind.
 """
 
 import os
@@ -27,31 +27,30 @@ def _warn_about_tfjs_only_options(options: ConversionOptions, output_format: str
         warnings.warn(f"{', '.join(ignored)} only apply to TF.js outputs; ignored for --output_format={output_format}")
 
 
-def _tf_keras_model(input_path: str, options: ConversionOptions, output_format: str):
+def _keras_model(input_path: str, options: ConversionOptions, output_format: str, use_tf_keras: bool = True):
     _warn_about_tfjs_only_options(options, output_format)
     model, weights = read_layers_model(input_path)
     where = model_json.model_json_path(input_path)
-    return keras_tfjs_loader.build_tf_keras_model(model["modelTopology"], weights, where), where
+    return keras_tfjs_loader.build_model(model["modelTopology"], weights, where, use_tf_keras), where
 
 
 def convert_to_keras_h5(input_path: str, output_path: str, options: ConversionOptions) -> None:
     """A Keras 2 HDF5 file that tf_keras and Keras 3 both load."""
-    model, where = _tf_keras_model(input_path, options, "keras")
+    model, where = _keras_model(input_path, options, "keras")
     with output_file(output_path) as staging:
         keras_tfjs_loader.write_h5(model, staging, where)
 
 
 def convert_to_keras_saved_model(input_path: str, output_path: str, options: ConversionOptions) -> None:
     """A tf_keras SavedModel directory (keras_metadata.pb included): Keras 3 cannot write one."""
-    model, _ = _tf_keras_model(input_path, options, "keras_saved_model")
+    model, _ = _keras_model(input_path, options, "keras_saved_model")
     with output_directory(output_path) as staging, keras_tfjs_loader.quiet_keras():
         model.save(staging, save_format="tf", include_optimizer=False)
 
 
 def convert_to_keras_archive(input_path: str, output_path: str, options: ConversionOptions) -> None:
     """A Keras 3 .keras archive; Keras 3 insists on the suffix, so the file is renamed after."""
-    model, where = _tf_keras_model(input_path, options, "keras_keras")
-    keras3_model = keras_tfjs_loader.to_keras3(model, where)
+    keras3_model, _ = _keras_model(input_path, options, "keras_keras", use_tf_keras=False)
     with output_file(output_path) as staging:
         archive = staging if staging.endswith(".keras") else staging + ".keras"
         with keras_tfjs_loader.quiet_keras():

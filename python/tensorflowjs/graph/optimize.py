@@ -14,8 +14,9 @@ costs about two seconds on ResNet50 (the graph and its weights are copied in and
 
 from __future__ import annotations
 
-from typing import Any, List, Sequence
+from typing import Any, List, Optional, Sequence
 
+from tensorflowjs.errors import ConversionError
 from tensorflowjs.graph import rewrites
 
 
@@ -54,7 +55,9 @@ def run_grappler(graph_def: Any, input_names: Sequence[str], output_names: Seque
     """One Grappler run with exactly `optimizers`, keeping the inputs and outputs as they are.
 
     Nodes run unplaced: placed on a CPU, the arithmetic optimizer composes unary chains into
-    _UnaryOpsComposition, an op TF.js does not have.
+    _UnaryOpsComposition, an op TF.js does not have. Grappler makes a dummy tensor of each
+    input's dtype and aborts the whole process (a CHECK failure, not an exception) on an
+    unset one, so every input's dtype is found first, whatever op produces it.
     """
     from tensorflow.core.protobuf import config_pb2, meta_graph_pb2
     from tensorflow.python.grappler import tf_optimizer
@@ -66,9 +69,9 @@ def run_grappler(graph_def: Any, input_names: Sequence[str], output_names: Seque
     nodes = {node.name: node for node in graph_def.node}
     signature = meta_graph.signature_def["serving_default"]
     for name in input_names:
-        signature.inputs[name].name = f"{name}:0"
-        if name in nodes and "dtype" in nodes[name].attr:
-            signature.inputs[name].dtype = nodes[name].attr["dtype"].type
+        if name in nodes:  # one an earlier run dropped comes back in _restore_lost_inputs
+            signature.inputs[name].name = f"{name}:0"
+            signature.inputs[name].dtype = _input_dtype(graph_def, nodes[name])
     for name in output_names:
         signature.outputs[name].name = f"{name}:0"
     fetch = meta_graph_pb2.CollectionDef()
@@ -81,6 +84,36 @@ def run_grappler(graph_def: Any, input_names: Sequence[str], output_names: Seque
     options.meta_optimizer_iterations = 1
     options.min_graph_nodes = -1
     return tf_optimizer.OptimizeGraph(config, meta_graph, verbose=False)
+
+
+def _first_output_dtype(op_def: Any, node: Any) -> Optional[int]:
+    """The DataType of output 0 of `node`, from its OpDef: a fixed type or one of its attrs."""
+    if not op_def.output_arg:
+        return None
+    arg = op_def.output_arg[0]
+    if arg.type:
+        return arg.type
+    defaults = {attr.name: attr.default_value for attr in op_def.attr}
+    if arg.type_attr:
+        value = node.attr[arg.type_attr] if arg.type_attr in node.attr else defaults.get(arg.type_attr)
+        return value.type if value is not None and value.type else None
+    if arg.type_list_attr:
+        value = node.attr[arg.type_list_attr] if arg.type_list_attr in node.attr else defaults.get(arg.type_list_attr)
+        return value.list.type[0] if value is not None and value.list.type else None
+    return None
+
+
+def _input_dtype(graph_def: Any, node: Any) -> int:
+    """The dtype of the input `node`'s output 0; an input may be any op's output (a TF1
+    signature can name a Cast), not only a Placeholder's."""
+    from tensorflow.python.framework import op_def_registry
+
+    functions = {f.signature.name: f.signature for f in graph_def.library.function}
+    op_def = functions.get(node.op) or op_def_registry.get(node.op)
+    dtype = _first_output_dtype(op_def, node) if op_def is not None else None
+    if not dtype:
+        raise ConversionError(f"cannot tell the dtype of the model's input {node.name!r} (op {node.op}); give a signature whose inputs are placeholders")
+    return dtype
 
 
 def _restore_lost_inputs(optimized: Any, original: Any, input_names: Sequence[str]) -> None:

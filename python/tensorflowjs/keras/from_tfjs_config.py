@@ -3,7 +3,9 @@
 tfjs-layers saves configs in the Keras 2 dialect (`batch_input_shape`, list-form
 `inbound_nodes`), which tf_keras reads natively; what differs is listed here, one rule per
 concept. A second table adapts a Keras 2 config to what Keras 3's legacy loader accepts,
-so that a converted .h5 loads in both Keras versions. No rule imports Keras.
+so that a converted .h5 loads in both Keras versions; a third takes a tfjs-layers config
+straight to Keras 3 (the .keras output, and Keras 3 models of the Python API). No rule
+imports Keras.
 """
 
 import copy
@@ -200,6 +202,30 @@ def _thresholded_relu_as_relu(layer: Config, where: str) -> None:
         config.update(max_value=None, negative_slope=0.0)
 
 
+def _sequential_input_as_input_layer(layer: Config, where: str) -> None:
+    """A Sequential whose first layer carries `batch_input_shape` (as tfjs-layers writes it)
+    gets an InputLayer instead: Keras 3 would read that shape as one without the batch size."""
+    if layer.get("class_name") != "Sequential":
+        return
+    layers = (layer.get("config") or {}).get("layers") or []
+    first = layers[0] if layers and isinstance(layers[0], dict) else {}
+    config = first.get("config") or {}
+    if first.get("class_name") != "InputLayer" and "batch_input_shape" in config:
+        input_config = {"batch_input_shape": config.pop("batch_input_shape"), "dtype": config.get("dtype") or "float32", "sparse": False, "name": f"{_name(first)}_input"}
+        layers.insert(0, {"class_name": "InputLayer", "config": input_config})
+
+
+def _wrapped_layers_name_their_module(layer: Config, where: str) -> None:
+    """Keras 3 builds a wrapped layer or cell (Bidirectional, TimeDistributed, RNN) with its
+    new deserializer, which finds built-in classes only through their `module`."""
+    config = layer.get("config") or {}
+    for key in _NESTED_LAYER_KEYS:
+        nested = config.get(key)
+        for item in nested if isinstance(nested, list) else [nested]:
+            if isinstance(item, dict) and "class_name" in item and "module" not in item:
+                item.update(module="keras.layers", registered_name=None)
+
+
 # Arguments both Keras versions read the same way: applied to every .h5 written.
 KERAS3_LEGACY_RULES: List[Rule] = [
     _no_time_major,
@@ -211,6 +237,8 @@ KERAS3_LEGACY_RULES: List[Rule] = [
 ]
 # What only Keras 3 reads correctly (tf_keras would wait forever for node 0 of a nested model).
 KERAS3_ONLY_RULES: List[Rule] = KERAS3_LEGACY_RULES + [_nested_model_node_indices]
+# A tfjs-layers config straight into Keras 3 (without tf_keras, which writes the InputLayer itself).
+TFJS_TO_KERAS3_RULES: List[Rule] = TFJS_TO_KERAS2_RULES + KERAS3_ONLY_RULES + [_sequential_input_as_input_layer, _wrapped_layers_name_their_module]
 
 
 def check_keras3_semantics(model_config: Config, where: str) -> None:
