@@ -154,6 +154,16 @@ class GraphView:
         self._index_inputs(node)
         self._drop_orphan_consts({replaced})
 
+    def remove_inputs(self, node, doomed: Iterable[str]) -> None:
+        """Drop the listed entries of node.input (control inputs, say); a Const only they read goes too."""
+        doomed = set(doomed)
+        self._unindex_inputs(node)
+        kept = [t for t in node.input if t not in doomed]
+        del node.input[:]
+        node.input.extend(kept)
+        self._index_inputs(node)
+        self._drop_orphan_consts({node_name(t) for t in doomed})
+
     def remove(self, names: Iterable[str]) -> None:
         """Drop nodes, then every Const left without consumers (weights folded into others)."""
         doomed = set(names)
