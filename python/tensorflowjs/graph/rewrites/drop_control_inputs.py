@@ -2,9 +2,10 @@
 
 TF.js has no control edges: it reads `^x` as a data input on x's first output and waits for it.
 Inside a lowered (v1) while loop, TensorFlow orders the body after its Switch nodes with such
-edges (the `input_control_node` NoOps that stateful bodies, Keras RNNs among them, get). A
-Switch's first output is the loop's exit branch, dead while the loop runs, so in TF.js the body
-never runs and the model fails with "Cannot compute the outputs". A frozen graph has no state
+edges (the `input_control_node` NoOps that stateful bodies, Keras RNNs among them, get), and
+makes the outputs wait on a `LoopExecuted` NoOp reading every loop's Exits. A Switch's first
+output is the loop's exit branch, dead while the loop runs, so in TF.js the body never runs and
+the model fails with "Cannot compute the outputs ... LoopExecuted". A frozen graph has no state
 left to order, so the edges carry nothing TF.js needs, with one exception kept: a node computed
 from constants alone, whose control inputs are what places it in its loop frame (per iteration).
 """

@@ -27,7 +27,8 @@ from tensorflowjs.graph.rewrites.graph_view import GraphView, attr, node_name, o
 MAX_ITERATIONS = 256
 NODE_BUDGET = 20000
 
-_FRAME_OPS = frozenset({"Enter", "Merge", "Switch", "LoopCond", "NextIteration", "Exit"})
+# Ops only a loop has (a lowered tf.cond has Switch and Merge too, which are copied as they are).
+_LOOP_OPS = frozenset({"Enter", "LoopCond", "NextIteration", "Exit"})
 
 # Ops a loop condition uses beyond what constant folding evaluates.
 _CONDITION_OPS = {
@@ -105,6 +106,8 @@ def _loop(view: GraphView, enters: List) -> Optional[_Loop]:
     for merge in (n for n in nodes if n.op == "Merge"):
         sources = [view.producer(t) for t in _data_inputs(merge)]
         ops = sorted(s.op for s in sources)
+        if not {"Enter", "NextIteration"} & set(ops):
+            continue  # a lowered tf.cond's Merge inside the body: copied with it
         if ops != ["Enter", "NextIteration"] or any(output_index(t) for t in _data_inputs(merge)):
             return None
         enter = next(s for s in sources if s.op == "Enter")
@@ -114,8 +117,10 @@ def _loop(view: GraphView, enters: List) -> Optional[_Loop]:
         variables[merge.name] = _Variable(merge.name, _data_inputs(enter)[0], _data_inputs(step)[0])
     for switch in (n for n in nodes if n.op == "Switch"):
         data = _data_inputs(switch)
+        if node_name(data[1]) != conds[0].name:
+            continue  # a lowered tf.cond's Switch inside the body: copied with it
         variable = variables.get(node_name(data[0]))
-        if variable is None or node_name(data[1]) != conds[0].name or variable.switch is not None:
+        if variable is None or variable.switch is not None:
             return None
         variable.switch = switch.name
         variables[switch.name] = variable
@@ -151,7 +156,7 @@ class _Evaluator:
             return self.view.const_value(tensor)
         function = _CONDITION_OPS.get(node.op)
         folder = FOLDERS.get(node.op)
-        if output_index(tensor) != 0 or (function is None and folder is None) or node.op in _FRAME_OPS:
+        if output_index(tensor) != 0 or (function is None and folder is None):
             return None
         inputs = [self(t) for t in _data_inputs(node)]
         if not inputs or any(v is None for v in inputs):
@@ -192,9 +197,13 @@ def _body(view: GraphView, loop: _Loop) -> Optional[List]:
             continue
         if name in seen or name not in loop.members or name in loop.variables or name in loop.invariants or node.op == "Const":
             continue
-        if node.op in _FRAME_OPS:
+        if node.op in _LOOP_OPS:
             return None
         seen.add(name)
+        for tensor in _data_inputs(node):
+            variable = loop.variables.get(node_name(tensor))
+            if variable is not None and output_index(tensor) != (1 if node_name(tensor) == variable.switch else 0):
+                return None  # reads a Switch's exit branch, or a Merge's value_index
         if node.op != "Identity":  # copies read the Identity's input instead
             stack.append((name, True))
         stack.extend((node_name(t), False) for t in _data_inputs(node))
