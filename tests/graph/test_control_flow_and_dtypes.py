@@ -96,6 +96,23 @@ def test_keras3_lstm_runs_unrolled_by_default_and_as_control_flow_v2_only_on_cpu
         run_tfjs(str(tmp_path / "v2"), {key: x}, "wasm")
 
 
+class ConstantBranch(tf.Module):
+    @tf.function(input_signature=[tf.TensorSpec([], tf.float32, name="s")])
+    def serve(self, s):
+        return {"picked": tf.cond(s > 1.0, lambda: s * 0.5, lambda: tf.constant(3.0))}
+
+
+def test_tf_cond_with_a_constant_branch_returns_the_taken_branch_in_tfjs(tmp_path):
+    """TF.js holds a Const as a weight, available from the start, and its Merge outputs the first
+    input it finds: without place_branch_constants the constant came out for both predicates."""
+    module = ConstantBranch()
+    tf.saved_model.save(module, str(tmp_path / "saved_model"), signatures=module.serve)
+    assert convert(tmp_path / "saved_model", tmp_path / "out") == 0
+    for s in (0.5, 3.0):
+        expected = module.serve(s=tf.constant(s))["picked"].numpy()
+        assert_tfjs_matches(str(tmp_path / "out"), {"s": np.array(s, np.float32)}, [expected])
+
+
 class Vocabulary(tf.Module):
     """A string input looked up string -> int64 in a StaticHashTable."""
 

@@ -46,9 +46,11 @@ class WhileLoops(tf.Module):
         _, stepped = tf.while_loop(lambda i, y: i < steps, lambda i, y: (i + 1, y - self.w), (tf.constant(0), x))
         _, long = tf.while_loop(lambda i, s: i < unroll_loops.MAX_ITERATIONS + 1, lambda i, s: (i + 1, s + self.w[0]),
                                 (tf.constant(0), tf.constant(0.0)))
-        _, branched = tf.while_loop(
-            lambda i, y: i < 3,
-            lambda i, y: (i + 1, tf.cond(tf.reduce_sum(y) > 0, lambda: y * self.w, lambda: y - 1.0)), (tf.constant(0), x))
+        _, branched, halved = tf.while_loop(
+            lambda i, y, s: i < 3,
+            lambda i, y, s: (i + 1, tf.cond(tf.reduce_sum(y) > 0, lambda: y * self.w, lambda: y - 1.0),
+                             tf.cond(s > 1.0, lambda: s * 0.5, lambda: tf.constant(3.0))),
+            (tf.constant(0), x, tf.reduce_sum(x)))
 
         def outer(i, y):
             _, inner = tf.while_loop(lambda j, a: j < 2, lambda j, a: (j + 1, a * self.w + 1.0), (tf.constant(0), y))
@@ -57,7 +59,7 @@ class WhileLoops(tf.Module):
         _, nested = tf.while_loop(lambda i, y: i < 3, outer, (tf.constant(0), x))
         _, nested_stepped = tf.while_loop(lambda i, y: i < steps, outer, (tf.constant(0), x))
         return {"counted": counted, "rows": rows, "stacked": array.stack(), "times": times, "doubled": doubled,
-                "stepped": stepped, "long": long, "branched": branched, "nested": nested, "nested_stepped": nested_stepped}
+                "stepped": stepped, "long": long, "branched": branched, "halved": halved, "nested": nested, "nested_stepped": nested_stepped}
 
 
 @pytest.fixture(scope="module")
@@ -77,14 +79,15 @@ def test_loops_with_a_constant_trip_count_are_unrolled_and_the_others_run_as_loo
     module, root = while_loops
     assert convert(root / "saved_model", tmp_path / "out") == 0
     err = capsys.readouterr().err
-    # counted, rows, stacked, branched (a tf.cond in its body), nested and its inner loop, and the
+    # counted, rows, stacked, branched (tf.conds in its body, one with a constant branch), nested
+    # and its inner loop, and the
     # inner loop of nested_stepped.
     assert "unrolled 7 while loop(s)" in err and "(5 iterations)" in err and "(4 iterations)" in err and "(2 iterations)" in err, err
     assert f"kept 1 while loop(s) with a known trip count as loops: over {unroll_loops.MAX_ITERATIONS} iterations" in err, err
     # Left as loops: the data-dependent one, the ones bounded by an input, the one over the bound.
     assert len(_frames(tmp_path / "out")) == 4
     assert not set(ops(tmp_path / "out")) & LIST_OPS
-    keys = ["branched", "counted", "doubled", "long", "nested", "nested_stepped", "rows", "stacked", "stepped", "times"]
+    keys = ["branched", "counted", "doubled", "halved", "long", "nested", "nested_stepped", "rows", "stacked", "stepped", "times"]
     x = np.random.default_rng(3).normal(size=(2, 3)).astype(np.float32)
     for steps in (0, 3):
         result = module.serve(x=x, steps=np.int32(steps))

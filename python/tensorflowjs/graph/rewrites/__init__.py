@@ -3,7 +3,8 @@
 FOLDING rewrites leave a graph TensorFlow can still run and go before Grappler's arithmetic
 optimizer (see optimize.py); FUSIONS emit fused and TF.js-only ops (Prelu,
 FusedDepthwiseConv2dNative), then the validation that un-fuses anything TF.js's CPU or WASM
-backend would reject, and end by dropping the control edges TF.js would misread.
+backend would reject, and end with the control edges: those placing a tf.cond's constants are
+moved onto Identities TF.js honours, the others dropped (TF.js would misread them).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ FUSIONS: Sequence[str] = (
     "fuse_conv_matmul",
     "fuse_depthwise",
     "unfuse_unsupported",
+    "place_branch_constants",
     "drop_control_inputs",
 )
 # Lowered (v1) while loops with a trip count known from constants become straight-line ops, on a
@@ -67,6 +69,7 @@ from tensorflowjs.graph.rewrites import (  # noqa: E402,F401
     fuse_prelu,
     grouped_conv_to_depthwise,
     lower_einsum,
+    place_branch_constants,
     remove_neutral_ops,
     static_tensor_lists,
     unfuse_unsupported,

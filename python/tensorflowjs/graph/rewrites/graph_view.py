@@ -154,15 +154,15 @@ class GraphView:
         self._index_inputs(node)
         self._drop_orphan_consts({replaced})
 
-    def remove_inputs(self, node, doomed: Iterable[str]) -> None:
-        """Drop the listed entries of node.input (control inputs, say); a Const only they read goes too."""
-        doomed = set(doomed)
+    def set_control_inputs(self, node, control: Iterable[str]) -> None:
+        """Replace node's control inputs (`^x`) by `control`; a Const only they read goes too."""
+        dropped = {node_name(t) for t in node.input if t.startswith("^")}
         self._unindex_inputs(node)
-        kept = [t for t in node.input if t not in doomed]
+        kept = [t for t in node.input if not t.startswith("^")] + list(control)
         del node.input[:]
         node.input.extend(kept)
         self._index_inputs(node)
-        self._drop_orphan_consts({node_name(t) for t in doomed})
+        self._drop_orphan_consts(dropped)
 
     def remove(self, names: Iterable[str]) -> None:
         """Drop nodes, then every Const left without consumers (weights folded into others)."""

@@ -21,6 +21,7 @@ from typing import Dict, List, Optional, Set
 import numpy as np
 
 from tensorflowjs.graph.rewrites import register
+from tensorflowjs.graph.rewrites.drop_control_inputs import pinned_by_control_inputs
 from tensorflowjs.graph.rewrites.fold_constants import FOLDERS
 from tensorflowjs.graph.rewrites.graph_view import GraphView, attr, node_name, output_index
 
@@ -64,7 +65,8 @@ class _Loop:
     members: Set[str]
     predicate: str
     variables: Dict[str, _Variable]  # by the name of their Merge or Switch
-    invariants: Dict[str, str]  # constant Enter -> the tensor it passes in
+    invariants: Dict[str, str]  # Enter -> the tensor it passes in (what its readers in a copy read)
+    branch_constants: Set[str]  # Consts a tf.cond's Merge in the body reads: copied with their placement
 
 
 def _frame(node) -> str:
@@ -92,19 +94,31 @@ def _members(view: GraphView, enters: List) -> Optional[Set[str]]:
     return members
 
 
+def _only_ordered_by(node, members: Set[str]) -> bool:
+    """True for a computing node reached through a control edge alone: it may well run outside
+    the loop, so the loop is left alone rather than taking it along."""
+    if node.op in ("Const", "NoOp", "Enter"):
+        return False
+    return not any(node_name(t) in members for t in _data_inputs(node))
+
+
 def _loop(view: GraphView, enters: List) -> Optional[_Loop]:
     """The frame's structure, or None when it is not the plain shape TensorFlow's lowering makes."""
     members = _members(view, enters)
     if members is None or members & view.keep:
         return None
     nodes = [view.nodes[name] for name in members]
+    if any(_only_ordered_by(n, members) for n in nodes):
+        return None
     conds = [n for n in nodes if n.op == "LoopCond"]
     if len(conds) != 1:
         return None
-    invariants = {e.name: _data_inputs(e)[0] for e in enters if attr(e, "is_constant").b}
+    invariants = {e.name: _data_inputs(e)[0] for e in enters}
     variables: Dict[str, _Variable] = {}
     for merge in (n for n in nodes if n.op == "Merge"):
         sources = [view.producer(t) for t in _data_inputs(merge)]
+        if None in sources:
+            return None
         ops = sorted(s.op for s in sources)
         if not {"Enter", "NextIteration"} & set(ops):
             continue  # a lowered tf.cond's Merge inside the body: copied with it
@@ -112,7 +126,7 @@ def _loop(view: GraphView, enters: List) -> Optional[_Loop]:
             return None
         enter = next(s for s in sources if s.op == "Enter")
         step = next(s for s in sources if s.op == "NextIteration")
-        if enter.name in invariants or enter.name not in members or step.name not in members:
+        if attr(enter, "is_constant").b or enter.name not in members or step.name not in members:
             return None
         variables[merge.name] = _Variable(merge.name, _data_inputs(enter)[0], _data_inputs(step)[0])
     for switch in (n for n in nodes if n.op == "Switch"):
@@ -130,7 +144,11 @@ def _loop(view: GraphView, enters: List) -> Optional[_Loop]:
         if variable is None or variable.switch != node_name(source) or output_index(source) != 0:
             return None
         variable.exits.append(exit_node.name)
-    return _Loop(_frame(enters[0]), members, _data_inputs(conds[0])[0], variables, invariants)
+    branch_constants = {
+        node_name(t) for n in nodes if n.op == "Merge" and n.name not in variables
+        for t in _data_inputs(n) if view.producer(t) is not None and view.producer(t).op == "Const"
+    }
+    return _Loop(_frame(enters[0]), members, _data_inputs(conds[0])[0], variables, invariants, branch_constants)
 
 
 class _Evaluator:
@@ -146,6 +164,8 @@ class _Evaluator:
 
     def _evaluate(self, tensor: str) -> Optional[np.ndarray]:
         node = self.view.producer(tensor)
+        if node is None:
+            return None
         variable = self.loop.variables.get(node.name)
         if variable is not None:
             expected_output = 1 if node.op == "Switch" else 0
@@ -183,19 +203,22 @@ def _trip_count(view: GraphView, loop: _Loop) -> Optional[int]:
     return None
 
 
-def _body(view: GraphView, loop: _Loop) -> Optional[List]:
+def _body(view: GraphView, loop: _Loop, forwarded: Set[str]) -> Optional[List]:
     """The frame's nodes the next iteration's values need, inputs first; None if one reads the
-    loop's condition or exit."""
+    loop's condition or exit. Consts are shared by the copies, except those that something
+    placed in the body reads (a tf.cond branch's constants and the pivots placing them)."""
     order: List = []
     seen: Set[str] = set()
-    stack = [(node_name(v.next), False) for v in loop.variables.values()]
+    stack = [(node_name(v.next), False, False) for v in loop.variables.values()]
     while stack:
-        name, expanded = stack.pop()
+        name, expanded, placing = stack.pop()
         node = view.nodes[name]
         if expanded:
             order.append(node)
             continue
-        if name in seen or name not in loop.members or name in loop.variables or name in loop.invariants or node.op == "Const":
+        if name in seen or name not in loop.members or name in loop.variables or name in loop.invariants:
+            continue
+        if node.op == "Const" and not placing and name not in loop.branch_constants:
             continue
         if node.op in _LOOP_OPS:
             return None
@@ -204,20 +227,41 @@ def _body(view: GraphView, loop: _Loop) -> Optional[List]:
             variable = loop.variables.get(node_name(tensor))
             if variable is not None and output_index(tensor) != (1 if node_name(tensor) == variable.switch else 0):
                 return None  # reads a Switch's exit branch, or a Merge's value_index
-        if node.op != "Identity":  # copies read the Identity's input instead
-            stack.append((name, True))
-        stack.extend((node_name(t), False) for t in _data_inputs(node))
+        if name not in forwarded:
+            stack.append((name, True, False))
+        stack.extend((node_name(t), False, t.startswith("^")) for t in _inputs_kept(view, node))
     return order
 
 
-def _unroll(view: GraphView, loop: _Loop, body: List, count: int) -> None:
+def _inputs_kept(view: GraphView, node) -> List[str]:
+    """The inputs a copy of `node` keeps: its data inputs, and its control inputs when they are
+    what places it (a constant in a lowered tf.cond's branch)."""
+    placed = node.op == "Const" or pinned_by_control_inputs(view, node)
+    return list(node.input) if placed else _data_inputs(node)
+
+
+def _forwarded(view: GraphView, loop: _Loop) -> Set[str]:
+    """The frame's Identity nodes whose copies would only pass a value on: copies of their readers
+    read that value instead, so a counter read through them folds to a constant. Kept: an
+    Identity read through a control edge (a tf.cond branch's pivot, whose `^pivot` names its
+    output 1 only as the Identity), and one placed by control inputs."""
+    return {
+        name for name in loop.members
+        if view.nodes[name].op == "Identity" and _data_inputs(view.nodes[name])
+        and not pinned_by_control_inputs(view, view.nodes[name])
+        and not any(t == "^" + name for reader in view.consumers(name) for t in reader.input)
+    }
+
+
+def _unroll(view: GraphView, loop: _Loop, body: List, forwarded: Set[str], count: int) -> None:
     merges = {v.merge: v for v in loop.variables.values()}
     current = {name: v.init for name, v in merges.items()}
-    forwarded = {name for name in loop.members if view.nodes[name].op == "Identity" and name not in loop.variables}
     for iteration in range(count):
         copies: Dict[str, str] = {}
 
         def mapped(tensor: str) -> str:
+            if tensor.startswith("^"):
+                return "^" + node_name(mapped(tensor[1:]))
             name, index = node_name(tensor), output_index(tensor)
             if name in forwarded:
                 return mapped(_data_inputs(view.nodes[name])[0])
@@ -231,22 +275,23 @@ def _unroll(view: GraphView, loop: _Loop, body: List, count: int) -> None:
 
         for node in body:
             copy = view.add_node(view.unique_name(f"{node.name}/unrolled_{iteration}"), node.op,
-                                 [mapped(t) for t in _data_inputs(node)],
+                                 [mapped(t) for t in _inputs_kept(view, node)],
                                  {k: v for k, v in node.attr.items() if k != "_class"})
             copies[node.name] = copy.name
         current = {name: mapped(v.next) for name, v in merges.items()}
     for variable in merges.values():
         for exit_name in variable.exits:
             exit_node = view.nodes[exit_name]
-            view.remove_inputs(exit_node, [t for t in exit_node.input if t.startswith("^")])
+            view.set_control_inputs(exit_node, [])
             view.set_input(exit_node, 0, current[variable.merge])
             exit_node.op = "Identity"
     exits = {e for v in merges.values() for e in v.exits}
-    for name in loop.members:
-        node = view.nodes[name]
-        if node.op == "Const":
-            view.remove_inputs(node, [t for t in node.input if t.startswith("^")])
-    view.remove([name for name in loop.members if name not in exits and view.nodes[name].op != "Const"])
+    doomed = {name for name in loop.members if name not in exits and view.nodes[name].op != "Const"}
+    for name in doomed:
+        for reader in list(view.consumers(name)):
+            if reader.name not in doomed:  # a Const placed in the frame, a NoOp ordered after the body
+                view.set_control_inputs(reader, [t for t in reader.input if t.startswith("^") and node_name(t) not in doomed])
+    view.remove(doomed)
 
 
 def _loops_by_frame(view: GraphView) -> Dict[str, List]:
@@ -268,7 +313,8 @@ def unroll_loops(view: GraphView) -> int:
             loop = _loop(view, enters)
             if loop is None:
                 continue
-            body = _body(view, loop)
+            forwarded = _forwarded(view, loop)
+            body = _body(view, loop, forwarded)
             count = _trip_count(view, loop) if body is not None else None
             if count is None:
                 continue
@@ -276,7 +322,7 @@ def unroll_loops(view: GraphView) -> int:
                 if frame not in kept:
                     kept.append(frame)
                 continue
-            _unroll(view, loop, body, count)
+            _unroll(view, loop, body, forwarded, count)
             budget -= count * len(body)
             unrolled.append(f"{frame} ({count} iterations)")
             progress = True
