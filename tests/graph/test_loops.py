@@ -130,6 +130,18 @@ def test_keras3_recurrent_layers_with_a_fixed_length_run_unrolled_on_cpu_and_was
     assert_tfjs_matches(str(tmp_path / "out"), {key: x}, expected, atol=ATOL, rtol=RTOL)
 
 
+def test_keras3_recurrent_layers_over_the_node_budget_stay_loops_that_run_on_cpu_and_wasm(recurrent, tmp_path, capsys, monkeypatch):
+    model, path = recurrent
+    monkeypatch.setattr(unroll_loops, "NODE_BUDGET", 50)
+    assert convert(path, tmp_path / "out") == 0
+    err = capsys.readouterr().err
+    assert "unrolled" not in err and "kept 5 while loop(s) with a known trip count as loops" in err, err
+    assert len(_frames(tmp_path / "out")) == 5
+    x = np.random.default_rng(8).normal(size=(2, 8, 3)).astype(np.float32)
+    key = list(model_json(tmp_path / "out")["signature"]["inputs"])[0]
+    assert_tfjs_matches(str(tmp_path / "out"), {key: x}, [np.asarray(y) for y in model(x)], atol=ATOL, rtol=RTOL)
+
+
 def test_keras3_lstm_with_a_dynamic_length_stays_a_loop_that_runs_on_cpu_and_wasm(tmp_path, capsys):
     import keras
 
