@@ -13,7 +13,7 @@ import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from graph_models import convert, model_json, ops  # noqa: E402
-from tfjs_e2e import assert_tfjs_matches  # noqa: E402
+from tfjs_e2e import assert_tfjs_matches, run_tfjs  # noqa: E402
 
 from tensorflowjs.graph.rewrites import unroll_loops  # noqa: E402
 
@@ -93,6 +93,44 @@ def test_loops_with_a_constant_trip_count_are_unrolled_and_the_others_run_as_loo
         result = module.serve(x=x, steps=np.int32(steps))
         assert_tfjs_matches(str(tmp_path / "out"), {"x": x, "steps": np.array(steps, np.int32)},
                             [result[k].numpy() for k in keys], atol=ATOL, rtol=RTOL, output_names=keys)
+
+
+class TensorArrays(tf.Module):
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x"), tf.TensorSpec([], tf.int32, name="steps")])
+    def serve(self, x, steps):
+        fixed = tf.TensorArray(tf.float32, size=4, element_shape=[None, 3])
+        for i in tf.range(4):
+            fixed = fixed.write(i, x + tf.cast(i, tf.float32))
+        ragged = tf.TensorArray(tf.float32, size=3, infer_shape=False)
+        for i in tf.range(3):
+            ragged = ragged.write(i, tf.fill([i + 1], tf.reduce_sum(x)))
+        grown = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
+        for i in tf.range(steps):
+            grown = grown.write(i, x * tf.cast(i, tf.float32))
+        ragged_grown = tf.TensorArray(tf.float32, size=0, dynamic_size=True, infer_shape=False)
+        for i in tf.range(steps):
+            ragged_grown = ragged_grown.write(i, tf.fill([i + 1], 2.0))
+        return {"fixed": fixed.stack(), "read": fixed.read(2), "concat": ragged.concat(), "grown": grown.stack(),
+                "concat_grown": ragged_grown.concat()}
+
+
+def test_tensor_arrays_of_unrolled_loops_become_plain_ops_and_the_others_run_in_tfjs_except_concat(tmp_path):
+    """TensorArray.concat is TensorListConcatV2, whose element shape TF.js 4.22 reads as an
+    attribute where TensorFlow gives an input: it fails, unless its loop is unrolled (ConcatV2).
+    If TF.js fixes it, this test says so."""
+    module = TensorArrays()
+    tf.saved_model.save(module, str(tmp_path / "saved_model"), signatures=module.serve)
+    assert convert(tmp_path / "saved_model", tmp_path / "out") == 0
+    found = ops(tmp_path / "out")
+    assert found.count("TensorListConcatV2") == 1 and found.count("TensorListReserve") == 2  # the loops bounded by steps
+    x = np.random.default_rng(9).normal(size=(2, 3)).astype(np.float32)
+    feed = {"x": x, "steps": np.array(3, np.int32)}
+    keys = ["concat", "fixed", "grown", "read"]
+    result = module.serve(x=x, steps=np.int32(3))
+    assert_tfjs_matches(str(tmp_path / "out"), feed, [result[k].numpy() for k in keys], atol=ATOL, rtol=RTOL, output_names=keys)
+    for backend in ("cpu", "wasm"):
+        with pytest.raises(AssertionError, match="reading 'some'"):
+            run_tfjs(str(tmp_path / "out"), feed, backend, ["concat_grown"])
 
 
 @pytest.fixture(scope="module")

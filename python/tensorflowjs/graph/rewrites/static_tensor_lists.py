@@ -2,16 +2,17 @@
 
 An unrolled loop (unroll_loops) leaves the TensorLists its body used as chains: a list made by
 TensorListReserve (n elements) or TensorListFromTensor, one TensorListSetItem per iteration, and
-TensorListGetItem / TensorListStack at the end, every index a constant once folded. Each read is
-then known: GetItem returns the value last set at its index (or a slice of the tensor the list
-came from), and Stack of a list whose n elements were all set is Pack of those values. TF.js
+TensorListGetItem / TensorListStack / TensorListConcatV2 at the end, every index a constant once
+folded. Each read is then known: GetItem returns the value last set at its index (or a slice of
+the tensor the list came from), and Stack (Concat) of a list whose n elements were all set is
+Pack (ConcatV2) of those values. TF.js
 runs these plain ops on every backend, with no list objects to keep alive. Chains with an index
 that is not constant, or reads of elements never set, are left as they are.
 """
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -75,11 +76,33 @@ def _stack(view: GraphView, node) -> bool:
     base, writes = found
     if base.op == "TensorListFromTensor" and not writes:
         return view.bypass(node, base.input[0])
-    size = _constant_index(view, base.input[1]) if base.op == "TensorListReserve" else None
-    if not size or sorted(writes) != list(range(size)):
+    elements = _all_elements(view, node.input[0])
+    if elements is None:
         return False
     dtype = attr(node, "element_dtype").type
-    _replace(view, node, "Pack", [writes[i] for i in range(size)], {"T": type_attr(dtype), "N": int_attr(size), "axis": int_attr(0)})
+    _replace(view, node, "Pack", elements, {"T": type_attr(dtype), "N": int_attr(len(elements)), "axis": int_attr(0)})
+    return True
+
+
+def _all_elements(view: GraphView, tensor: str) -> Optional[List[str]]:
+    """The values of every element of a TensorListReserve'd list, when all were set."""
+    found = _writes(view, tensor)
+    if found is None or found[0].op != "TensorListReserve":
+        return None
+    base, writes = found
+    size = _constant_index(view, base.input[1])
+    return [writes[i] for i in range(size)] if size and sorted(writes) == list(range(size)) else None
+
+
+def _concat(view: GraphView, node) -> bool:
+    """TensorArray.concat: TF.js reads TensorListConcatV2's element shape as an attribute, where
+    TensorFlow gives an input, and fails ("reading 'some'"); ConcatV2 of the elements does not."""
+    elements = _all_elements(view, node.input[0])
+    if elements is None or not view.only_output_zero_used(node):
+        return False
+    axis = view.add_const(f"{node.name}/axis", np.array(0, np.int32))
+    attrs = {"T": type_attr(attr(node, "element_dtype").type), "N": int_attr(len(elements)), "Tidx": type_attr(axis.attr["dtype"].type)}
+    _replace(view, node, "ConcatV2", [*elements, axis.name], attrs)
     return True
 
 
@@ -87,6 +110,7 @@ def _stack(view: GraphView, node) -> bool:
 def static_tensor_lists(view: GraphView) -> int:
     count = sum(_get_item(view, node) for node in view.live_nodes(("TensorListGetItem",)))
     count += sum(_stack(view, node) for node in view.live_nodes(("TensorListStack",)))
+    count += sum(_concat(view, node) for node in view.live_nodes(("TensorListConcatV2",)))
     while True:
         unread = [n.name for n in view.live_nodes((*_LIST_OPS, "Identity")) if n.name not in view.keep and not view.consumers(n.name)
                   and (n.op != "Identity" or attr(n, "T").type == _DT_VARIANT)]

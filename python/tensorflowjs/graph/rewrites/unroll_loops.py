@@ -105,9 +105,11 @@ def _only_ordered_by(node, members: Set[str]) -> bool:
 def _loop(view: GraphView, enters: List) -> Optional[_Loop]:
     """The frame's structure, or None when it is not the plain shape TensorFlow's lowering makes."""
     members = _members(view, enters)
-    if members is None or members & view.keep:
+    if members is None:
         return None
     nodes = [view.nodes[name] for name in members]
+    if any(n.name in view.keep and n.op != "Exit" for n in nodes):  # an Exit stays, as an Identity
+        return None
     if any(_only_ordered_by(n, members) for n in nodes):
         return None
     conds = [n for n in nodes if n.op == "LoopCond"]
