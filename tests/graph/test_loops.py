@@ -59,7 +59,8 @@ class WhileLoops(tf.Module):
         _, nested = tf.while_loop(lambda i, y: i < 3, outer, (tf.constant(0), x))
         _, nested_stepped = tf.while_loop(lambda i, y: i < steps, outer, (tf.constant(0), x))
         return {"counted": counted, "rows": rows, "stacked": array.stack(), "times": times, "doubled": doubled,
-                "stepped": stepped, "long": long, "branched": branched, "halved": halved, "nested": nested, "nested_stepped": nested_stepped}
+                "stepped": stepped, "long": long, "branched": branched, "halved": halved, "nested": nested,
+                "nested_stepped": nested_stepped}
 
 
 @pytest.fixture(scope="module")

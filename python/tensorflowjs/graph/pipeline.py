@@ -7,7 +7,7 @@ Keras model) or a frozen GraphDef; from there the steps are the same.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from tensorflowjs import metadata as metadata_lib
 from tensorflowjs import model_json, write_weights
@@ -44,7 +44,7 @@ def _optimize_and_check(graph_def: Any, signature: signature_lib.GraphSignature,
     return optimized
 
 
-def _unroll_loops(graph_def: Any, inputs, outputs, frozen_without_tensorflow: bool) -> Any:
+def _unroll_loops(graph_def: Any, inputs: List[str], outputs: List[str], frozen_without_tensorflow: bool) -> Any:
     """Lowered while loops with a trip count known from constants become straight-line ops
     (rewrites.LOOPS). Counters and bounds must be constants first: on TensorFlow's path,
     Grappler's folding makes them (static shapes included)."""

@@ -69,6 +69,16 @@ def _get_item(view: GraphView, node) -> bool:
     return True
 
 
+def _all_elements(view: GraphView, tensor: str) -> Optional[List[str]]:
+    """The values of every element of a TensorListReserve'd list, when all were set."""
+    found = _writes(view, tensor)
+    if found is None or found[0].op != "TensorListReserve":
+        return None
+    base, writes = found
+    size = _constant_index(view, base.input[1])
+    return [writes[i] for i in range(size)] if size and sorted(writes) == list(range(size)) else None
+
+
 def _stack(view: GraphView, node) -> bool:
     found = _writes(view, node.input[0])
     if found is None:
@@ -82,16 +92,6 @@ def _stack(view: GraphView, node) -> bool:
     dtype = attr(node, "element_dtype").type
     _replace(view, node, "Pack", elements, {"T": type_attr(dtype), "N": int_attr(len(elements)), "axis": int_attr(0)})
     return True
-
-
-def _all_elements(view: GraphView, tensor: str) -> Optional[List[str]]:
-    """The values of every element of a TensorListReserve'd list, when all were set."""
-    found = _writes(view, tensor)
-    if found is None or found[0].op != "TensorListReserve":
-        return None
-    base, writes = found
-    size = _constant_index(view, base.input[1])
-    return [writes[i] for i in range(size)] if size and sorted(writes) == list(range(size)) else None
 
 
 def _concat(view: GraphView, node) -> bool:
