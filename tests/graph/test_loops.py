@@ -1,7 +1,7 @@
 """While loops in graph models converted with default flags (control flow v1), run in real TF.js
 (CPU and WASM) against TensorFlow and Keras: loops with a trip count known at conversion time are
-unrolled into straight-line ops (TensorLists become Pack / GatherV2), the others stay loops that
-TF.js runs."""
+unrolled into straight-line ops (TensorLists become Pack / GatherV2 / ConcatV2), the others stay
+loops that TF.js runs."""
 
 import os
 import sys
@@ -81,8 +81,7 @@ def test_loops_with_a_constant_trip_count_are_unrolled_and_the_others_run_as_loo
     assert convert(root / "saved_model", tmp_path / "out") == 0
     err = capsys.readouterr().err
     # counted, rows, stacked, branched (tf.conds in its body, one with a constant branch), nested
-    # and its inner loop, and the
-    # inner loop of nested_stepped.
+    # and its inner loop, and the inner loop of nested_stepped.
     assert "unrolled 7 while loop(s)" in err and "(5 iterations)" in err and "(4 iterations)" in err and "(2 iterations)" in err, err
     assert f"kept 1 while loop(s) with a known trip count as loops: over {unroll_loops.MAX_ITERATIONS} iterations" in err, err
     # Left as loops: the data-dependent one, the ones bounded by an input, the one over the bound.
