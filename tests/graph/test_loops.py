@@ -168,6 +168,23 @@ def test_keras3_recurrent_layers_with_a_fixed_length_run_unrolled_on_cpu_and_was
     assert_tfjs_matches(str(tmp_path / "out"), {key: x}, expected, atol=ATOL, rtol=RTOL)
 
 
+def test_keras3_masked_text_model_runs_unrolled_on_cpu_and_wasm(tmp_path, capsys):
+    """Embedding(mask_zero=True) into a LSTM and a GRU: the mask is a second list the loops read."""
+    import keras
+
+    keras.utils.set_random_seed(5)
+    ids = keras.Input((8,), dtype="int32")
+    x = keras.layers.Embedding(20, 4, mask_zero=True)(ids)
+    x = keras.layers.GRU(3)(keras.layers.LSTM(5, return_sequences=True)(x))
+    model = keras.Model(ids, x)
+    model.export(str(tmp_path / "text"), format="tf_saved_model", verbose=False)
+    assert convert(tmp_path / "text", tmp_path / "out") == 0
+    assert "unrolled 2 while loop(s)" in capsys.readouterr().err
+    assert not set(ops(tmp_path / "out")) & ({"Enter"} | LIST_OPS)
+    batch = np.array([[3, 5, 7, 0, 0, 0, 0, 0], [1, 2, 3, 4, 5, 6, 7, 8]], np.int32)
+    assert_tfjs_matches(str(tmp_path / "out"), [batch], [np.asarray(model(batch))], atol=ATOL, rtol=RTOL)
+
+
 def test_keras3_recurrent_layers_over_the_node_budget_stay_loops_that_run_on_cpu_and_wasm(recurrent, tmp_path, capsys, monkeypatch):
     model, path = recurrent
     monkeypatch.setattr(unroll_loops, "NODE_BUDGET", 50)
