@@ -50,6 +50,8 @@ def test_control_flow_v1_runs_while_cond_and_tensor_array_in_tfjs(loops, tmp_pat
     assert convert(path, tmp_path / "out") == 0
     found = set(ops(tmp_path / "out"))
     assert {"Enter", "Exit", "Merge", "Switch"} <= found and not found & {"While", "StatelessWhile", "If", "StatelessIf"}
+    # The TensorArray's loop runs 3 times whatever the input: unrolled, its list is a Pack.
+    assert not found & {"TensorListReserve", "TensorListSetItem", "TensorListStack"}
     assert not model_json(tmp_path / "out")["modelTopology"].get("library", {}).get("function")
     _check_loops(module, tmp_path / "out", ["branched", "looped", "stacked"])
 
@@ -73,10 +75,11 @@ def test_control_flow_v2_tensor_array_in_a_loop_fails_in_tfjs_4_22(loops, tmp_pa
         run_tfjs(str(tmp_path / "out"), {"x": X, "steps": np.array(3, np.int32)}, "cpu", ["stacked"])
 
 
-def test_keras3_lstm_runs_in_tfjs_4_22_only_as_control_flow_v2_on_cpu(tmp_path):
-    """Known TF.js 4.22 limits, which the public converter's output hits the same way: the
-    lowered (v1) loop of a Keras 3 LSTM never yields its output, and with control flow v2 the
-    WASM backend loses the loop's TensorList. If TF.js fixes either, this test says so."""
+def test_keras3_lstm_runs_unrolled_by_default_and_as_control_flow_v2_only_on_cpu(tmp_path):
+    """With default flags the LSTM's loop (fixed length) is unrolled and runs on CPU and WASM
+    (test_loops.py covers the other recurrent layers). A known TF.js 4.22 limit, which the
+    public converter's output hits the same way: with control flow v2 the While is kept and the
+    WASM backend loses the loop's TensorList. If TF.js fixes it, this test says so."""
     import keras
 
     inputs = keras.Input((5, 3))
@@ -84,13 +87,30 @@ def test_keras3_lstm_runs_in_tfjs_4_22_only_as_control_flow_v2_on_cpu(tmp_path):
     model.export(str(tmp_path / "lstm"), format="tf_saved_model", verbose=False)
     x = np.random.default_rng(2).uniform(size=(2, 5, 3)).astype(np.float32)
     assert convert(tmp_path / "lstm", tmp_path / "v1") == 0
+    assert not set(ops(tmp_path / "v1")) & {"Enter", "While", "StatelessWhile", "TensorListGetItem", "TensorListStack"}
     key = list(model_json(tmp_path / "v1")["signature"]["inputs"])[0]
-    with pytest.raises(AssertionError, match="Cannot compute the outputs"):
-        run_tfjs(str(tmp_path / "v1"), {key: x}, "cpu")
+    assert_tfjs_matches(str(tmp_path / "v1"), {key: x}, [model(x).numpy()], atol=ATOL, rtol=RTOL)
     assert convert(tmp_path / "lstm", tmp_path / "v2", "--control_flow_v2") == 0
     assert_tfjs_matches(str(tmp_path / "v2"), {key: x}, [model(x).numpy()], atol=ATOL, rtol=RTOL, backends=["cpu"])
     with pytest.raises(AssertionError, match="Cannot read properties of undefined"):
         run_tfjs(str(tmp_path / "v2"), {key: x}, "wasm")
+
+
+class ConstantBranch(tf.Module):
+    @tf.function(input_signature=[tf.TensorSpec([], tf.float32, name="s")])
+    def serve(self, s):
+        return {"picked": tf.cond(s > 1.0, lambda: s * 0.5, lambda: tf.constant(3.0))}
+
+
+def test_tf_cond_with_a_constant_branch_returns_the_taken_branch_in_tfjs(tmp_path):
+    """TF.js holds a Const as a weight, available from the start, and its Merge outputs the first
+    input it finds: without place_branch_constants the constant came out for both predicates."""
+    module = ConstantBranch()
+    tf.saved_model.save(module, str(tmp_path / "saved_model"), signatures=module.serve)
+    assert convert(tmp_path / "saved_model", tmp_path / "out") == 0
+    for s in (0.5, 3.0):
+        expected = module.serve(s=tf.constant(s))["picked"].numpy()
+        assert_tfjs_matches(str(tmp_path / "out"), {"s": np.array(s, np.float32)}, [expected])
 
 
 class Vocabulary(tf.Module):

@@ -7,7 +7,7 @@ Keras model) or a frozen GraphDef; from there the steps are the same.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from tensorflowjs import metadata as metadata_lib
 from tensorflowjs import model_json, write_weights
@@ -30,6 +30,7 @@ def _optimize_and_check(graph_def: Any, signature: signature_lib.GraphSignature,
     from tensorflowjs.graph import optimize
 
     inputs, outputs = [t.node for t in signature.inputs], [t.node for t in signature.outputs]
+    graph_def = _unroll_loops(graph_def, inputs, outputs, frozen_without_tensorflow)
     if frozen_without_tensorflow:
         optimized = optimize.optimize_without_tensorflow(graph_def, inputs, outputs)
     else:
@@ -41,6 +42,20 @@ def _optimize_and_check(graph_def: Any, signature: signature_lib.GraphSignature,
     if not options.skip_op_check:
         check_supported_ops(optimized, source_path)
     return optimized
+
+
+def _unroll_loops(graph_def: Any, inputs: List[str], outputs: List[str], frozen_without_tensorflow: bool) -> Any:
+    """Lowered while loops with a trip count known from constants become straight-line ops
+    (rewrites.LOOPS). Counters and bounds must be constants first: on TensorFlow's path,
+    Grappler's folding makes them (static shapes included)."""
+    if not any(node.op == "Enter" for node in graph_def.node):
+        return graph_def
+    from tensorflowjs.graph import optimize, rewrites
+
+    if not frozen_without_tensorflow:
+        graph_def = optimize.run_grappler(graph_def, inputs, outputs, ["constfold"])
+    rewrites.apply_rewrites(graph_def, (*rewrites.CONSTANT_FOLDING, *rewrites.LOOPS), [*inputs, *outputs])
+    return graph_def
 
 
 def write_graph_model(

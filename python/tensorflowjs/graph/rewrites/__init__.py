@@ -2,8 +2,9 @@
 
 FOLDING rewrites leave a graph TensorFlow can still run and go before Grappler's arithmetic
 optimizer (see optimize.py); FUSIONS emit fused and TF.js-only ops (Prelu,
-FusedDepthwiseConv2dNative) and end with the validation that un-fuses anything TF.js's CPU or
-WASM backend would reject.
+FusedDepthwiseConv2dNative), then the validation that un-fuses anything TF.js's CPU or WASM
+backend would reject, and end with the control edges: those placing a tf.cond's constants are
+moved onto Identities TF.js honours, the others dropped (TF.js would misread them).
 """
 
 from __future__ import annotations
@@ -28,7 +29,12 @@ FUSIONS: Sequence[str] = (
     "fuse_conv_matmul",
     "fuse_depthwise",
     "unfuse_unsupported",
+    "place_branch_constants",
+    "drop_control_inputs",
 )
+# Lowered (v1) while loops with a trip count known from constants become straight-line ops, on a
+# graph whose constants are folded; the folding in between makes the TensorList indices constant.
+LOOPS: Sequence[str] = ("unroll_loops", "fold_constants", "static_tensor_lists")
 
 
 def register(name: str) -> Callable[[Rewrite], Rewrite]:
@@ -54,6 +60,7 @@ def apply_rewrites(graph_def, names: Sequence[str], keep: Iterable[str]) -> Dict
 from tensorflowjs.graph.rewrites import (  # noqa: E402,F401
     add_to_bias_add,
     combine_constant_operands,
+    drop_control_inputs,
     erfc_to_erf,
     fold_batch_norms,
     fold_constants,
@@ -62,6 +69,9 @@ from tensorflowjs.graph.rewrites import (  # noqa: E402,F401
     fuse_prelu,
     grouped_conv_to_depthwise,
     lower_einsum,
+    place_branch_constants,
     remove_neutral_ops,
+    static_tensor_lists,
     unfuse_unsupported,
+    unroll_loops,
 )

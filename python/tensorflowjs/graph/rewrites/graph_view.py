@@ -154,6 +154,16 @@ class GraphView:
         self._index_inputs(node)
         self._drop_orphan_consts({replaced})
 
+    def set_control_inputs(self, node, control: Iterable[str]) -> None:
+        """Replace node's control inputs (`^x`) by `control`; a Const only they read goes too."""
+        dropped = {node_name(t) for t in node.input if t.startswith("^")}
+        self._unindex_inputs(node)
+        kept = [t for t in node.input if not t.startswith("^")] + list(control)
+        del node.input[:]
+        node.input.extend(kept)
+        self._index_inputs(node)
+        self._drop_orphan_consts(dropped)
+
     def remove(self, names: Iterable[str]) -> None:
         """Drop nodes, then every Const left without consumers (weights folded into others)."""
         doomed = set(names)
