@@ -334,8 +334,49 @@ def test_reduction_with_nan_matches_tensorflow():
         assert_folds_like_tensorflow(lambda: getattr(raw, op)(input=const(x), axis=const(np.int32([1]))))
 
 
+@pytest.mark.parametrize("exclusive", [False, True])
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("axis", [0, 1, -1, -2])
+@pytest.mark.parametrize("dtype", ["float32", "int32", "int64"])
+def test_cumsum_folds_like_tensorflow(dtype, axis, reverse, exclusive):
+    x = values(dtype, [3, 4])
+    assert_folds_like_tensorflow(lambda: raw.Cumsum(x=const(x), axis=const(np.int32(axis)), exclusive=exclusive, reverse=reverse))
+
+
+COMPARISONS = ("Less", "LessEqual", "Greater", "GreaterEqual", "Equal", "NotEqual")
+LOGICAL = ("LogicalAnd", "LogicalOr")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int32"])
+@pytest.mark.parametrize("op", COMPARISONS)
+def test_comparison_folds_like_tensorflow(op, dtype):
+    x, y = values(dtype, [3, 4]), values(dtype, [3, 4])
+    y[0, :2] = x[0, :2]  # some equal pairs
+    assert_folds_like_tensorflow(lambda: getattr(raw, op)(x=const(x), y=const(y)))
+
+
+@pytest.mark.parametrize("op", LOGICAL)
+def test_logical_op_folds_like_tensorflow(op):
+    x, y = np.array([True, True, False, False]), np.array([True, False, True, False])
+    assert_folds_like_tensorflow(lambda: getattr(raw, op)(x=const(x), y=const(y)))
+
+
+def test_logical_not_folds_like_tensorflow():
+    assert_folds_like_tensorflow(lambda: raw.LogicalNot(x=const(np.array([True, False, False]))))
+
+
+def test_keras_causal_mask_folds_to_one_bool_constant():
+    """Keras 3's causal attention mask: two Cumsums of ones compared, a constant for a fixed length.
+
+    Left unfolded it fails in TF.js: WASM aborts and WebGL's shader does not compile."""
+    ones = np.ones((5, 5), np.int32)
+    assert_folds_like_tensorflow(lambda: raw.GreaterEqual(
+        x=raw.Cumsum(x=const(ones), axis=const(np.int32(-2))), y=raw.Cumsum(x=const(ones), axis=const(np.int32(-1)))))
+
+
 def test_every_handler_is_tested_against_tensorflow():
-    covered = set(BINARY) | set(UNARY) | set(REDUCTIONS) | {"Cast", "Reshape", "Transpose", "ExpandDims", "Squeeze", "ConcatV2", "Pack", "Shape"}
+    covered = set(BINARY) | set(UNARY) | set(REDUCTIONS) | set(COMPARISONS) | set(LOGICAL) | {
+        "Cast", "Reshape", "Transpose", "ExpandDims", "Squeeze", "ConcatV2", "Pack", "Shape", "Cumsum", "LogicalNot"}
     assert set(FOLDERS) == covered
 
 

@@ -198,6 +198,54 @@ def test_erfc_becomes_one_minus_erf_which_tfjs_has():
     check_supported_ops(graph_def, "gelu")
 
 
+SCORES = tf.TensorSpec([2, 4, 4], tf.float32)
+SCORE_VALUES = [RNG.normal(size=(2, 4, 4)).astype(np.float32)]
+KEEP = tf.constant(np.tril(np.ones((4, 4), bool)))
+
+
+def const_values(graph_def):
+    return [tf.make_ndarray(node.attr["value"].tensor) for node in graph_def.node if node.op == "Const"]
+
+
+@pytest.mark.parametrize("fill", [-1e9, np.finfo(np.float32).min * 0.7], ids=["bert", "keras3"])
+def test_softmax_mask_constants_become_finite_in_float16(fill):
+    def select_mask(x):  # Keras 3's MultiHeadAttention
+        return tf.nn.softmax(tf.where(KEEP, x, tf.constant(fill)))
+
+    def additive_mask(x):  # BERT: (1 - mask) * -1e9 added to the scores
+        return tf.nn.softmax(x + (1.0 - tf.cast(KEEP, tf.float32)) * tf.constant(fill))
+
+    for fn in (select_mask, additive_mask):
+        with pytest.warns(UserWarning, match="float16"):
+            graph_def, _, _ = optimized(fn, SCORES, SCORE_VALUES)
+        assert all(np.abs(v).max() <= 65504 for v in const_values(graph_def) if v.dtype == np.float32), fn.__name__
+
+
+def test_large_constants_that_do_not_end_in_a_softmax_stay():
+    def fn(x):
+        return {"scaled": x * tf.constant(-1e9), "masked": tf.nn.softmax(tf.where(KEEP, x, -1e9)) + tf.where(KEEP, x, -1e9)}
+
+    graph_def, _, _ = optimized(fn, SCORES, SCORE_VALUES)
+    big = [v for v in const_values(graph_def) if v.dtype == np.float32 and v.size and np.abs(v).max() > 65504]
+    assert len(big) >= 1 and all(v.max() == -1e9 for v in big)
+
+
+@pytest.mark.parametrize("lower, upper", [(-1, 0), (0, -1), (1, 2), (0, 0), (-1, -1), (2, 0)])
+def test_matrix_band_part_becomes_a_band_mask_tfjs_computes_right(lower, upper):
+    """TF.js 4.22 reads num_upper from num_lower's input: band_part(x, -1, 0) kept everything."""
+
+    def fn(x):
+        n = tf.shape(x)[1]
+        causal = tf.linalg.band_part(tf.ones(tf.stack([n, n]), tf.bool), lower, upper)  # Keras's tril
+        return {"values": tf.linalg.band_part(x, lower, upper), "mask": tf.cast(causal, tf.float32)}
+
+    graph_def, _, _ = optimized(fn, SCORES, SCORE_VALUES)
+    assert "MatrixBandPart" not in op_counts(graph_def)
+    check_supported_ops(graph_def, "band part")
+    graph_def = without_tensorflow(fn, SCORES, SCORE_VALUES)
+    assert "MatrixBandPart" not in op_counts(graph_def)
+
+
 def without_tensorflow(fn, spec=IMAGE, values=IMAGES):
     """optimize_without_tensorflow's result on a frozen tf.function, checked in TF."""
     graph_def, inputs, outputs = freeze(fn, spec)

@@ -22,8 +22,10 @@ FOLDING: Sequence[str] = ("grouped_conv_to_depthwise", "remove_neutral_ops", "co
 # and again after it (batch-norm folding leaves scale * weights products behind).
 CONSTANT_FOLDING: Sequence[str] = ("fold_constants",)
 FUSIONS: Sequence[str] = (
+    "finite_f16_masks",
     "erfc_to_erf",
     "lower_einsum",
+    "lower_matrix_band_part",
     "unfuse_unsupported",
     "fuse_prelu",
     "fuse_conv_matmul",
@@ -62,6 +64,7 @@ from tensorflowjs.graph.rewrites import (  # noqa: E402,F401
     combine_constant_operands,
     drop_control_inputs,
     erfc_to_erf,
+    finite_f16_masks,
     fold_batch_norms,
     fold_constants,
     fuse_conv_matmul,
@@ -69,6 +72,7 @@ from tensorflowjs.graph.rewrites import (  # noqa: E402,F401
     fuse_prelu,
     grouped_conv_to_depthwise,
     lower_einsum,
+    lower_matrix_band_part,
     place_branch_constants,
     remove_neutral_ops,
     static_tensor_lists,

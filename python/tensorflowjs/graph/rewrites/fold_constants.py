@@ -117,6 +117,29 @@ def _integer_mean(x, axes, keepdims):
     return quotient.astype(x.dtype)
 
 
+@folds("Cumsum")
+def _cumsum(node, values):
+    x, axis = values[0], int(values[1].reshape(-1)[0])
+    if x.ndim == 0 or not -x.ndim <= axis < x.ndim:
+        raise _CannotFold
+    reverse = attr(node, "reverse").b
+    if reverse:
+        x = np.flip(x, axis)
+    if attr(node, "exclusive").b:  # the sums of the elements before each one, zero first
+        before = np.take(x, range(x.shape[axis] - 1), axis=axis)
+        x = np.concatenate([np.zeros_like(np.take(x, [0], axis=axis)), before], axis=axis)
+    total = np.cumsum(x, axis=axis, dtype=x.dtype) + x.dtype.type(0)  # TF's sums start at +0: no -0
+    return np.flip(total, axis) if reverse else total
+
+
+for _op, _function in {
+    "Less": np.less, "LessEqual": np.less_equal, "Greater": np.greater, "GreaterEqual": np.greater_equal,
+    "Equal": np.equal, "NotEqual": np.not_equal, "LogicalAnd": np.logical_and, "LogicalOr": np.logical_or,
+    "LogicalNot": np.logical_not,
+}.items():
+    FOLDERS[_op] = lambda node, values, function=_function: function(*values)
+
+
 @folds("Shape")
 def _shape(node, values):
     dtype = tensors.numpy_dtype(attr(node, "out_type").type) if "out_type" in node.attr else np.int32
