@@ -24,7 +24,7 @@ def load_keras_file(path: str) -> Any:
         raise ConversionError(f"Keras cannot load {path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
 
 
-def _output_names(model: Any, count: int) -> List[str]:
+def output_names(model: Any, count: int) -> List[str]:
     names = list(getattr(model, "output_names", None) or [])
     if len(names) != count or len(set(names)) != count:
         return [f"output_{i}" for i in range(count)]
@@ -47,7 +47,7 @@ def trace(model: Any) -> Tuple[Any, List[str]]:
         name = (getattr(tensor, "name", None) or f"input_{index}").split(":")[0].replace("/", "_")
         specs.append(tf.TensorSpec(tuple(tensor.shape), tf.as_dtype(tensor.dtype), name=name))
     outputs = model.outputs if getattr(model, "outputs", None) else [None]
-    names = _output_names(model, len(outputs))
+    names = output_names(model, len(outputs))
 
     def serve(*args):
         packed = tf.nest.pack_sequence_as(structure, list(args)) if isinstance(structure, (list, tuple, dict)) else args[0]
