@@ -13,6 +13,7 @@ import zipfile
 from typing import ContextManager, Dict, Iterator, Optional
 
 from tensorflowjs import formats
+from tensorflowjs import verify as verification
 from tensorflowjs.converters.options import ConversionOptions
 from tensorflowjs.converters.tfjs_layers_model import write_layers_model
 from tensorflowjs.errors import ConversionError
@@ -72,11 +73,15 @@ def save_keras_model(
     quantization_dtype_map: Optional[Dict] = None,
     weight_shard_size_bytes: int = DEFAULT_SHARD_SIZE_BYTES,
     metadata: Optional[Dict] = None,
+    verify: bool = False,
 ) -> None:
     """Public converter API: writes a tf_keras or Keras 3 model object as a TF.js layers model.
 
-    `metadata` is a dict embedded as userDefinedMetadata.
+    `metadata` is a dict embedded as userDefinedMetadata; verify=True runs the result in TF.js
+    and compares it with the model (tensorflowjs.verify).
     """
     options = ConversionOptions(quantization_dtype_map=quantization_dtype_map or {}, weight_shard_size_bytes=weight_shard_size_bytes)
     with saved_copy(model) as path, open_keras_file(path) as source:
         write_source(source, artifacts_dir, options, metadata)
+    if verify:
+        verification.keras_model(artifacts_dir, model)

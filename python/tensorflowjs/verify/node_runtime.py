@@ -83,7 +83,7 @@ def _install(target: str) -> None:
             raise RuntimeUnavailable(f"npm ci of @tensorflow/tfjs {TFJS_VERSION} failed ({e})") from None
         if result.returncode != 0 or not _has_tfjs(os.path.join(staging, "node_modules")):
             lines = [line for line in (result.stderr or result.stdout).splitlines() if line.strip()]
-            why = lines[0].strip() if lines else f"exit code {result.returncode}"
+            why = " ".join(line.strip() for line in lines[:2])[:300] if lines else f"exit code {result.returncode}"
             raise RuntimeUnavailable(f"npm ci of @tensorflow/tfjs {TFJS_VERSION} failed: {why}; set {ENV_VAR} to an existing install to skip it")
         if os.path.isdir(target) and not _has_tfjs(os.path.join(target, "node_modules")):
             shutil.rmtree(target)  # an install interrupted before this package moved it in whole
