@@ -75,6 +75,7 @@ def test_env_var_without_tfjs_is_one_line(layers_model, user, monkeypatch, capsy
     assert len(err.splitlines()) == 1 and f"{node_runtime.ENV_VAR}={user} holds no" in err
 
 
+@pytest.mark.skipif(shutil.which("npm") is None, reason="needs npm")
 def test_failed_npm_install_says_so_and_leaves_no_partial_cache(layers_model, user, monkeypatch, capsys):
     """Real npm, offline with an empty npm cache: npm ci fails at once, as without a network."""
     monkeypatch.setenv("PATH", _bin_dir(user, node=_node(), npm=os.path.realpath(shutil.which("npm"))))

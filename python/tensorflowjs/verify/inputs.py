@@ -85,7 +85,8 @@ def _layers(config: Dict) -> List[Dict]:
 def _layer_input(layer: Dict, name: str) -> InputSpec:
     config = layer.get("config", {})
     shape = config.get("batch_input_shape") or config.get("batch_shape")
-    return InputSpec(name, _DTYPES.get(config.get("dtype") or "float32", "float32"), _dims(shape))
+    dtype = config.get("dtype")
+    return InputSpec(name, _DTYPES.get(dtype if isinstance(dtype, str) else "float32", "float32"), _dims(shape))
 
 
 def _layers_signature(model: Dict) -> ModelSignature:
