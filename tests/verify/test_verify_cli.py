@@ -13,6 +13,7 @@ import pytest  # noqa: E402
 import make_mlp  # noqa: E402
 from tensorflowjs import verify  # noqa: E402
 from tensorflowjs.converters import converter  # noqa: E402
+from tensorflowjs.verify import sources  # noqa: E402
 from tfjs_e2e import node_modules_dir  # noqa: E402
 
 RNG = np.random.default_rng(3)
@@ -110,25 +111,96 @@ def _first_shard(model_dir: str) -> str:
         return os.path.join(model_dir, json.load(f)["weightsManifest"][0]["paths"][0])
 
 
-def test_perturbed_weight_exits_3_and_leaves_the_model(layers_model, tmp_path, capsys, monkeypatch):
-    """A conversion that wrote one wrong weight (its shard is corrupted before verification)."""
+@pytest.mark.parametrize("model,flags", [
+    ("layers_model", ["--input_format=tfjs_layers_model", "--output_format=tfjs_layers_model"]),
+    ("saved_model", ["--quantize_uint8"]),
+], ids=["layers-float32", "graph-uint8"])
+def test_perturbed_weight_exits_3_and_leaves_the_model(request, tmp_path, capsys, monkeypatch, model, flags):
+    """A conversion that wrote wrong weights (bits of its first shard flipped before verification):
+    caught even within uint8's looser tolerance."""
     check_after = verify.run_after_cli
 
     def corrupt_then_check(plan, input_format, input_path, output_format, output_path, options):
         shard = _first_shard(output_path)
-        data = np.fromfile(shard, dtype=np.float32)
-        data[:4] += 10.0
+        data = np.fromfile(shard, dtype=np.uint8)
+        data[:16] = ~data[:16]
         data.tofile(shard)
         check_after(plan, input_format, input_path, output_format, output_path, options)
 
     monkeypatch.setattr(verify, "run_after_cli", corrupt_then_check)
     web = tmp_path / "web"
-    code = converter.main(["--verify", "--input_format=tfjs_layers_model", "--output_format=tfjs_layers_model", str(layers_model), str(web)])
+    code = converter.main(["--verify", *flags, str(request.getfixturevalue(model)), str(web)])
     out, err = capsys.readouterr()
     assert code == verify.VERIFY_EXIT_CODE == 3
-    assert {result for _, _, result in _table(out)} == {"FAIL"}
+    assert "FAIL" in {result for _, _, result in _table(out)}
     assert "verify failed" in err and str(web) in err
     assert (web / "model.json").is_file()
+
+
+def test_source_that_cannot_run_is_one_line_and_exit_0(layers_model, tmp_path, capsys, monkeypatch):
+    def broken(*args):
+        return sources.Source("broken", lambda inputs, runtime: (_ for _ in ()).throw(ValueError("no such op\ndetails")))
+
+    monkeypatch.setattr(sources, "for_input", broken)
+    web = tmp_path / "web"
+    assert converter.main(["--verify", "--input_format=tfjs_layers_model", "--output_format=tfjs_layers_model", str(layers_model), str(web)]) == 0
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.splitlines()) == 1 and "broken fails on generated inputs (seed 0) (no such op)" in err
+    assert (web / "model.json").is_file()
+
+
+def test_tfjs_failing_on_a_backend_exits_3(tmp_path, capsys):
+    """WASM has no complex64 kernels: the model runs on CPU only, and --verify says so."""
+    import tensorflow as tf
+
+    class Complex(tf.Module):
+        @tf.function(input_signature=[tf.TensorSpec([None, 4], tf.float32, name="x")])
+        def serve(self, x):
+            c = tf.complex(x, 2.0 * x)
+            return {"y": tf.math.real(c * c)}
+
+    module = Complex()
+    tf.saved_model.save(module, str(tmp_path / "saved"), signatures={"serving_default": module.serve})
+    assert converter.main(["--verify", str(tmp_path / "saved"), str(tmp_path / "web")]) == 3
+    out, err = capsys.readouterr()
+    assert _table(out) == [("y", "cpu", "ok"), ("y", "wasm", "FAIL")]
+    assert "Kernel 'Complex' not registered for backend 'wasm'" in out
+    assert "1 of 2 checks failed (y on wasm)" in err
+
+
+@pytest.fixture(scope="module")
+def other_sources(tmp_path_factory):
+    """A frozen GraphDef, a two-input two-output .keras and a tf_keras SavedModel."""
+    import keras
+    import tensorflow as tf
+    import tf_keras
+
+    root = tmp_path_factory.mktemp("sources")
+    graph = tf.Graph()
+    with graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [None, 3], name="x")
+        tf.identity(tf.nn.relu(tf.matmul(x, tf.constant(RNG.normal(size=(3, 2)).astype(np.float32)))), name="y")
+    (root / "frozen.pb").write_bytes(graph.as_graph_def().SerializeToString())
+    a, b = keras.Input((4,), name="a"), keras.Input((3,), name="b")
+    joined = keras.layers.Concatenate()([keras.layers.Dense(5, name="da")(a), b])
+    two = keras.Model([a, b], [keras.layers.Dense(2, name="o1")(joined), keras.layers.Dense(1, activation="sigmoid", name="o2")(joined)])
+    two.save(str(root / "two.keras"))
+    sequential = tf_keras.Sequential([tf_keras.Input((6,)), tf_keras.layers.Dense(4, activation="relu"), tf_keras.layers.Dense(2)])
+    sequential.save(str(root / "keras_saved_model"), save_format="tf")
+    return root
+
+
+@pytest.mark.parametrize("name,flags,source,outputs", [
+    ("frozen.pb", ["--input_format=tf_frozen_model", "--output_node_names=y"], "TensorFlow (frozen graph)", ["y"]),
+    ("two.keras", ["--output_format=tfjs_graph_model"], "Keras 3.", ["o1", "o2"]),
+    ("two.keras", [], "Keras 3.", ["o1", "o2"]),
+    ("keras_saved_model", ["--input_format=keras_saved_model"], "tf_keras", ["dense_1"]),
+])
+def test_every_source_kind_verifies(other_sources, tmp_path, capsys, name, flags, source, outputs):
+    assert converter.main(["--verify", *flags, str(other_sources / name), str(tmp_path / "web")]) == 0
+    out, _ = capsys.readouterr()
+    assert f"vs {source}" in out
+    assert sorted(_table(out)) == sorted((o, b, "ok") for o in outputs for b in ("cpu", "wasm"))
 
 
 def test_verify_inputs_npz_feeds_the_model(saved_model, tmp_path, capsys):

@@ -74,6 +74,8 @@ def run(payload: Dict, node: str, node_modules: str, timeout: float = 1200) -> D
     try:
         env = dict(os.environ, NODE_PATH=node_modules)
         result = subprocess.run([node, HARNESS_JS, f.name], capture_output=True, text=True, env=env, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise HarnessError(f"TF.js did not finish within {timeout:.0f} s") from None
     finally:
         os.unlink(f.name)
     if result.returncode != 0:

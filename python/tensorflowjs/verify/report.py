@@ -15,7 +15,7 @@ class Row:
     backend: str
     max_abs: float  # nan when not comparable (see problem)
     max_rel: float  # max_abs / max |source|
-    bound: float
+    bound: float  # nan when not comparable
     problem: Optional[str] = None  # why the output fails beyond its numbers (shape, NaN, TF.js error)
 
     @property
@@ -35,7 +35,7 @@ def compare(output: str, backend: str, got: np.ndarray, want: np.ndarray, tolera
     """Floats within the tolerance; integers, booleans and strings exactly."""
     want = np.asarray(want)
     if got.shape != want.shape:
-        return Row(output, backend, math.nan, math.nan, 0.0, f"shape {list(got.shape)}, source {list(want.shape)}")
+        return Row(output, backend, math.nan, math.nan, math.nan, f"shape {list(got.shape)}, source {list(want.shape)}")
     if want.dtype == object or want.dtype.kind in "USb" or got.dtype == object:
         same = got.astype(object).tolist() == want.astype(object).tolist()
         return Row(output, backend, 0.0 if same else math.inf, 0.0 if same else math.inf, 0.0, None if same else "values differ")
@@ -52,7 +52,7 @@ def compare(output: str, backend: str, got: np.ndarray, want: np.ndarray, tolera
 
 def failed(output: str, backend: str, message: str) -> Row:
     """TF.js could not run the converted model on this backend."""
-    return Row(output, backend, math.nan, math.nan, 0.0, message)
+    return Row(output, backend, math.nan, math.nan, math.nan, message)
 
 
 def _number(value: float) -> str:
