@@ -7,20 +7,21 @@ relative errors meaningless.
 Unquantized float32 models differ only by operation order (XNNPACK on WASM, fused kernels),
 so FLOAT32_RTOL is tight. A quantized weight moves by at most half a quantization step: for
 uint8/uint16 that is scale/2 of the manifest's affine parameters, relative to the tensor's
-largest magnitude; for float16 it is 2**-11 of the value. The largest such relative step
-over the quantized weights, times QUANTIZED_GROWTH * sqrt(number of quantized tensors)
-(errors of independent layers add up roughly like a random walk; the factor gives headroom
-for the fan-in of each layer), is added to the float32 bound.
+largest magnitude; for float16 it is 2**-11 of the value. QUANTIZED_GROWTH times the largest
+such relative step over the quantized weights is added to the float32 bound. Measured: the
+outputs of MobileNetV2 and ResNet50 (random weights and batch-norm statistics) and of small
+MLPs move by 0.6 to 1.8 steps under every quantization, whatever their depth (independent
+errors mostly cancel), so 10 steps leave more than 5x headroom while a wrong weight, which
+moves outputs by far more, still fails.
 """
 
-import math
 from dataclasses import dataclass
 from typing import Dict, List
 
 FLOAT32_RTOL = 1e-4
 ATOL = 1e-6
 FLOAT16_RELATIVE_STEP = 2.0 ** -11
-QUANTIZED_GROWTH = 4.0
+QUANTIZED_GROWTH = 10.0
 _AFFINE_LEVELS = {"uint8": 255, "uint16": 65535}
 
 
@@ -53,5 +54,5 @@ def for_manifest(weights_manifest: List[Dict]) -> Tolerance:
         return Tolerance(FLOAT32_RTOL, ATOL, "float32 weights")
     step = max(_relative_step(q) for q in quantized)
     dtypes = "/".join(sorted({q.get("dtype", "?") for q in quantized}))
-    rtol = FLOAT32_RTOL + QUANTIZED_GROWTH * math.sqrt(len(quantized)) * step
+    rtol = FLOAT32_RTOL + QUANTIZED_GROWTH * step
     return Tolerance(rtol, ATOL, f"{len(quantized)} {dtypes} weights, largest relative step {step:.1e}")
