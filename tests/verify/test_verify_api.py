@@ -64,6 +64,15 @@ def test_mismatch_raises_and_keeps_the_model(keras_model, tmp_path, capsys, monk
     assert (tmp_path / "web" / "model.json").is_file()
 
 
+def test_without_node_the_api_says_one_line_and_returns(keras_model, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("TFJS_NODE_MODULES")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    save_keras_model(keras_model, str(tmp_path / "web"), verify=True)
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.splitlines()) == 1 and "Node.js >= 18 is not on PATH" in err
+    assert (tmp_path / "web" / "model.json").is_file()
+
+
 def test_convert_tf_saved_model_verify(tmp_path, capsys):
     import tensorflow as tf
 
