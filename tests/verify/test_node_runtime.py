@@ -12,7 +12,7 @@ import pytest
 
 import make_mlp
 from tensorflowjs.converters import converter
-from tensorflowjs.verify import node_runtime
+from tensorflowjs.verify import node_runtime, sources
 from tfjs_e2e import HERE as E2E_DIR, node_modules_dir
 
 FLAGS = ["--verify", "--input_format=tfjs_layers_model", "--output_format=tfjs_layers_model"]
@@ -73,6 +73,21 @@ def test_env_var_without_tfjs_is_one_line(layers_model, user, monkeypatch, capsy
     assert converter.main([*FLAGS, str(layers_model), str(user / "web")]) == 0
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and f"{node_runtime.ENV_VAR}={user} holds no" in err
+
+
+def test_broken_tfjs_install_is_one_line(layers_model, user, monkeypatch, capsys):
+    """Packages that are there by name but do not load: the setup, not the model, is at fault."""
+    for name in node_runtime.REQUIRED_PACKAGES:
+        package = user / "node_modules" / name
+        package.mkdir(parents=True)
+        (package / "package.json").write_text('{"name": "%s", "version": "4.22.0", "main": "missing.js"}' % name)
+    monkeypatch.setenv(node_runtime.ENV_VAR, str(user / "node_modules"))
+    numpy_source = sources.Source("numpy", lambda inputs, runtime: [make_mlp.predict(make_mlp.weights(), *inputs.values())])
+    monkeypatch.setattr(sources, "for_input", lambda *args: numpy_source)
+    assert converter.main([*FLAGS, str(layers_model), str(user / "web")]) == 0
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.splitlines()) == 1, err
+    assert "does not start (Error: Cannot find module" in err and "conversion itself succeeded" in err
 
 
 @pytest.mark.skipif(shutil.which("npm") is None, reason="needs npm")

@@ -21,6 +21,12 @@ Inputs = Union[np.ndarray, Sequence[np.ndarray], Mapping[str, np.ndarray]]
 class HarnessError(Exception):
     """Node exited with an error; the message is the end of its stderr."""
 
+    @property
+    def summary(self) -> str:
+        """The line saying what went wrong (Node prints the failing source line first)."""
+        lines = [line.strip() for line in str(self).splitlines() if line.strip()]
+        return next((line for line in lines if "Error" in line), lines[-1] if lines else "no message")
+
 
 def _number(value):
     value = value.item()

@@ -106,7 +106,7 @@ def tfjs_layers_model(path: str) -> Source:
         try:
             reply = harness.run(harness.request(path, arrange(inputs, names), "cpu"), runtime.node, runtime.node_modules)
         except harness.HarnessError as e:
-            raise SourceUnavailable(f"TF.js cannot run the input model {path}: {str(e).strip().splitlines()[0]}") from None
+            raise SourceUnavailable(f"TF.js cannot run the input model {path}: {e.summary}") from None
         return [harness.decode(o) for o in reply["outputs"]]
 
     return Source("TF.js (the input layers model, cpu)", predict)
