@@ -1,7 +1,9 @@
 """Runs converted models in real TF.js (Node, CPU and WASM backends) and compares outputs.
 
 Every format-pair test ends here: the only verdict that matters is that @tensorflow/tfjs
-loads the model and predicts what the source framework predicts.
+loads the model and predicts what the source framework predicts. Running the model is
+tensorflowjs.verify.harness, the code `tensorflowjs_converter --verify` runs too; this module
+adds where the tests' TF.js lives (Bazel's @tfjs_npm) and assertions with explicit tolerances.
 """
 
 import os

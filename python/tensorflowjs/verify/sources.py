@@ -49,7 +49,9 @@ def keras_model(model: Any, description: str = "Keras") -> Source:
 
         arrays = arrange(inputs, [_keras_input_name(t, i) for i, t in enumerate(model.inputs)])
         result = model.predict(arrays if len(arrays) > 1 else arrays[0], verbose=0)
-        flat = [np.asarray(r) for r in (result if isinstance(result, (list, tuple)) else result.values() if isinstance(result, dict) else [result])]
+        if isinstance(result, dict):
+            result = list(result.values())
+        flat = [np.asarray(r) for r in (result if isinstance(result, (list, tuple)) else [result])]
         return dict(zip(output_names(model, len(flat)), flat))
 
     return Source(description, predict)
