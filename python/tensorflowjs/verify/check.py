@@ -85,7 +85,8 @@ def verify_model(model_dir: str, make_source: Callable[[], Source], verification
     try:
         runtime = find_runtime()
     except RuntimeUnavailable as e:
-        _say(f"skipped ({e}); the conversion itself succeeded")
+        if not e.reported:
+            _say(f"skipped ({e}); the conversion itself succeeded")
         return None
     signature = inputs_lib.read_signature(model_dir)
     feed, origin = _feed(model_dir, signature, verification)

@@ -24,7 +24,14 @@ NPM_CI = ("ci", "--ignore-scripts", "--no-audit", "--no-fund")
 
 
 class RuntimeUnavailable(Exception):
-    """No usable Node or TF.js; verification is skipped, the conversion stands."""
+    """No usable Node or TF.js; verification is skipped, the conversion stands.
+
+    `reported`: the user was already told, on the line that announced the install.
+    """
+
+    def __init__(self, message: str, reported: bool = False):
+        super().__init__(message)
+        self.reported = reported
 
 
 @dataclass(frozen=True)
@@ -65,14 +72,9 @@ def find_node() -> str:
     return node
 
 
-def _install(target: str) -> None:
+def _npm_ci(npm: str, target: str) -> None:
     """`npm ci` of the shipped lock into a private directory, moved to `target` when complete."""
-    npm = shutil.which("npm")
-    if not npm:
-        raise RuntimeUnavailable(f"@tensorflow/tfjs {TFJS_VERSION} is not installed and npm is not on PATH; install npm, or set {ENV_VAR} to a node_modules holding it")
     parent = os.path.dirname(target)
-    os.makedirs(parent, exist_ok=True)
-    print(f"tensorflowjs verify: installing @tensorflow/tfjs {TFJS_VERSION} into {target} (once)", file=sys.stderr)
     staging = tempfile.mkdtemp(prefix=f".{os.path.basename(target)}.tmp", dir=parent)
     try:
         for name in ("package.json", "package-lock.json"):
@@ -80,11 +82,11 @@ def _install(target: str) -> None:
         try:
             result = subprocess.run([npm, *NPM_CI], cwd=staging, capture_output=True, text=True, timeout=900)
         except (OSError, subprocess.SubprocessError) as e:
-            raise RuntimeUnavailable(f"npm ci of @tensorflow/tfjs {TFJS_VERSION} failed ({e})") from None
+            raise RuntimeUnavailable(f"npm ci failed ({e})") from None
         if result.returncode != 0 or not _has_tfjs(os.path.join(staging, "node_modules")):
             lines = [line for line in (result.stderr or result.stdout).splitlines() if line.strip()]
             why = " ".join(line.strip() for line in lines[:2])[:300] if lines else f"exit code {result.returncode}"
-            raise RuntimeUnavailable(f"npm ci of @tensorflow/tfjs {TFJS_VERSION} failed: {why}; set {ENV_VAR} to an existing install to skip it")
+            raise RuntimeUnavailable(f"npm ci failed: {why}")
         if os.path.isdir(target) and not _has_tfjs(os.path.join(target, "node_modules")):
             shutil.rmtree(target)  # an install interrupted before this package moved it in whole
         try:
@@ -94,6 +96,22 @@ def _install(target: str) -> None:
                 raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _install(target: str) -> None:
+    """Installs the pinned TF.js into `target`, telling the user on one line how it went."""
+    npm = shutil.which("npm")
+    if not npm:
+        raise RuntimeUnavailable(f"@tensorflow/tfjs {TFJS_VERSION} is not installed and npm is not on PATH; install npm, or set {ENV_VAR} to a node_modules holding it")
+    print(f"tensorflowjs verify: installing @tensorflow/tfjs {TFJS_VERSION} into {target} (once)... ", end="", file=sys.stderr, flush=True)
+    try:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        _npm_ci(npm, target)
+    except (RuntimeUnavailable, OSError) as e:
+        message = f"{e}; set {ENV_VAR} to an existing install to skip it"
+        print(f"failed: {message}; verification skipped, the conversion itself succeeded", file=sys.stderr)
+        raise RuntimeUnavailable(message, reported=True) from None
+    print("done", file=sys.stderr)
 
 
 def find_node_modules() -> str:
