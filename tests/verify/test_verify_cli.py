@@ -187,6 +187,21 @@ def other_sources(tmp_path_factory):
     two.save(str(root / "two.keras"))
     sequential = tf_keras.Sequential([tf_keras.Input((6,)), tf_keras.layers.Dense(4, activation="relu"), tf_keras.layers.Dense(2)])
     sequential.save(str(root / "keras_saved_model"), save_format="tf")
+
+    class Lookup(tf.Module):
+        """String input, hash table, int64 and float outputs; a TF2 hub module's "default" signature."""
+
+        def __init__(self):
+            super().__init__()
+            self.table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(["1", "2", "3"], tf.constant([10, 20, 30], tf.int64)), -1)
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="words")])
+        def serve(self, words):
+            ids = self.table.lookup(words)
+            return {"ids": ids, "half": tf.cast(ids, tf.float32) * 0.5}
+
+    lookup = Lookup()
+    tf.saved_model.save(lookup, str(root / "hub"), signatures={"default": lookup.serve})
     return root
 
 
@@ -195,12 +210,21 @@ def other_sources(tmp_path_factory):
     ("two.keras", ["--output_format=tfjs_graph_model"], "Keras 3.", ["o1", "o2"]),
     ("two.keras", [], "Keras 3.", ["o1", "o2"]),
     ("keras_saved_model", ["--input_format=keras_saved_model"], "tf_keras", ["dense_1"]),
+    ("keras_saved_model", ["--input_format=keras_saved_model", "--output_format=tfjs_graph_model"], "TensorFlow (signature serving_default)", ["dense_1"]),
+    ("hub", ["--input_format=tf_hub"], "TensorFlow (signature default)", ["half", "ids"]),
 ])
 def test_every_source_kind_verifies(other_sources, tmp_path, capsys, name, flags, source, outputs):
     assert converter.main(["--verify", *flags, str(other_sources / name), str(tmp_path / "web")]) == 0
     out, _ = capsys.readouterr()
     assert f"vs {source}" in out
     assert sorted(_table(out)) == sorted((o, b, "ok") for o in outputs for b in ("cpu", "wasm"))
+
+
+def test_layers_model_to_graph_model_verifies(layers_model, tmp_path, capsys):
+    assert converter.main(["--verify", "--input_format=tfjs_layers_model", "--output_format=tfjs_graph_model", str(layers_model), str(tmp_path / "web")]) == 0
+    out, _ = capsys.readouterr()
+    assert "vs TF.js (the input layers model, cpu)" in out
+    assert [result for _, _, result in _table(out)] == ["ok", "ok"]
 
 
 def test_verify_inputs_npz_feeds_the_model(saved_model, tmp_path, capsys):
