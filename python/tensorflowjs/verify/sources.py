@@ -36,18 +36,13 @@ def arrange(inputs: Mapping[str, np.ndarray], names: Sequence[str]) -> List[np.n
     raise SourceUnavailable(f"the source takes {len(names)} inputs ({', '.join(names)}), the converted model {len(inputs)}")
 
 
-def _keras_input_name(tensor: Any, index: int) -> str:
-    """The name a Keras input gets in a graph model's signature (as the Keras tracer names it)."""
-    return (getattr(tensor, "name", None) or f"input_{index}").split(":")[0].replace("/", "_")
-
-
 def keras_model(model: Any, description: str = "Keras") -> Source:
     """An in-memory Keras 3 or tf_keras model."""
 
     def predict(inputs: Dict[str, np.ndarray], runtime: NodeRuntime) -> Outputs:
-        from tensorflowjs.graph.keras_model import output_names
+        from tensorflowjs.graph.keras_model import input_name, output_names
 
-        arrays = arrange(inputs, [_keras_input_name(t, i) for i, t in enumerate(model.inputs)])
+        arrays = arrange(inputs, [input_name(t, i) for i, t in enumerate(model.inputs)])
         result = model.predict(arrays if len(arrays) > 1 else arrays[0], verbose=0)
         if isinstance(result, dict):
             result = list(result.values())
