@@ -19,6 +19,9 @@ from tensorflowjs.verify.harness import BACKENDS, Inputs
 HERE = os.path.dirname(os.path.abspath(__file__))
 HARNESS = harness.HARNESS_JS
 
+# Request encoding and reply decoding, under the names other test helpers (tests/browser) import.
+_encode, _decode, _request = harness.encode, harness.decode, harness.request
+
 __all__ = ["BACKENDS", "Case", "Inputs", "assert_tfjs_matches", "check_tfjs_batch", "node_modules_dir", "run_tfjs"]
 
 
@@ -90,7 +93,7 @@ def check_tfjs_batch(cases: Mapping[str, Case], backends: Sequence[str] = BACKEN
     time of a small model's check.
     """
     keys = [(name, backend) for name in cases for backend in backends]
-    batch = [harness.request(cases[name].model_dir, cases[name].inputs, backend, cases[name].output_names) for name, backend in keys]
+    batch = [_request(cases[name].model_dir, cases[name].inputs, backend, cases[name].output_names) for name, backend in keys]
     replies = _run_harness({"batch": batch}, f"failed on a batch of {len(cases)} models")["results"]
     verdicts: Dict[str, Optional[str]] = {name: None for name in cases}
     for (name, backend), reply in zip(keys, replies):
@@ -100,7 +103,7 @@ def check_tfjs_batch(cases: Mapping[str, Case], backends: Sequence[str] = BACKEN
             verdicts[name] = f"TF.js ({backend}) failed: {reply['error'][:4000]}"
         else:
             case = cases[name]
-            verdicts[name] = _mismatch(backend, [harness.decode(o) for o in reply["outputs"]], case.expected, case.atol, case.rtol)
+            verdicts[name] = _mismatch(backend, [_decode(o) for o in reply["outputs"]], case.expected, case.atol, case.rtol)
     return verdicts
 
 
@@ -108,8 +111,8 @@ def run_tfjs(
     model_dir: str, inputs: Inputs, backend: str = "cpu", output_names: Optional[Sequence[str]] = None
 ) -> List[np.ndarray]:
     """Loads model_dir/model.json in TF.js on `backend`, predicts, returns the outputs in order."""
-    reply = _run_harness(harness.request(model_dir, inputs, backend, output_names), f"({backend}) failed on {model_dir}")
-    return [harness.decode(o) for o in reply["outputs"]]
+    reply = _run_harness(_request(model_dir, inputs, backend, output_names), f"({backend}) failed on {model_dir}")
+    return [_decode(o) for o in reply["outputs"]]
 
 
 def assert_tfjs_matches(
