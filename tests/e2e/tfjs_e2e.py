@@ -1,24 +1,28 @@
 """Runs converted models in real TF.js (Node, CPU and WASM backends) and compares outputs.
 
 Every format-pair test ends here: the only verdict that matters is that @tensorflow/tfjs
-loads the model and predicts what the source framework predicts.
+loads the model and predicts what the source framework predicts. Running the model is
+tensorflowjs.verify.harness, the code `tensorflowjs_converter --verify` runs too; this module
+adds where the tests' TF.js lives (Bazel's @tfjs_npm) and assertions with explicit tolerances.
 """
 
-import json
 import os
 import shutil
-import subprocess
-import tempfile
 from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-HARNESS = os.path.join(HERE, "harness.js")
-BACKENDS = ("cpu", "wasm")
+from tensorflowjs.verify import harness
+from tensorflowjs.verify.harness import BACKENDS, Inputs
 
-Inputs = Union[np.ndarray, Sequence[np.ndarray], Mapping[str, np.ndarray]]
+HERE = os.path.dirname(os.path.abspath(__file__))
+HARNESS = harness.HARNESS_JS
+
+# Request encoding and reply decoding, under the names other test helpers (tests/browser) import.
+_encode, _decode, _request = harness.encode, harness.decode, harness.request
+
+__all__ = ["BACKENDS", "Case", "Inputs", "assert_tfjs_matches", "check_tfjs_batch", "node_modules_dir", "run_tfjs"]
 
 
 def node_modules_dir() -> str:
@@ -43,59 +47,11 @@ def _node() -> str:
     return node
 
 
-def _encode(name: Optional[str], array) -> Dict:
-    array = np.asarray(array)
-    if array.dtype.kind in "US" or array.dtype == object:
-        values = [v.decode() if isinstance(v, bytes) else str(v) for v in array.reshape(-1)]
-        return {"name": name, "dtype": "string", "shape": list(array.shape), "data": values}
-    if array.dtype.kind == "c":
-        pairs = np.stack([array.real, array.imag], axis=-1).astype(np.float32).reshape(-1)
-        return {"name": name, "dtype": "complex64", "shape": list(array.shape), "data": [_number(v) for v in pairs]}
-    dtype = {"b": "bool", "i": "int32", "u": "int32", "f": "float32"}[array.dtype.kind]
-    flat = array.reshape(-1)
-    data = [bool(v) for v in flat] if dtype == "bool" else [_number(v) for v in flat]
-    return {"name": name, "dtype": dtype, "shape": list(array.shape), "data": data}
-
-
-def _number(value):
-    value = value.item()
-    return value if np.isfinite(value) else str(value).replace("nan", "NaN").replace("inf", "Infinity")
-
-
-def _decode(output: Dict) -> np.ndarray:
-    shape, dtype, data = output["shape"], output["dtype"], output["data"]
-    if dtype == "string":
-        return np.array(data, dtype=object).reshape(shape)
-    values = np.array([float(v) if isinstance(v, str) else v for v in data], dtype=np.float64)
-    if dtype == "complex64":
-        return (values[0::2] + 1j * values[1::2]).astype(np.complex64).reshape(shape)
-    return values.astype({"bool": np.bool_, "int32": np.int32}.get(dtype, np.float32)).reshape(shape)
-
-
-def _request(model_dir: str, inputs: Inputs, backend: str, output_names: Optional[Sequence[str]]) -> Dict:
-    if isinstance(inputs, Mapping):
-        encoded = [_encode(name, value) for name, value in inputs.items()]
-    elif isinstance(inputs, np.ndarray):
-        encoded = [_encode(None, inputs)]
-    else:
-        encoded = [_encode(None, value) for value in inputs]
-    request = {"model_dir": os.path.abspath(model_dir), "backend": backend, "inputs": encoded}
-    if output_names:
-        request["output_names"] = list(output_names)
-    return request
-
-
 def _run_harness(request: Dict, failure: str) -> Dict:
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump(request, f)
     try:
-        env = dict(os.environ, NODE_PATH=node_modules_dir())
-        result = subprocess.run([_node(), HARNESS, f.name], capture_output=True, text=True, env=env, timeout=1200)
-    finally:
-        os.unlink(f.name)
-    if result.returncode != 0:
-        raise AssertionError(f"TF.js {failure}:\n{result.stderr[-4000:]}")
-    return json.loads(result.stdout)
+        return harness.run(request, _node(), node_modules_dir())
+    except harness.HarnessError as e:
+        raise AssertionError(f"TF.js {failure}:\n{e}") from None
 
 
 @dataclass

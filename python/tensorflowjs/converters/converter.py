@@ -11,7 +11,7 @@ import sys
 import warnings
 from typing import Iterator, List, Optional
 
-from tensorflowjs import formats, quantization
+from tensorflowjs import formats, quantization, verify
 from tensorflowjs.converters import pairs
 from tensorflowjs.converters.options import ConversionOptions
 from tensorflowjs.errors import ConversionError
@@ -41,7 +41,7 @@ class _OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-BOOLEAN_FLAGS = ("--strip_debug_ops", "--control_flow_v2", "--use_structured_outputs_names", "--split_weights_by_layer", "--skip_op_check")
+BOOLEAN_FLAGS = ("--strip_debug_ops", "--control_flow_v2", "--use_structured_outputs_names", "--split_weights_by_layer", "--skip_op_check", "--verify")
 
 
 def _add_bool(parser: argparse.ArgumentParser, name: str, default: bool, help_text: str) -> None:
@@ -86,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_bool(parser, "--use_structured_outputs_names", False, "Graph models: return outputs as a dict keyed by the signature's output names.")
     _add_bool(parser, "--split_weights_by_layer", False, "Layers models: one weight group (and set of shard files) per layer.")
     _add_bool(parser, "--skip_op_check", False, "Convert even if the graph has ops TF.js cannot run.")
+    _add_bool(parser, "--verify", False, "After converting, run the model in TF.js (Node) and compare its predictions with the source model's; exit 3 on a mismatch.")
+    parser.add_argument("--verify_inputs", metavar="NPZ", help="With --verify: a .npz of inputs keyed by the model's input names, instead of generated ones.")
+    parser.add_argument("--verify_backends", default="cpu,wasm", help="With --verify: comma-separated TF.js backends to run (default cpu,wasm).")
     parser.add_argument("-v", "--version", action="store_true", help="Print the versions of the converter and exit.")
     return parser
 
@@ -145,6 +148,9 @@ def options_from_args(args: argparse.Namespace) -> ConversionOptions:
         control_flow_v2=args.control_flow_v2,
         use_structured_outputs_names=args.use_structured_outputs_names,
         skip_op_check=args.skip_op_check,
+        verify=args.verify,
+        verify_inputs=args.verify_inputs and _resolve(args.verify_inputs),
+        verify_backends=tuple(b.strip() for b in args.verify_backends.split(",") if b.strip()),
     )
 
 
@@ -171,7 +177,10 @@ def convert(argv: List[str]) -> None:
     input_format = _input_format(args)
     output_format = args.output_format or pairs.DEFAULT_OUTPUT_FORMAT[input_format]
     handler = pairs.handler_for(input_format, output_format)
+    plan = verify.prepare(output_format, options.verify_inputs, options.verify_backends) if options.verify else None
     handler(args.input_path, args.output_path, options)
+    if plan:
+        verify.run_after_cli(plan, input_format, args.input_path, output_format, args.output_path, options)
 
 
 # The public converter's dispatch_* functions: its Python entry point per format pair. Each
@@ -356,6 +365,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         where = f" ({e.filename})" if e.filename else ""
         print(f"{PROG}: error: {e.strerror or e}{where}", file=sys.stderr)
         return 1
+    except verify.VerificationError as e:
+        print(f"{PROG}: verify failed: {e}", file=sys.stderr)
+        return verify.VERIFY_EXIT_CODE
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted; nothing was written", file=sys.stderr)
         return 130

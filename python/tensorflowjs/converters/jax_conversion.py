@@ -10,6 +10,7 @@ import importlib
 import tempfile
 from typing import Any, Callable, Optional, Sequence, Tuple
 
+from tensorflowjs import verify as verification
 from tensorflowjs.errors import ConversionError
 
 Signature = Tuple[Sequence[Optional[int]], Any]
@@ -29,6 +30,7 @@ def convert_jax(
     input_signatures: Sequence[Signature],
     model_dir: str,
     polymorphic_shapes: Optional[Sequence[Optional[str]]] = None,
+    verify: bool = False,
     **tfjs_converter_params: Any,
 ) -> None:
     """Converts `apply_fn(params, *inputs)` to a TF.js graph model in `model_dir`.
@@ -39,6 +41,7 @@ def convert_jax(
         module's `apply`, either the variables dict or just its "params" collection.
     tfjs_converter_params: passed on to convert_tf_saved_model, e.g.
         quantization_dtype_map={"float16": "*"}.
+    verify: run the result in TF.js and compare it with apply_fn run by JAX (tensorflowjs.verify).
     """
     _require("jax", "tensorflowjs[jax]")
     _require("tensorflow", "tensorflow")
@@ -49,3 +52,5 @@ def convert_jax(
     with tempfile.TemporaryDirectory(prefix="tfjs_jax_") as saved_model_dir:
         saved_model.save(traced, saved_model_dir)
         convert_tf_saved_model(saved_model_dir, model_dir, **tfjs_converter_params)
+    if verify:
+        verification.jax_function(model_dir, apply_fn, params)

@@ -17,6 +17,7 @@ import numpy as np
 
 from tensorflowjs import formats, model_json
 from tensorflowjs import write_weights as write_weights_lib
+from tensorflowjs import verify as verification
 from tensorflowjs.converters.options import ConversionOptions
 from tensorflowjs.converters.tfjs_layers_model import group_by_layer, write_layers_model
 from tensorflowjs.errors import ConversionError
@@ -81,14 +82,18 @@ def save_keras_model(
     quantization_dtype_map: Optional[Dict] = None,
     weight_shard_size_bytes: int = DEFAULT_SHARD_SIZE_BYTES,
     metadata: Optional[Dict] = None,
+    verify: bool = False,
 ) -> None:
     """Public converter API: writes a tf_keras or Keras 3 model object as a TF.js layers model.
 
-    `metadata` is a dict embedded as userDefinedMetadata.
+    `metadata` is a dict embedded as userDefinedMetadata; verify=True runs the result in TF.js
+    and compares it with the model (tensorflowjs.verify).
     """
     options = ConversionOptions(quantization_dtype_map=quantization_dtype_map or {}, weight_shard_size_bytes=weight_shard_size_bytes)
     with saved_copy(model) as path, open_keras_file(path) as source:
         write_source(source, artifacts_dir, options, metadata)
+    if verify:
+        verification.keras_model(artifacts_dir, model)
 
 
 # The public converter's functions on open HDF5 files and weight groups; the reading and

@@ -1,7 +1,7 @@
 """Everything a conversion can be asked to do, independent of how it was asked (CLI or API)."""
 
 from dataclasses import dataclass, field
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 from tensorflowjs.write_weights import DEFAULT_SHARD_SIZE_BYTES
 
@@ -19,3 +19,6 @@ class ConversionOptions:
     control_flow_v2: bool = False
     use_structured_outputs_names: bool = False
     skip_op_check: bool = False
+    verify: bool = False  # run the result in TF.js and compare with the source (tensorflowjs.verify)
+    verify_inputs: Optional[str] = None  # .npz of inputs by name, instead of generated ones
+    verify_backends: Tuple[str, ...] = ("cpu", "wasm")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional, Sequence, Union
 
+from tensorflowjs import verify as verification
 from tensorflowjs.converters.options import ConversionOptions
 from tensorflowjs.write_weights import DEFAULT_SHARD_SIZE_BYTES
 
@@ -45,18 +46,22 @@ def convert_tf_saved_model(
     experiments: bool = False,
     metadata: Optional[Dict[str, Any]] = None,
     frozen_graph_dir: Optional[str] = None,
+    verify: bool = False,
 ) -> None:
     """SavedModel signature -> TF.js graph model in output_dir.
 
     metadata (a dict of JSON values) is embedded as model.json's userDefinedMetadata;
     frozen_graph_dir, when given, also receives the frozen GraphDef (model.pb).
-    `experiments` is accepted for compatibility and changes nothing.
+    `experiments` is accepted for compatibility and changes nothing. verify=True runs the
+    result in TF.js and compares it with TensorFlow (tensorflowjs.verify).
     """
     from tensorflowjs.converters import tf_graph_model
 
     options = _options(quantization_dtype_map, skip_op_check, strip_debug_ops, use_structured_outputs_names, weight_shard_size_bytes,
                        control_flow_v2, signature_name=signature_def, saved_model_tags=_tags(saved_model_tags))
     tf_graph_model.convert_saved_model(saved_model_dir, output_dir, options, frozen_graph_dir=frozen_graph_dir, user_metadata=metadata)
+    if verify:
+        verification.saved_model(output_dir, saved_model_dir, _tags(saved_model_tags), signature_def)
 
 
 def convert_tf_frozen_model(
@@ -70,6 +75,7 @@ def convert_tf_frozen_model(
     weight_shard_size_bytes: int = DEFAULT_SHARD_SIZE_BYTES,
     experiments: bool = False,
     metadata: Optional[Dict[str, Any]] = None,
+    verify: bool = False,
 ) -> None:
     """Frozen GraphDef (.pb) -> TF.js graph model; output_node_names: 'a,b' or a list."""
     from tensorflowjs.converters import tf_graph_model
@@ -78,6 +84,8 @@ def convert_tf_frozen_model(
     options = _options(quantization_dtype_map, skip_op_check, strip_debug_ops, use_structured_outputs_names, weight_shard_size_bytes,
                        False, output_node_names=names)
     tf_graph_model.convert_frozen_model(frozen_model_path, output_dir, options, user_metadata=metadata)
+    if verify:
+        verification.frozen_model(output_dir, frozen_model_path, names)
 
 
 def convert_tf_hub_module(
@@ -93,6 +101,7 @@ def convert_tf_hub_module(
     control_flow_v2: bool = False,
     experiments: bool = False,
     metadata: Optional[Dict[str, Any]] = None,
+    verify: bool = False,
 ) -> None:
     """TF Hub module (local directory or a handle in TFHUB_CACHE_DIR) -> TF.js graph model."""
     from tensorflowjs.converters import tf_graph_model
@@ -100,6 +109,8 @@ def convert_tf_hub_module(
     options = _options(quantization_dtype_map, skip_op_check, strip_debug_ops, use_structured_outputs_names, weight_shard_size_bytes,
                        control_flow_v2, signature_name=signature, saved_model_tags=_tags(saved_model_tags))
     tf_graph_model.convert_hub_module(module_handle, output_dir, options, user_metadata=metadata)
+    if verify:
+        verification.hub_module(output_dir, module_handle, _tags(saved_model_tags), signature)
 
 
 def convert_keras_model_to_graph_model(
@@ -114,6 +125,7 @@ def convert_keras_model_to_graph_model(
     control_flow_v2: bool = False,
     experiments: bool = False,
     metadata: Optional[Dict[str, Any]] = None,
+    verify: bool = False,
 ) -> None:
     """An in-memory Keras model (Keras 3 or tf_keras) -> TF.js graph model.
 
@@ -125,6 +137,8 @@ def convert_keras_model_to_graph_model(
     options = _options(quantization_dtype_map, skip_op_check, strip_debug_ops, use_structured_outputs_names, weight_shard_size_bytes,
                        control_flow_v2)
     tf_graph_model.convert_keras_model(keras_model, output_dir, options, user_metadata=metadata)
+    if verify:
+        verification.keras_model(output_dir, keras_model)
 
 
 # Two private helpers of the public module that scripts (and its own tests) call directly.

@@ -24,7 +24,12 @@ def load_keras_file(path: str) -> Any:
         raise ConversionError(f"Keras cannot load {path}: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
 
 
-def _output_names(model: Any, count: int) -> List[str]:
+def input_name(tensor: Any, index: int) -> str:
+    """A Keras input's name in the traced signature (and so in the graph model)."""
+    return (getattr(tensor, "name", None) or f"input_{index}").split(":")[0].replace("/", "_")
+
+
+def output_names(model: Any, count: int) -> List[str]:
     names = list(getattr(model, "output_names", None) or [])
     if len(names) != count or len(set(names)) != count:
         return [f"output_{i}" for i in range(count)]
@@ -48,10 +53,10 @@ def trace(model: Any) -> Tuple[Any, List[str]]:
     structure = declared if not isinstance(declared, (list, tuple)) or len(model_inputs) > 1 else model_inputs[0]
     specs = []
     for index, tensor in enumerate(model_inputs):
-        name = (getattr(tensor, "name", None) or f"input_{index}").split(":")[0].replace("/", "_")
+        name = input_name(tensor, index)
         specs.append(tf.TensorSpec(tuple(tensor.shape), tf.as_dtype(tensor.dtype), name=name))
     outputs = model.outputs if getattr(model, "outputs", None) else [None]
-    names = _output_names(model, len(outputs))
+    names = output_names(model, len(outputs))
 
     def serve(*args):
         packed = tf.nest.pack_sequence_as(structure, list(args)) if isinstance(structure, (list, tuple, dict)) else args[0]

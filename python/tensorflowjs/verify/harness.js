@@ -1,4 +1,6 @@
 // Loads a converted model from disk in real TF.js and runs it: the way users will.
+// Shipped in the package for `tensorflowjs_converter --verify` (driven by harness.py) and
+// used by the tests through tests/e2e/tfjs_e2e.py. NODE_PATH names the node_modules.
 //
 //   node harness.js REQUEST.json  ->  JSON on stdout
 //
