@@ -5,7 +5,7 @@
 //
 // REQUEST: {"batch": [{"model_dir", "backend": "webgl"|"wasm"|"cpu", "f16"?: bool,
 //                      "inputs": [...], "output_names"?: [...]}, ...]}
-//   (inputs and outputs are encoded as in tests/e2e/harness.js)
+//   (inputs and outputs are encoded as in python/tensorflowjs/verify/harness.js)
 // Reply:   {"results": [{"kind", "backend", "flags", "outputs"} | {"error": message}, ...]}
 // "backend" is the backend TF.js really used; "flags" the WebGL facts that matter for precision.
 // Each request runs in a fresh page, so one model's WebGL flags never leak into the next.

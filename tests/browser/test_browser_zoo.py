@@ -3,7 +3,7 @@
 Layers models: every model of tests/keras/zoo.py, saved by Keras 3 as `.keras` and converted by
 the CLI. Graph models: Keras 3 `model.export` SavedModels of the architectures users convert
 most (MobileNetV2, MobileNetV3Small, EfficientNetB0/V2B0, ConvNeXtTiny, a ViT, a transformer
-encoder block) and a YOLO-style detector whose boxes go through NonMaxSuppressionV5. In the
+encoder block, a masked Embedding + LSTM + GRU text classifier) and a YOLO-style detector whose boxes go through NonMaxSuppressionV5. In the
 browser models load over HTTP from 127.0.0.1 and WebGL must really be the backend in use.
 """
 
@@ -45,7 +45,16 @@ def vit():
     return keras.Model(images, keras.layers.Dense(7)(x))
 
 
+def text_classifier():
+    """Embedding (masked) -> LSTM -> GRU -> Dense over 8 tokens: the loops unroll (graph/rewrites/unroll_loops)."""
+    tokens = keras.Input((8,), dtype="int32")
+    x = keras.layers.Embedding(20, 8, mask_zero=True)(tokens)
+    x = keras.layers.GRU(6)(keras.layers.LSTM(6, return_sequences=True)(x))
+    return keras.Model(tokens, keras.layers.Dense(3)(x))
+
+
 GRAPH_MODELS = {
+    "text_classifier": text_classifier,
     "mobilenet_v2": lambda: keras.applications.MobileNetV2(input_shape=(32, 32, 3), alpha=0.35, weights=None, classes=7),
     "mobilenet_v3_small": lambda: keras.applications.MobileNetV3Small(input_shape=(32, 32, 3), weights=None, classes=7),
     "efficientnet_b0": lambda: keras.applications.EfficientNetB0(input_shape=(32, 32, 3), weights=None, classes=7),
