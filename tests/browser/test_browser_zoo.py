@@ -103,7 +103,8 @@ def cases(tmp_path_factory):
         inputs = zoo.inputs_for(model, batch=2)
         saved_model = str(root / f"{name}_saved_model")
         model.export(saved_model, format="tf_saved_model", verbose=False)
-        expected = np.asarray(tf.saved_model.load(saved_model).serve(inputs[0]), dtype=np.float32)
+        loaded = tf.saved_model.load(saved_model)  # kept alive while serve() runs
+        expected = np.asarray(loaded.serve(inputs[0]), dtype=np.float32)
         # Random weights blow deep nets' logits up (EfficientNetV2B0: about 2000), where float32
         # rounding alone moves them by 1e-3 of that (Keras eager vs its own SavedModel).
         atol = max(1e-4, 5e-4 * float(np.abs(expected).max()))
