@@ -5,7 +5,7 @@
 //
 // REQUEST: {"batch": [{"model_dir", "backend": "webgl"|"wasm"|"cpu", "f16"?: bool,
 //                      "inputs": [...], "output_names"?: [...]}, ...]}
-//   (inputs and outputs are encoded as in python/tensorflowjs/verify/harness.js)
+//   (inputs and outputs encoded as python/tensorflowjs/verify/tensor_codec.js says)
 // Reply:   {"results": [{"kind", "backend", "flags", "outputs"} | {"error": message}, ...]}
 // "backend" is the backend TF.js really used; "flags" the WebGL facts that matter for precision.
 // Each request runs in a fresh page, so one model's WebGL flags never leak into the next.
@@ -21,10 +21,13 @@ const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const TFJS_DIST = path.dirname(require.resolve('@tensorflow/tfjs/dist/tf.min.js'));
 const WASM_DIST = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tf-backend-wasm.min.js'));
 const PAGE_JS = fs.readFileSync(path.join(__dirname, 'page.js'), 'utf8');
+// The package's tensor_codec.js (TENSOR_CODEC, set by tfjs_browser.py): the JSON encoding of tensors.
+const CODEC_JS = fs.readFileSync(process.env.TENSOR_CODEC, 'utf8');
 
 const PAGE = `<!doctype html><html><head><meta charset="utf-8">
 <script src="/tfjs/tf.min.js"></script>
 <script src="/tfjs-wasm/tf-backend-wasm.min.js"></script>
+<script src="/tensor_codec.js"></script>
 <script src="/page.js"></script></head><body></body></html>`;
 
 const TYPES = {'.js': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.html': 'text/html'};
@@ -39,9 +42,9 @@ function serve(modelDirs) {
       response.writeHead(200, {'Content-Type': 'text/html'});
       response.end(PAGE);
       return;
-    } else if (url === '/page.js') {
+    } else if (url === '/page.js' || url === '/tensor_codec.js') {
       response.writeHead(200, {'Content-Type': 'text/javascript'});
-      response.end(PAGE_JS);
+      response.end(url === '/page.js' ? PAGE_JS : CODEC_JS);
       return;
     } else if (parts[0] === 'tfjs' && parts.length === 2) {
       file = path.join(TFJS_DIST, parts[1]);

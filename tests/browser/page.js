@@ -2,29 +2,7 @@
 // TF.js bundle over HTTP, as a web app does, and predicts on the asked backend.
 'use strict';
 
-function decodeNumber(value) {
-  if (value === 'NaN') return NaN;
-  if (value === 'Infinity') return Infinity;
-  if (value === '-Infinity') return -Infinity;
-  return value;
-}
-
-function encodeNumber(value) {
-  return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
-}
-
-function toTensor(input) {
-  const data = input.dtype === 'string' ? input.data : input.data.map(decodeNumber);
-  return tf.tensor(data, input.shape, input.dtype);
-}
-
-async function fromTensor(name, tensor) {
-  let data = Array.from(await tensor.data());
-  if (tensor.dtype === 'string') {
-    data = data.map((s) => (typeof s === 'string' ? s : new TextDecoder().decode(s)));
-  }
-  return {name, dtype: tensor.dtype, shape: tensor.shape, data: data.map(encodeNumber)};
-}
+const {toTensor, fromTensor, isLayersModel} = tensorCodec(tf);
 
 async function setBackend(request) {
   if (request.backend === 'wasm') tf.wasm.setWasmPaths('/tfjs-wasm/');
@@ -46,7 +24,7 @@ function webglFlags() {
 window.runRequest = async function runRequest(request) {
   await setBackend(request);
   const json = await (await fetch(request.model_url)).json();
-  const layers = json.format === 'layers-model' || (json.format !== 'graph-model' && 'class_name' in (json.modelTopology || {}));
+  const layers = isLayersModel(json);
   const inputs = request.inputs.map(toTensor);
   let outputs;
   let names;

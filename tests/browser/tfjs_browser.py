@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 from typing import Dict, Mapping, Optional, Sequence
 
+from tensorflowjs.verify import harness
 from tfjs_e2e import Case, _decode, _mismatch, _node, _request, node_modules_dir
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -45,7 +46,8 @@ def run_browser(requests: Sequence[Dict]) -> list:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         json.dump({"batch": list(requests)}, f)
     try:
-        env = dict(os.environ, NODE_PATH=os.pathsep.join([node_modules_dir(), _browser_node_modules()]))
+        env = dict(os.environ, NODE_PATH=os.pathsep.join([node_modules_dir(), _browser_node_modules()]),
+                   TENSOR_CODEC=os.path.join(os.path.dirname(harness.HARNESS_JS), "tensor_codec.js"))
         result = subprocess.run([_node(), RUNNER, f.name], capture_output=True, text=True, env=env, timeout=3000)
     finally:
         os.unlink(f.name)

@@ -8,7 +8,7 @@
 //           "inputs": [{"name"?, "dtype", "shape", "data": flat list}],
 //           "output_names"?: [...]}
 // Reply:   {"kind": "layers"|"graph", "outputs": [{"name", "dtype", "shape", "data"}]}
-// Non-finite numbers travel as the strings "NaN", "Infinity", "-Infinity".
+// Tensors are encoded as tensor_codec.js says.
 //
 // Batch mode, many models in one Node process:
 //   REQUEST: {"batch": [REQUEST, ...]}  ->  {"results": [Reply | {"error": message}, ...]}
@@ -18,6 +18,7 @@ const fs = require('fs');
 const path = require('path');
 const tf = require('@tensorflow/tfjs');
 const wasm = require('@tensorflow/tfjs-backend-wasm');
+const {toTensor, fromTensor, isLayersModel} = require('./tensor_codec.js')(tf);
 
 function fileHandler(modelDir) {
   return {
@@ -35,48 +36,6 @@ function fileHandler(modelDir) {
       });
     },
   };
-}
-
-function decodeNumber(value) {
-  if (value === 'NaN') return NaN;
-  if (value === 'Infinity') return Infinity;
-  if (value === '-Infinity') return -Infinity;
-  return value;
-}
-
-function encodeNumber(value) {
-  return typeof value === 'number' && !Number.isFinite(value) ? String(value) : value;
-}
-
-function toTensor(input) {
-  const data = input.dtype === 'string' ? input.data : input.data.map(decodeNumber);
-  if (input.dtype === 'complex64') {
-    const real = data.filter((_, i) => i % 2 === 0);
-    const imag = data.filter((_, i) => i % 2 === 1);
-    return tf.complex(tf.tensor(real, input.shape), tf.tensor(imag, input.shape));
-  }
-  return tf.tensor(data, input.shape, input.dtype);
-}
-
-async function fromTensor(name, tensor) {
-  let data;
-  if (tensor.dtype === 'complex64') {
-    const [re, im] = [await tf.real(tensor).data(), await tf.imag(tensor).data()];
-    data = [];
-    for (let i = 0; i < re.length; ++i) data.push(re[i], im[i]);
-  } else if (tensor.dtype === 'string') {
-    data = (await tensor.data()).map((s) => (typeof s === 'string' ? s : Buffer.from(s).toString('utf8')));
-  } else {
-    data = Array.from(await tensor.data());
-  }
-  return {name, dtype: tensor.dtype, shape: tensor.shape, data: data.map(encodeNumber)};
-}
-
-function isLayersModel(json) {
-  if (json.format === 'layers-model') return true;
-  if (json.format === 'graph-model') return false;
-  const topology = json.modelTopology || {};
-  return 'class_name' in topology || 'model_config' in topology;
 }
 
 async function setBackend(name) {
