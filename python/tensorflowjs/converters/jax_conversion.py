@@ -6,20 +6,12 @@ executes (tensorflowjs.jax_lowering); the result is saved as a SavedModel and co
 regular SavedModel -> graph model path. JAX and TensorFlow are imported only when called.
 """
 
-import importlib
 import tempfile
 from typing import Any, Callable, Optional, Sequence, Tuple
 
-from tensorflowjs.errors import ConversionError
+from tensorflowjs import extras
 
 Signature = Tuple[Sequence[Optional[int]], Any]
-
-
-def _require(module: str, install: str) -> None:
-    try:
-        importlib.import_module(module)
-    except ImportError as e:
-        raise ConversionError(f"convert_jax needs {module} ({e}): pip install {install}") from None
 
 
 def convert_jax(
@@ -40,8 +32,8 @@ def convert_jax(
     tfjs_converter_params: passed on to convert_tf_saved_model, e.g.
         quantization_dtype_map={"float16": "*"}.
     """
-    _require("jax", "tensorflowjs[jax]")
-    _require("tensorflow", "tensorflow")
+    extras.require("jax", "convert_jax")
+    extras.require("tensorflow", "convert_jax")
     from tensorflowjs.jax_lowering import saved_model, tracing
     from tensorflowjs.converters.tf_saved_model_conversion_v2 import convert_tf_saved_model
 

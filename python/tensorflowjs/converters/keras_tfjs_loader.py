@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from tensorflowjs import model_json, read_weights
+from tensorflowjs import extras, model_json, read_weights
 from tensorflowjs.errors import ConversionError
 from tensorflowjs.keras import from_tfjs_config
 
@@ -28,11 +28,7 @@ Buffers = Union[bytes, bytearray, memoryview, Sequence[Union[bytes, bytearray, m
 
 
 def _tf_keras():
-    try:
-        import tf_keras
-    except ImportError:
-        raise ConversionError("converting a TF.js layers model to Keras needs tf_keras (Keras 2): pip install tf-keras") from None
-    return tf_keras
+    return extras.require("tf_keras", "converting a TF.js layers model to Keras")
 
 
 @contextlib.contextmanager
@@ -162,7 +158,7 @@ def write_h5(model, path: str, where: str, rules: Sequence = from_tfjs_config.KE
     rewritten without them (see from_tfjs_config.KERAS3_LEGACY_RULES). tf_keras reads both.
     Keras 3 still cannot load a Keras 2 .h5 of a functional model with a nested model.
     """
-    import h5py
+    h5py = extras.require("h5py", "writing a Keras .h5 file")
 
     with quiet_keras():
         _tf_keras().models.save_model(model, path, save_format="h5", include_optimizer=False)
@@ -173,7 +169,7 @@ def write_h5(model, path: str, where: str, rules: Sequence = from_tfjs_config.KE
 
 def to_keras3(model, where: str):
     """The Keras 3 model of a tf_keras model, through Keras 3's loader of Keras 2 HDF5 files."""
-    import keras
+    keras = extras.require("keras", "building a Keras 3 model")
 
     from_tfjs_config.check_keras3_semantics({"class_name": type(model).__name__, "config": model.get_config()}, where)
     with tempfile.TemporaryDirectory(prefix="tfjs-keras3-") as tmp:

@@ -76,22 +76,32 @@ class Inliner:
         function = self.functions.get(function_name)
         if function is None:
             raise NeedsTensorFlow(f"function {function_name} is not in the graph's library")
-        body = _Body(self, function, arguments, prefix)
+        nodes = {node.name: node for node in function.node_def}
+        bound = {arg.name: value for arg, value in zip(function.signature.input_arg, arguments)}
+        body = _Body(self, function_name, nodes, bound, prefix)
         outputs = [body.resolve(function.ret[arg.name]) for arg in function.signature.output_arg]
         body.check_no_lost_side_effects()
         return outputs
+
+    def inline_graph(self, nodes: List[Any], outputs: List[str], bound: Dict[str, Value]) -> List[Value]:
+        """Emits what `outputs` ('node', 'node:1') need of a GraphDef's nodes, under their own names,
+        and returns those tensors. `bound` stands in for nodes not to copy (variables): their
+        output 0. Nodes the outputs do not need are left out (a frozen graph pruned to its outputs)."""
+        body = _Body(self, "the graph", {node.name: node for node in nodes}, {}, "")
+        body.outputs.update({name: [value] for name, value in bound.items()})
+        return [body.resolve(tensor) for tensor in outputs]
 
 
 class _Body:
     """One inlined copy of a function; nodes are emitted on demand, in dependency order."""
 
-    def __init__(self, inliner: Inliner, function: Any, arguments: List[Value], prefix: str):
+    def __init__(self, inliner: Inliner, function_name: str, nodes: Dict[str, Any], arguments: Dict[str, Value], prefix: str):
         self.inliner = inliner
-        self.nodes = {node.name: node for node in function.node_def}
-        self.arguments = {arg.name: value for arg, value in zip(function.signature.input_arg, arguments)}
+        self.nodes = nodes
+        self.arguments = arguments
         self.prefix = prefix
         self.outputs: Dict[str, List[Value]] = {}
-        self.function_name = function.signature.name
+        self.function_name = function_name
 
     def resolve(self, tensor: str) -> Value:
         """'x' (an argument) or 'node:out_arg:index' -> the emitted tensor or variable."""

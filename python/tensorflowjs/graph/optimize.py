@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any, List, Sequence
 
+from tensorflowjs import extras
 from tensorflowjs.graph import rewrites
 
 
@@ -56,8 +57,9 @@ def run_grappler(graph_def: Any, input_names: Sequence[str], output_names: Seque
     Nodes run unplaced: placed on a CPU, the arithmetic optimizer composes unary chains into
     _UnaryOpsComposition, an op TF.js does not have.
     """
-    from tensorflow.core.protobuf import config_pb2, meta_graph_pb2
-    from tensorflow.python.grappler import tf_optimizer
+    config_pb2 = extras.require("tensorflow.core.protobuf.config_pb2", "Grappler's graph optimisation")
+    meta_graph_pb2 = extras.require("tensorflow.core.protobuf.meta_graph_pb2", "Grappler's graph optimisation")
+    tf_optimizer = extras.require("tensorflow.python.grappler.tf_optimizer", "Grappler's graph optimisation")
 
     meta_graph = meta_graph_pb2.MetaGraphDef()
     meta_graph.graph_def.CopyFrom(graph_def)
