@@ -45,11 +45,11 @@ def _convert_saved_model(saved_model_dir: str, output_path: str, options: Conver
     from tensorflowjs.graph import saved_model, tf1_saved_model
 
     choice = saved_model.choose_meta_graph(saved_model_dir, tags, signature_name)
+    reason = _convert_without_tensorflow(saved_model_dir, output_path, options, choice, signature_name, frozen_graph_dir, user_metadata)
+    if reason is None:
+        return
+    extras.require("tensorflow", f"converting {saved_model_dir} ({reason})")
     if not choice.tf1:
-        reason = _convert_without_tensorflow(saved_model_dir, output_path, options, choice, signature_name, frozen_graph_dir, user_metadata)
-        if reason is None:
-            return
-        extras.require("tensorflow", f"converting {saved_model_dir} ({reason})")
         loaded = saved_model.load_signature(saved_model_dir, choice, signature_name)
         _convert_function(loaded.function, output_path, options, loaded.tensorflow_version, saved_model_dir, loaded.model,
                           frozen_graph_dir=frozen_graph_dir, user_metadata=user_metadata)
@@ -67,15 +67,18 @@ def _convert_without_tensorflow(saved_model_dir: str, output_path: str, options:
                                 frozen_graph_dir: Optional[str], user_metadata: Optional[Dict]) -> Optional[str]:
     """The SavedModel converted without importing TensorFlow (None), or why it needs TensorFlow
     (nothing written): to freeze it, or to fold away ops TF.js lacks (Grappler folds more)."""
-    from tensorflowjs.graph import saved_model_graph
+    from tensorflowjs.graph import saved_model_graph, tf1_saved_model
     from tensorflowjs.graph.op_check import UnsupportedOpsError
 
     try:
-        graph_def, signature = saved_model_graph.freeze_signature(saved_model_dir, choice.meta_graph, signature_name)
+        if choice.tf1:
+            graph_def, signature, initializer = tf1_saved_model.freeze_without_tensorflow(saved_model_dir, choice.meta_graph, signature_name)
+        else:
+            (graph_def, signature), initializer = saved_model_graph.freeze_signature(saved_model_dir, choice.meta_graph, signature_name), None
         if frozen_graph_dir:
             _write_frozen_copy(graph_def, frozen_graph_dir)
         pipeline.write_graph_model(output_path, graph_def, signature, options, choice.tensorflow_version, saved_model_dir,
-                                   user_metadata=user_metadata, frozen_without_tensorflow=True)
+                                   initializer, user_metadata=user_metadata, frozen_without_tensorflow=True)
     except (saved_model_graph.NeedsTensorFlow, UnsupportedOpsError) as e:
         return str(e)
     return None

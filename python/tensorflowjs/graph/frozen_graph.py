@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from typing import Any, Callable, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from tensorflowjs import extras, tf_protos
 from tensorflowjs.errors import ConversionError
@@ -21,9 +21,11 @@ from tensorflowjs.graph.inline import Inliner, NeedsTensorFlow
 from tensorflowjs.graph.op_check import DEBUG_OPS
 from tensorflowjs.graph.signature import GraphSignature, SignatureTensor
 
-# TF1 control flow (frames and conditionals) and variables: Grappler's folding of these is not reproduced.
-_NEEDS_TENSORFLOW = frozenset({"Switch", "Merge", "Enter", "Exit", "NextIteration", "LoopCond", "RefSwitch", "RefMerge", "RefEnter",
-                               "RefExit", "RefNextIteration", "VariableV2", "Variable", "VarHandleOp"}) | DEBUG_OPS
+# TF1 control flow (frames and conditionals) and debug ops: Grappler's handling of these is not reproduced.
+CONTROL_FLOW_AND_DEBUG_OPS = frozenset({"Switch", "Merge", "Enter", "Exit", "NextIteration", "LoopCond", "RefSwitch", "RefMerge",
+                                        "RefEnter", "RefExit", "RefNextIteration"}) | DEBUG_OPS
+# Variables in a graph given as frozen: not frozen after all.
+_NEEDS_TENSORFLOW = CONTROL_FLOW_AND_DEBUG_OPS | {"VariableV2", "Variable", "VarHandleOp"}
 
 
 def read_graph_def(path: str, message_class: Optional[Callable[[], Any]] = None) -> Any:
@@ -99,25 +101,41 @@ def _output_specs(tf: Any, graph_def: Any, output_names: List[str]):
         return [(t.dtype, t.shape) for t in tensors]
 
 
-def _refuse_what_needs_tensorflow(graph_def: Any, output_names: List[str]) -> None:
-    """NeedsTensorFlow naming the first node the outputs depend on (data or control) that only
-    TensorFlow's path converts as it should."""
+def reachable(graph_def: Any, output_names: List[str]) -> List[Any]:
+    """The nodes the outputs depend on, through data or control inputs."""
     nodes = {node.name: node for node in graph_def.node}
-    pending, seen = [name.split(":")[0] for name in output_names], set()
+    pending, seen, found = [name.split(":")[0] for name in output_names], set(), []
     while pending:
         name = pending.pop()
         if name in seen or name not in nodes:
             continue
         seen.add(name)
-        node = nodes[name]
-        if node.op in _NEEDS_TENSORFLOW:
+        found.append(nodes[name])
+        pending.extend(t.lstrip("^").split(":")[0] for t in nodes[name].input)
+    return found
+
+
+def refuse_what_needs_tensorflow(graph_def: Any, output_names: List[str], ops: frozenset = _NEEDS_TENSORFLOW) -> None:
+    """NeedsTensorFlow naming a node the outputs depend on whose op is one of `ops`: only
+    TensorFlow's path converts it as it should."""
+    for node in reachable(graph_def, output_names):
+        if node.op in ops:
             raise NeedsTensorFlow(f"the graph's {node.op} node {node.name!r} is converted only by TensorFlow")
-        pending.extend(t.lstrip("^").split(":")[0] for t in node.input)
 
 
-def _output_dtype(node: Any, index: int) -> int:
+def copy_verbatim(graph_def: Any, node: Any) -> str:
+    """A node copied as it is (a table the model and its initializer share by name), without
+    TensorFlow's private attributes; returns its name."""
+    copy = graph_def.node.add(name=node.name, op=node.op)
+    for key, value in node.attr.items():
+        if not key.startswith("_"):
+            copy.attr[key].CopyFrom(value)
+    return copy.name
+
+
+def _output_dtype(node: Any, index: int, op_defs: Dict[str, Any]) -> int:
     """The DataType of output `index` of an emitted node, from its OpDef and attributes."""
-    op_def = op_registry.op_defs().get(node.op)
+    op_def = op_defs.get(node.op)
     position = 0
     for arg in op_def.output_arg if op_def is not None else ():
         count = node.attr[arg.number_attr].i if arg.number_attr else len(node.attr[arg.type_list_attr].list.type) if arg.type_list_attr else 1
@@ -135,33 +153,51 @@ def _shape_of(node: Any, index: int) -> Any:
     return shapes[index] if index < len(shapes) else None
 
 
+def extract(graph_def: Any, op_defs: Dict[str, Any], tensors: List[str], bound: Optional[Dict[str, Any]] = None,
+            verbatim: Sequence[Any] = ()) -> Tuple[Any, List[Any]]:
+    """A new GraphDef holding what `tensors` ('node', 'node:1') need of graph_def, identities
+    resolved and control dependencies dropped, and those tensors in it (or inline.Variables).
+    `bound`: nodes replaced by a value (inline.Variable); `verbatim`: nodes copied as they are."""
+    frozen = tf_protos.message_class("tensorflow.GraphDef")()
+    frozen.versions.CopyFrom(graph_def.versions)
+    bound = {**(bound or {}), **{node.name: copy_verbatim(frozen, node) for node in verbatim}}
+    inliner = Inliner(frozen, graph_def.library, op_defs)
+    return frozen, inliner.inline_graph(list(graph_def.node), tensors, bound)
+
+
+def prune(graph_def: Any, op_defs: Dict[str, Any], inputs: List[str], outputs: List[Tuple[str, str]],
+          bound: Optional[Dict[str, Any]] = None, verbatim: Sequence[Any] = ()) -> Tuple[Any, List[SignatureTensor]]:
+    """extract() of the `inputs` (node names) and the `outputs` ((key, tensor name)), where each
+    output's node keeps its key's name; returns the GraphDef and the outputs as SignatureTensors
+    (dtype from the op definitions, shape as recorded or unknown)."""
+    originals = {node.name: node for node in graph_def.node}
+    frozen, results = extract(graph_def, op_defs, inputs + [_tensor_of(name) for _, name in outputs], bound, verbatim)
+    emitted = {node.name: node for node in frozen.node}
+    signature_outputs = []
+    for (key, name), value in zip(outputs, results[len(inputs):]):
+        if not isinstance(value, str):
+            raise NeedsTensorFlow(f"output {name!r} is a variable")
+        node_name, _, index = value.partition(":")
+        dtype = _output_dtype(emitted[node_name], int(index or 0), op_defs)
+        wanted = _output_key(name)
+        if value != wanted and (":" in wanted or wanted in emitted):
+            raise NeedsTensorFlow(f"output {name!r} is another output's alias")
+        if value != wanted:  # an Identity the inliner resolved away: the graph's name stays
+            alias = frozen.node.add(name=wanted, op="Identity", input=[value])
+            alias.attr["T"].type = dtype
+            emitted[wanted] = alias
+        shape = _shape_of(originals[name.split(":")[0]], int(_tensor_of(name).split(":")[1]))
+        signature_outputs.append(SignatureTensor(key, _tensor_of(name), dtype, shape))
+    return frozen, signature_outputs
+
+
 def freeze_without_tensorflow(graph_def: Any, output_names: List[str], path: str) -> Tuple[Any, GraphSignature]:
     """The graph pruned to its Placeholders and the named outputs, ready for the TF-free
     optimisation, and its signature; NeedsTensorFlow when only TensorFlow converts it right."""
     check_output_names(graph_def, output_names, path)
-    _refuse_what_needs_tensorflow(graph_def, output_names)
-    originals = {node.name: node for node in graph_def.node}
+    refuse_what_needs_tensorflow(graph_def, output_names)
     placeholders = [node for node in graph_def.node if node.op == "Placeholder"]
-    frozen = tf_protos.message_class("tensorflow.GraphDef")()
-    frozen.versions.CopyFrom(graph_def.versions)
-    inliner = Inliner(frozen, graph_def.library, op_registry.op_defs())
-    results = inliner.inline_graph(list(graph_def.node), [p.name for p in placeholders] + [_tensor_of(n) for n in output_names], {})
-    emitted = {node.name: node for node in frozen.node}
+    frozen, outputs = prune(graph_def, op_registry.op_defs(), [p.name for p in placeholders], [(_output_key(n), n) for n in output_names])
     inputs = [SignatureTensor(p.name, _tensor_of(p.name), p.attr["dtype"].type, p.attr["shape"].shape if "shape" in p.attr else None)
               for p in placeholders]
-    outputs = []
-    for name, value in zip(output_names, results[len(placeholders):]):
-        if not isinstance(value, str):
-            raise NeedsTensorFlow(f"output {name!r} is a variable")
-        node_name, _, index = value.partition(":")
-        dtype = _output_dtype(emitted[node_name], int(index or 0))
-        wanted = _output_key(name)
-        if value != wanted and (":" in wanted or wanted in emitted):
-            raise NeedsTensorFlow(f"output {name!r} is another output's alias")
-        if value != wanted:  # an Identity the inliner resolved away: the user's name stays
-            alias = frozen.node.add(name=wanted, op="Identity", input=[value])
-            alias.attr["T"].type = dtype
-            emitted[wanted] = alias
-        original = originals[name.split(":")[0]]
-        outputs.append(SignatureTensor(wanted, _tensor_of(name), dtype, _shape_of(original, int(_tensor_of(name).split(":")[1]))))
     return frozen, GraphSignature(inputs, outputs)

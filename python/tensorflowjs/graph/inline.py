@@ -10,7 +10,7 @@ or rewrite to freeze: control flow functions, stateful resources other than vari
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Union
+from typing import Any, Callable, Dict, List, Optional, Union
 
 import numpy as np
 
@@ -34,6 +34,8 @@ class Variable:
 
     name: str
     load: Callable[[], np.ndarray]
+    # A TF1 reference variable (VariableV2) holding this DataType: every op reading it reads its value.
+    ref_dtype: Optional[int] = None
 
 
 Value = Union[str, Variable]  # an emitted graph tensor ("node:1") or a captured variable
@@ -198,12 +200,22 @@ class _Body:
             raise NeedsTensorFlow(f"{node.op} ({self.prefix}{node.name}) runs functions of its own (control flow)")
         if any(value.placeholder for value in node.attr.values()):
             raise NeedsTensorFlow(f"{node.op} ({self.prefix}{node.name}) takes attributes from its function's caller")
+        if any(isinstance(v, Variable) and v.ref_dtype is not None for v in inputs):
+            inputs = self._read_references(node, inputs)
         variables = [v for v in inputs if isinstance(v, Variable)]
         if variables:
             return [self._read_variable(node, variables[0], inputs)]
         if node.op in {"VarHandleOp", "HashTableV2", "MutableHashTableV2"} or node.op.startswith("Assign"):
             raise NeedsTensorFlow(f"{node.op} ({self.prefix}{node.name}) makes or changes state")
         return self._copy(node, inputs)
+
+    def _read_references(self, node: Any, inputs: List[Value]) -> List[Value]:
+        """A TF1 reference variable's value as a Const for an op reading it; an op taking it by
+        reference (Assign, ApplyAdam) would change it: only TensorFlow freezes that."""
+        op_def = self.inliner.op_defs.get(node.op)
+        if op_def is None or any(arg.is_ref for arg in op_def.input_arg):
+            raise NeedsTensorFlow(f"{node.op} ({self.prefix}{node.name}) changes a variable")
+        return [self.inliner.variable_const(v, v.ref_dtype) if isinstance(v, Variable) and v.ref_dtype is not None else v for v in inputs]
 
     def _read_variable(self, node: Any, variable: Variable, inputs: List[Value]) -> str:
         if node.op not in _VARIABLE_READS:

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 from typing import Any, List, Optional
 
+import numpy as np
+
+from tensorflowjs import extras, tf_protos
 from tensorflowjs.errors import ConversionError
+from tensorflowjs.graph import tensors
 from tensorflowjs.graph.signature import GraphSignature, SignatureTensor
 
 
 def resource_placeholders(graph_def: Any) -> List[Any]:
-    from tensorflow.core.framework import types_pb2
-
-    return [n for n in graph_def.node if n.op == "Placeholder" and n.attr["dtype"].type == types_pb2.DT_RESOURCE]
+    resource = tf_protos.data_type("DT_RESOURCE")
+    return [n for n in graph_def.node if n.op == "Placeholder" and n.attr["dtype"].type == resource]
 
 
 def _add_node(graph_def: Any, name: str, op: str, inputs: List[str], **types: int) -> Any:
@@ -35,14 +38,11 @@ def flatten_lookups(graph_def: Any) -> None:
     shape, so [2, 2] keys would give [4] values. The lookup keeps its node name (now the
     reshape), so its consumers and the signature are unchanged.
     """
-    from tensorflow.core.framework import types_pb2
-    from tensorflow.python.framework import tensor_util
-
-    int32 = types_pb2.DT_INT32
+    int32 = tf_protos.data_type("DT_INT32")
     for lookup in [n for n in graph_def.node if n.op in ("LookupTableFindV2", "LookupTableFind")]:
         name, keys, key_type, value_type = lookup.name, lookup.input[1], lookup.attr["Tin"].type, lookup.attr["Tout"].type
-        flat_shape = _add_node(graph_def, f"{name}/flat_shape", "Const", [], dtype=int32)
-        flat_shape.attr["value"].tensor.CopyFrom(tensor_util.make_tensor_proto([-1], dtype="int32"))
+        flat_shape = _add_node(graph_def, f"{name}/flat_shape", "Const", [])
+        tensors.set_const(flat_shape, np.asarray([-1], np.int32))
         _add_node(graph_def, f"{name}/flat_keys", "Reshape", [keys, flat_shape.name], T=key_type, Tshape=int32)
         _add_node(graph_def, f"{name}/keys_shape", "Shape", [keys], T=key_type, out_type=int32)
         lookup.name = f"{name}/flat_lookup"
@@ -52,7 +52,7 @@ def flatten_lookups(graph_def: Any) -> None:
 
 def _concrete(method: Any) -> Any:
     """A concrete function of a resource's creator or initializer, restored or fresh."""
-    import tensorflow as tf
+    tf = extras.require("tensorflow", "initialising the model's tables")
 
     functions = getattr(method, "concrete_functions", None)
     if functions:
@@ -72,7 +72,7 @@ def _concrete(method: Any) -> Any:
 
 def _owners(root: Any) -> dict:
     """id(resource handle) -> the trackable resource owning it, for every resource under root."""
-    import tensorflow as tf
+    tf = extras.require("tensorflow", "initialising the model's tables")
 
     owners = {}
     for obj in tf.train.TrackableView(root).descendants():
@@ -104,8 +104,7 @@ def _frozen_nodes(function: Any, prefix: str) -> tuple:
 
 def _table_nodes(owner: Any, prefix: str, graph_def: Any) -> str:
     """Adds the nodes creating and filling one table to graph_def; returns its handle node."""
-    from tensorflow.core.framework import types_pb2
-
+    resource = tf_protos.data_type("DT_RESOURCE")
     create_nodes, handle, _ = _frozen_nodes(_concrete(owner._create_resource), f"{prefix}/create")
     graph_def.node.extend(create_nodes)
     init_nodes, _, placeholders = _frozen_nodes(_concrete(owner._initialize), f"{prefix}/init")
@@ -115,13 +114,13 @@ def _table_nodes(owner: Any, prefix: str, graph_def: Any) -> str:
             # The initializer's table argument is the table just created.
             node.op = "Identity"
             node.ClearField("attr")
-            node.attr["T"].type = types_pb2.DT_RESOURCE
+            node.attr["T"].type = resource
             node.input[:] = [handle]
     graph_def.node.extend(init_nodes)
     out = graph_def.node.add()
     out.name, out.op = f"{prefix}/handle", "Identity"
     out.input.extend([handle] + [f"^{n.name}" for n in init_nodes if n.op.startswith("LookupTableImport") or n.op.startswith("InitializeTable")])
-    out.attr["T"].type = types_pb2.DT_RESOURCE
+    out.attr["T"].type = resource
     return out.name
 
 
@@ -130,8 +129,8 @@ def initializer_for(function: Any, graph_def: Any, signature: GraphSignature, lo
 
     Marks each resource placeholder as a signature input with a resourceId.
     """
-    import tensorflow as tf
-    from tensorflow.core.framework import graph_pb2
+    tf = extras.require("tensorflow", "initialising the model's tables")
+    graph_pb2 = extras.require("tensorflow.core.framework.graph_pb2", "initialising the model's tables")
 
     from tensorflowjs.graph.pipeline import Initializer
 
