@@ -23,8 +23,8 @@ def venv(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
-    """An .h5 and a .keras (Keras 3), a tf.Module SavedModel, a frozen GraphDef, a tf_keras SavedModel
-    and a TF.js layers model, built here with this interpreter's TensorFlow."""
+    """An .h5 and a .keras (Keras 3), a tf.Module SavedModel, a TF1 SavedModel, a frozen GraphDef, a
+    tf_keras SavedModel and a TF.js layers model, built here with this interpreter's TensorFlow."""
     import keras
     import tensorflow as tf
     import tf_keras
@@ -43,6 +43,18 @@ def models(tmp_path_factory):
     frozen = tf.function(lambda x: tf.nn.softmax(tf.matmul(x, tf.constant(rng.normal(size=(5, 3)).astype(np.float32))), name="probs"))
     graph_def = frozen.get_concrete_function(tf.TensorSpec([None, 5], tf.float32, name="x")).graph.as_graph_def()
     (root / "frozen.pb").write_bytes(graph_def.SerializeToString())
+
+    with tf.Graph().as_default(), tf.compat.v1.Session() as session:  # a TF1 SavedModel with a variable and a hash table
+        x = tf.compat.v1.placeholder(tf.float32, [None, 5], name="x")
+        words = tf.compat.v1.placeholder(tf.string, [None], name="words")
+        w = tf.compat.v1.get_variable("w", initializer=rng.normal(size=(5, 2)).astype(np.float32))
+        table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(["cat", "dog"], tf.constant([4, 9], tf.int64)), -1)
+        session.run([tf.compat.v1.global_variables_initializer(), tf.compat.v1.tables_initializer()])
+        builder = tf.compat.v1.saved_model.Builder(str(root / "tf1_saved_model"))
+        signature = tf.compat.v1.saved_model.predict_signature_def({"x": x, "words": words}, {"y": tf.matmul(x, w), "ids": table.lookup(words)})
+        builder.add_meta_graph_and_variables(session, ["serve"], signature_def_map={"serving_default": signature},
+                                             main_op=tf.compat.v1.tables_initializer())
+        builder.save()
 
     legacy = tf_keras.Sequential([tf_keras.layers.Dense(2, input_shape=(5,))])
     legacy.save(str(root / "keras_saved_model"), save_format="tf")
@@ -72,6 +84,7 @@ def test_the_virtualenv_has_no_tensorflow_keras_or_jax(venv):
     ("model.h5", [], "layers-model"),
     ("model.keras", [], "layers-model"),
     ("saved_model", [], "graph-model"),
+    ("tf1_saved_model", [], "graph-model"),
     ("frozen.pb", ["--input_format=tf_frozen_model", "--output_node_names=probs"], "graph-model"),
     ("layers_model/model.json", ["--output_format=tfjs_layers_model", "--quantize_uint8"], "layers-model"),
 ])
