@@ -67,14 +67,15 @@ def _convert_without_tensorflow(saved_model_dir: str, output_path: str, options:
                                 frozen_graph_dir: Optional[str], user_metadata: Optional[Dict]) -> Optional[str]:
     """The SavedModel converted without importing TensorFlow (None), or why it needs TensorFlow
     (nothing written): to freeze it, or to fold away ops TF.js lacks (Grappler folds more)."""
-    from tensorflowjs.graph import saved_model_graph, tf1_saved_model
+    from tensorflowjs.graph import resources, saved_model_graph, tf1_saved_model
     from tensorflowjs.graph.op_check import UnsupportedOpsError
 
     try:
         if choice.tf1:
             graph_def, signature, initializer = tf1_saved_model.freeze_without_tensorflow(saved_model_dir, choice.meta_graph, signature_name)
         else:
-            (graph_def, signature), initializer = saved_model_graph.freeze_signature(saved_model_dir, choice.meta_graph, signature_name), None
+            graph_def, signature = saved_model_graph.freeze_signature(saved_model_dir, choice.meta_graph, signature_name)
+            initializer = resources.initializer_without_tensorflow(saved_model_dir, choice.meta_graph, signature)
         if frozen_graph_dir:
             _write_frozen_copy(graph_def, frozen_graph_dir)
         pipeline.write_graph_model(output_path, graph_def, signature, options, choice.tensorflow_version, saved_model_dir,

@@ -22,6 +22,7 @@ CALL_OPS = frozenset({"StatefulPartitionedCall", "PartitionedCall"})
 _ALIASES = frozenset({"Identity", "IdentityN"})
 # Ops on a variable's handle that a constant can stand in for; every other resource op is refused.
 _VARIABLE_READS = frozenset({"ReadVariableOp", "ResourceGather", "VariableShape"})
+_TABLE_OPS = frozenset({"HashTableV2", "MutableHashTableV2"})
 
 
 class NeedsTensorFlow(Exception):
@@ -48,8 +49,10 @@ def _strip_index(tensor: str) -> str:
 class Inliner:
     """Emits the flattened body of library functions into `graph_def` (top-level nodes)."""
 
-    def __init__(self, graph_def: Any, library: Any, op_defs: Dict[str, Any]):
+    def __init__(self, graph_def: Any, library: Any, op_defs: Dict[str, Any], creates_tables: bool = False):
+        """creates_tables: the functions inlined make and fill tables (a resource's initializer graph)."""
         self.graph_def = graph_def
+        self.creates_tables = creates_tables
         self.functions = {f.signature.name: f for f in library.function}
         self.op_defs = op_defs
         self.names = {node.name for node in graph_def.node}
@@ -85,6 +88,20 @@ class Inliner:
         body.check_no_lost_side_effects()
         return outputs
 
+    def inline_effects(self, function_name: str, arguments: List[Value], prefix: str = "") -> List[str]:
+        """Emits a function's stateful nodes (a table's fill) and what they read, not its outputs;
+        returns their names, for a control dependency on them."""
+        function = self.functions.get(function_name)
+        if function is None:
+            raise NeedsTensorFlow(f"function {function_name} is not in the graph's library")
+        nodes = {node.name: node for node in function.node_def}
+        bound = {arg.name: value for arg, value in zip(function.signature.input_arg, arguments)}
+        body = _Body(self, function_name, nodes, bound, prefix)
+        effects = [node for node in function.node_def if node.op != "NoOp" and getattr(self.op_defs.get(node.op), "is_stateful", True)]
+        for node in effects:
+            body._emit(node)
+        return [body.copies[node.name] for node in effects if node.name in body.copies]
+
     def inline_graph(self, nodes: List[Any], outputs: List[str], bound: Dict[str, Value]) -> List[Value]:
         """Emits what `outputs` ('node', 'node:1') need of a GraphDef's nodes, under their own names,
         and returns those tensors. `bound` stands in for nodes not to copy (variables): their
@@ -103,6 +120,7 @@ class _Body:
         self.arguments = arguments
         self.prefix = prefix
         self.outputs: Dict[str, List[Value]] = {}
+        self.copies: Dict[str, str] = {}  # body node -> the name of its copy
         self.function_name = function_name
 
     def resolve(self, tensor: str) -> Value:
@@ -205,7 +223,9 @@ class _Body:
         variables = [v for v in inputs if isinstance(v, Variable)]
         if variables:
             return [self._read_variable(node, variables[0], inputs)]
-        if node.op in {"VarHandleOp", "HashTableV2", "MutableHashTableV2"} or node.op.startswith("Assign"):
+        if node.op in _TABLE_OPS and self.inliner.creates_tables:
+            return self._copy(node, inputs)
+        if node.op in {"VarHandleOp", *_TABLE_OPS} or node.op.startswith("Assign"):
             raise NeedsTensorFlow(f"{node.op} ({self.prefix}{node.name}) makes or changes state")
         return self._copy(node, inputs)
 
@@ -242,6 +262,7 @@ class _Body:
 
     def _copy(self, node: Any, inputs: List[Value]) -> List[Value]:
         name = self.inliner.unique_name(f"{self.prefix}{node.name}")
+        self.copies[node.name] = name
         copy = self.inliner.graph_def.node.add(name=name, op=node.op)
         copy.input.extend(_strip_index(value) for value in inputs)
         for key, value in node.attr.items():

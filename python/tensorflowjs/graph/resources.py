@@ -151,3 +151,57 @@ def initializer_for(function: Any, graph_def: Any, signature: GraphSignature, lo
         signature.inputs.append(SignatureTensor(placeholder.name, f"{placeholder.name}:0", tf.resource, resource, resource_id))
         init_outputs.append(SignatureTensor(handle, f"{handle}:0", tf.resource, resource, resource_id))
     return Initializer(init_graph, GraphSignature([], init_outputs))
+
+
+def _concrete_function(object_graph: Any, node_id: Optional[int]) -> Optional[str]:
+    """The concrete function name of a saved function node (a resource's _create_resource...)."""
+    if node_id is None or object_graph.nodes[node_id].WhichOneof("kind") != "function":
+        return None
+    names = object_graph.nodes[node_id].function.concrete_functions
+    return names[0] if len(names) == 1 else None
+
+
+def initializer_without_tensorflow(saved_model_dir: str, meta_graph: Any, signature: GraphSignature) -> Optional[Any]:
+    """The pipeline.Initializer of the tables a TF2 signature captures, made without TensorFlow;
+    None when it captures none.
+
+    saved_model_graph leaves each captured table as a resource Placeholder whose signature entry's
+    resource_id is the table's object-graph node. Its _create_resource function (HashTableV2) and
+    _initialize function (LookupTableImportV2 of its captured keys and values) are inlined, as
+    TensorFlow's path freezes them, and the ids renumbered 0, 1, ... in both signatures.
+    """
+    from tensorflowjs.graph.inline import Inliner, NeedsTensorFlow
+    from tensorflowjs.graph.op_registry import op_defs as registry
+    from tensorflowjs.graph.pipeline import Initializer
+    from tensorflowjs.graph.saved_model_graph import Resource, _captures, _copy_const
+
+    tables = [t for t in signature.inputs if t.resource_id is not None]
+    if not tables:
+        return None
+    object_graph = meta_graph.object_graph_def
+    init_graph = tf_protos.message_class("tensorflow.GraphDef")()
+    init_graph.versions.CopyFrom(meta_graph.graph_def.versions)
+    op_defs = {**registry(), **{op.name: op for op in meta_graph.meta_info_def.stripped_op_list.op}}
+    inliner = Inliner(init_graph, meta_graph.graph_def.library, op_defs, creates_tables=True)
+    resource = tf_protos.data_type("DT_RESOURCE")
+    outputs = []
+    for index, table in enumerate(tables):
+        children = {child.local_name: child.node_id for child in object_graph.nodes[table.resource_id].children}
+        creator = _concrete_function(object_graph, children.get("_create_resource"))
+        initialize = _concrete_function(object_graph, children.get("_initialize"))
+        if creator is None or initialize is None:
+            raise NeedsTensorFlow(f"resource {table.key} is not a table with a creator and an initializer")
+        handle = inliner.inline(creator, [], f"table_{index}/create/")[0]
+        arguments = []
+        for capture in _captures(meta_graph, initialize, saved_model_dir):
+            if isinstance(capture, Resource):
+                if capture.node_id != table.resource_id:
+                    raise NeedsTensorFlow(f"the initializer of table {table.key} uses another resource")
+                arguments.append(handle)
+            else:
+                arguments.append(capture if not hasattr(capture, "op") else _copy_const(inliner, capture, f"table_{index}/init/"))
+        fills = inliner.inline_effects(initialize, arguments, f"table_{index}/init/")
+        ready = _add_node(init_graph, f"table_{index}/handle", "Identity", [handle] + [f"^{name}" for name in fills], T=resource)
+        table.resource_id = index
+        outputs.append(SignatureTensor(ready.name, f"{ready.name}:0", resource, [], index))
+    return Initializer(init_graph, GraphSignature([], outputs))
