@@ -20,7 +20,7 @@ import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from graph_models import ATOL, RTOL, convert, model_json, ops  # noqa: E402
-from tensorflowjs.graph import saved_model, tf1_saved_model  # noqa: E402
+from tensorflowjs.graph import tf1_saved_model  # noqa: E402
 from tfjs_e2e import Case, check_tfjs_batch  # noqa: E402
 
 RNG = np.random.default_rng(13)
@@ -128,19 +128,28 @@ def test_conversion_imports_no_tensorflow(models, tmp_path):
     assert result.stdout.strip() == "[]"
 
 
-def test_a_table_filled_from_a_text_file_goes_through_tensorflow(tmp_path):
+def test_a_table_filled_from_an_asset_file_is_read_into_constants(tmp_path):
+    """TF.js has no InitializeTableFromTextFileV2 (TensorFlow's path fails the op check): the
+    vocabulary, a SavedModel asset, is read at conversion."""
     vocabulary = tmp_path / "vocab.txt"
-    vocabulary.write_text("cat\ndog\n")
+    vocabulary.write_text("cat\ndog\nemu\n")
     with tf.Graph().as_default(), tf.compat.v1.Session() as session:
         words = tf.compat.v1.placeholder(tf.string, [None], name="words")
         table = tf.lookup.StaticHashTable(tf.lookup.TextFileInitializer(str(vocabulary), tf.string, tf.lookup.TextFileIndex.WHOLE_LINE,
                                                                         tf.int64, tf.lookup.TextFileIndex.LINE_NUMBER), -1)
         ids = tf.identity(table.lookup(words), name="ids")
         session.run(tf.compat.v1.tables_initializer())
-        _save(tmp_path / "text", session, ["serve"], "serving_default", {"words": words}, {"ids": ids}, tf.compat.v1.tables_initializer())
-    meta_graph = saved_model.choose_meta_graph(str(tmp_path / "text"), ["serve"], "serving_default").meta_graph
-    with pytest.raises(tf1_saved_model.NeedsTensorFlow, match="InitializeTableFromTextFile"):
-        tf1_saved_model.freeze_without_tensorflow(str(tmp_path / "text"), meta_graph, "serving_default")
+        expected = session.run(ids, {words: WORDS})
+        builder = tf.compat.v1.saved_model.Builder(str(tmp_path / "text"))
+        builder.add_meta_graph_and_variables(
+            session, ["serve"], main_op=tf.compat.v1.tables_initializer(),
+            signature_def_map={"serving_default": tf.compat.v1.saved_model.predict_signature_def({"words": words}, {"ids": ids})},
+            assets_collection=tf.compat.v1.get_collection(tf.compat.v1.GraphKeys.ASSET_FILEPATHS))
+        builder.save()
+    vocabulary.unlink()  # only the SavedModel's copy in assets/ is read
+    assert convert(tmp_path / "text", tmp_path / "out") == 0
+    assert "InitializeTableFromTextFileV2" not in {n["op"] for n in model_json(tmp_path / "out")["modelInitializer"]["node"]}
+    assert check_tfjs_batch({"text": Case(str(tmp_path / "out"), {"words": WORDS}, [expected])}) == {"text": None}
 
 
 if __name__ == "__main__":

@@ -33,6 +33,22 @@ class Resource:
     node_id: int
 
 
+@dataclass
+class Asset:
+    """A captured asset file (a table's vocabulary): its path in the SavedModel's assets/."""
+
+    path: str
+
+
+def asset_path(saved_model_dir: str, filename: str) -> str:
+    """The path of an asset (an AssetFileDef's filename), which must be a file in the SavedModel's assets/ directory."""
+    assets = os.path.realpath(os.path.join(saved_model_dir, "assets"))
+    path = os.path.realpath(os.path.join(assets, filename))
+    if os.path.dirname(path) != assets or not os.path.isfile(path):
+        raise ConversionError(f"{saved_model_dir}: asset {filename!r} is not a file in its assets/ directory")
+    return path
+
+
 def _signature_function(meta_graph: Any, signature_def: Any) -> Tuple[Any, str]:
     """The top-level call node behind a SignatureDef's outputs, and its function's name."""
     nodes = {node.name: node for node in meta_graph.graph_def.node}
@@ -63,6 +79,12 @@ def _captures(meta_graph: Any, function_name: str, saved_model_dir: str) -> List
             continue
         if kind == "resource":
             captures.append(Resource(node_id))
+            continue
+        if kind == "asset":
+            index = saved.asset.asset_file_def_index
+            if not 0 <= index < len(meta_graph.asset_file_def):
+                raise ConversionError(f"{saved_model_dir}: an asset refers to entry {index} of {len(meta_graph.asset_file_def)} in saved_model.pb")
+            captures.append(Asset(asset_path(saved_model_dir, meta_graph.asset_file_def[index].filename)))
             continue
         if kind != "variable":
             raise NeedsTensorFlow(f"the signature captures a {kind}, not a variable, a constant or a table")
@@ -114,6 +136,8 @@ def freeze_signature(saved_model_dir: str, meta_graph: Any, signature_name: str)
     inputs = _placeholders(inliner, function, signature_def, call_inputs[:argument_count])
     arguments = [t.node for t in inputs]
     captured_args = function.signature.input_arg[argument_count:]
+    if any(isinstance(c, Asset) for c in captures):
+        raise NeedsTensorFlow("the signature reads an asset file")
     arguments += [c if isinstance(c, Variable) else _resource_placeholder(inliner, c, arg.name, inputs) if isinstance(c, Resource)
                   else _copy_const(inliner, c) for c, arg in zip(captures, captured_args)]
     results = inliner.inline(function_name, arguments)

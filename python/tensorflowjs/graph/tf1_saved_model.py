@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from tensorflowjs import extras, tf_protos
 from tensorflowjs.errors import ConversionError
-from tensorflowjs.graph import frozen_graph, op_registry, tensors
+from tensorflowjs.graph import frozen_graph, op_registry, resources, saved_model_graph, tensors
 from tensorflowjs.graph.inline import NeedsTensorFlow, Variable
 from tensorflowjs.graph.signature import GraphSignature, SignatureTensor, natural_key
 
@@ -80,14 +80,26 @@ def freeze_without_tensorflow(saved_model_dir: str, meta_graph: Any, signature_n
                                    [(key, info.name) for key, info in outputs], variables, tables)
     signature = GraphSignature([SignatureTensor(key, info.name, info.dtype, info.tensor_shape) for key, info in inputs],
                                [SignatureTensor(key, info.name, info.dtype, info.tensor_shape) for key, info in outputs])
-    return frozen, signature, _table_initializer(meta_graph, tables, op_defs)
+    return frozen, signature, _table_initializer(saved_model_dir, meta_graph, tables, op_defs)
 
 
-# Table initializers TF.js runs: keys and values given as tensors (a text file is TensorFlow's to read).
-_TABLE_INIT_OPS = {"LookupTableImportV2", "LookupTableImport", "InitializeTableV2", "InitializeTable"}
+# Table initializers: keys and values given as tensors, or read from an asset file (resources.fill_from_text_files).
+_TABLE_INIT_OPS = {"LookupTableImportV2", "LookupTableImport", "InitializeTableV2", "InitializeTable", *resources.TEXT_FILE_INIT_OPS}
 
 
-def _table_initializer(meta_graph: Any, tables: List[Any], op_defs: Dict[str, Any]) -> Optional[Any]:
+def _asset_file_defs(meta_graph: Any) -> List[Any]:
+    """The MetaGraph's AssetFileDefs: its own field, and TF1's saved_model_assets collection."""
+    found = list(meta_graph.asset_file_def)
+    if "saved_model_assets" in meta_graph.collection_def:
+        asset_class = tf_protos.message_class("tensorflow.AssetFileDef")
+        for value in meta_graph.collection_def["saved_model_assets"].any_list.value:
+            asset = asset_class()
+            asset.ParseFromString(value.value)
+            found.append(asset)
+    return found
+
+
+def _table_initializer(saved_model_dir: str, meta_graph: Any, tables: List[Any], op_defs: Dict[str, Any]) -> Optional[Any]:
     """The graph filling the model's tables, in the same nodes TensorFlow's path would freeze: each
     table (shared with the model by name), its keys and values, its initializer op, and an output
     that depends on it. None when the model has no tables."""
@@ -119,6 +131,11 @@ def _table_initializer(meta_graph: Any, tables: List[Any], op_defs: Dict[str, An
     init_graph, emitted = frozen_graph.extract(graph_def, op_defs, data, verbatim=tables)
     if not all(isinstance(value, str) for value in emitted):
         raise NeedsTensorFlow("a table is filled from a variable")
+    assets = {}
+    for asset in _asset_file_defs(meta_graph):
+        for tensor in (asset.tensor_info.name, asset.tensor_info.name.split(":")[0]):
+            if tensor in data:
+                assets[emitted[data.index(tensor)]] = saved_model_graph.asset_path(saved_model_dir, asset.filename)
     values = iter(emitted)
     outputs = []
     for table in tables:
@@ -129,6 +146,7 @@ def _table_initializer(meta_graph: Any, tables: List[Any], op_defs: Dict[str, An
                 if not key.startswith("_"):
                     node.attr[key].CopyFrom(value)
             done.append(node.name)
+        resources.fill_from_text_files(init_graph, assets, saved_model_dir)
         ready = init_graph.node.add(name=f"{table.name}/initialized", op="Identity", input=[table.name] + [f"^{n}" for n in done])
         ready.attr["T"].type = tf_protos.data_type("DT_RESOURCE")
         outputs.append(SignatureTensor(ready.name, f"{ready.name}:0", ready.attr["T"].type, []))
