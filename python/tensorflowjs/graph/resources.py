@@ -2,7 +2,10 @@
 
 A frozen signature still takes each table as a DT_RESOURCE placeholder. TF.js feeds it from
 the model's `modelInitializer` graph, which creates and fills the table; the placeholder's
-signature entry and the initializer's output share a `resourceId`.
+signature entry and the initializer's output share a `resourceId`. The initializer is made
+from the loaded model with TensorFlow (initializer_for), or without it from saved_model.pb's
+functions (initializer_without_tensorflow). A table filled from a text file is filled from
+constants read here (fill_from_text_files): TF.js has no op reading files.
 """
 
 from __future__ import annotations
@@ -207,10 +210,10 @@ def initializer_without_tensorflow(saved_model_dir: str, meta_graph: Any, signat
             else:
                 arguments.append(capture if not hasattr(capture, "op") else _copy_const(inliner, capture, f"table_{index}/init/"))
         fills = inliner.inline_effects(initialize, arguments, f"table_{index}/init/")
-        fill_from_text_files(init_graph, assets, saved_model_dir)
         ready = _add_node(init_graph, f"table_{index}/handle", "Identity", [handle] + [f"^{name}" for name in fills], T=resource)
         table.resource_id = index
         outputs.append(SignatureTensor(ready.name, f"{ready.name}:0", resource, [], index))
+    fill_from_text_files(init_graph, assets, saved_model_dir)
     return Initializer(init_graph, GraphSignature([], outputs))
 
 

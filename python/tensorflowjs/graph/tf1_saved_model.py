@@ -2,8 +2,9 @@
 
 Without TensorFlow, the MetaGraph's own graph is pruned to the signature with each variable
 (VariableV2 read through Identity, VarHandleOp through ReadVariableOp) replaced by its value
-from the variables bundle; what that cannot do (tables, control flow, partitioned variables)
-raises NeedsTensorFlow. TF2's loader wraps such a model in functions that lose its table
+from the variables bundle, and its tables' initializers (constant keys and values, or an asset
+file) copied into the modelInitializer; what that cannot do (control flow, debug ops,
+partitioned variables, other initializers) raises NeedsTensorFlow. TF2's loader wraps such a model in functions that lose its table
 initializers, so TensorFlow's path loads it the way TF1 serves it: in a Session, which runs
 the restore and the main op. Tables then keep their node names in both graphs; TF.js shares a
 table between the initializer and the model by that name.
@@ -146,10 +147,10 @@ def _table_initializer(saved_model_dir: str, meta_graph: Any, tables: List[Any],
                 if not key.startswith("_"):
                     node.attr[key].CopyFrom(value)
             done.append(node.name)
-        resources.fill_from_text_files(init_graph, assets, saved_model_dir)
         ready = init_graph.node.add(name=f"{table.name}/initialized", op="Identity", input=[table.name] + [f"^{n}" for n in done])
         ready.attr["T"].type = tf_protos.data_type("DT_RESOURCE")
         outputs.append(SignatureTensor(ready.name, f"{ready.name}:0", ready.attr["T"].type, []))
+    resources.fill_from_text_files(init_graph, assets, saved_model_dir)
     return Initializer(init_graph, GraphSignature([], outputs))
 
 
