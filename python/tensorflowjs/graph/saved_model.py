@@ -94,7 +94,7 @@ class LoadedSignature:
 
 def load_signature(saved_model_dir: str, choice: MetaGraphChoice, signature_name: str) -> LoadedSignature:
     """Loads the SavedModel (TF2 or TF1 style) and returns the signature's concrete function."""
-    import tensorflow as tf
+    tf = extras.require("tensorflow", f"loading the SavedModel {saved_model_dir} with TensorFlow")
 
     try:
         model = tf.saved_model.load(saved_model_dir, tags=choice.tags)
