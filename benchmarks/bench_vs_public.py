@@ -76,6 +76,70 @@ def _saved_model(build: Callable) -> Callable[[str], Tuple[str, np.ndarray, np.n
     return save
 
 
+def _frozen_graph(build: Callable) -> Callable[[str], Tuple[str, np.ndarray, np.ndarray]]:
+    """The model's inference function frozen by TensorFlow, its output node named `probs`."""
+    def save(tmp: str):
+        import tensorflow as tf
+        from tensorflow.python.framework import convert_to_constants
+
+        model = build()
+        function = tf.function(lambda x: tf.identity(model(x, training=False), name="probs"))
+        concrete = function.get_concrete_function(tf.TensorSpec([None, *model.input_shape[1:]], tf.float32, name="x"))
+        path = os.path.join(tmp, "frozen.pb")
+        with open(path, "wb") as f:
+            f.write(convert_to_constants.convert_variables_to_constants_v2(concrete).graph.as_graph_def().SerializeToString())
+        x = np.random.default_rng(1).normal(size=(1, *model.input_shape[1:])).astype(np.float32)
+        return path, x, model.predict(x, verbose=0)
+
+    return save
+
+
+def _tf1_cnn(tmp: str):
+    """A TF1 SavedModel (SavedModelBuilder): six 3x3 conv layers of 256 channels with batch norms, about 14 MB of variables."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(2)
+    x_value = rng.normal(size=(1, 32, 32, 3)).astype(np.float32)
+    path = os.path.join(tmp, "tf1_saved_model")
+    with tf.Graph().as_default(), tf.compat.v1.Session() as session:
+        x = tf.compat.v1.placeholder(tf.float32, [None, 32, 32, 3], name="x")
+        y, channels = x, 3
+        for i in range(6):
+            kernel = tf.compat.v1.get_variable(f"conv{i}", initializer=rng.normal(0, 0.05, (3, 3, channels, 256)).astype(np.float32))
+            mean = tf.compat.v1.get_variable(f"mean{i}", initializer=rng.normal(0, 0.1, 256).astype(np.float32))
+            variance = tf.compat.v1.get_variable(f"variance{i}", initializer=rng.uniform(0.5, 1.5, 256).astype(np.float32))
+            y, channels = tf.nn.relu(tf.nn.batch_normalization(tf.nn.conv2d(y, kernel, 1, "SAME"), mean, variance, None, None, 1e-3)), 256
+        probs = tf.nn.softmax(tf.reduce_mean(y, axis=[1, 2]), name="probs")
+        session.run(tf.compat.v1.global_variables_initializer())
+        expected = session.run(probs, {x: x_value})
+        builder = tf.compat.v1.saved_model.Builder(path)
+        signature = tf.compat.v1.saved_model.predict_signature_def({"x": x}, {"probs": probs})
+        builder.add_meta_graph_and_variables(session, ["serve"], signature_def_map={"serving_default": signature})
+        builder.save()
+    return path, x_value, expected
+
+
+def _hash_table(tmp: str):
+    """A TF2 SavedModel looking words up in a StaticHashTable of 10000 entries."""
+    import tensorflow as tf
+
+    class Vocabulary(tf.Module):
+        def __init__(self):
+            super().__init__()
+            keys = tf.constant([f"word{i}" for i in range(10000)])
+            self.table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(keys, tf.range(10000, dtype=tf.int64)), -1)
+
+        @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="words")])
+        def serve(self, words):
+            return {"ids": self.table.lookup(words)}
+
+    module = Vocabulary()
+    path = os.path.join(tmp, "table_saved_model")
+    tf.saved_model.save(module, path, signatures=module.serve)
+    words = np.array(["word7", "word9999", "nope"], dtype=object)
+    return path, words, module.serve(tf.constant(words))["ids"].numpy()
+
+
 # case -> (how to make the input, converter flags)
 CASES: Dict[str, Tuple[Callable, List[str]]] = {
     "MobileNetV2 .h5 -> layers": (_h5(lambda: _applications("MobileNetV2", 224)), ["--input_format=keras", "--output_format=tfjs_layers_model"]),
@@ -84,6 +148,9 @@ CASES: Dict[str, Tuple[Callable, List[str]]] = {
     "MobileNetV2 SavedModel -> graph (uint8)": (_saved_model(lambda: _applications("MobileNetV2", 224)), ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model", "--quantize_uint8=*"]),
     "ResNet50 SavedModel -> graph": (_saved_model(lambda: _applications("ResNet50", 224)), ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model"]),
     "ResNet50 SavedModel -> graph (uint8)": (_saved_model(lambda: _applications("ResNet50", 224)), ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model", "--quantize_uint8=*"]),
+    "MobileNetV2 frozen GraphDef -> graph": (_frozen_graph(lambda: _applications("MobileNetV2", 224)), ["--input_format=tf_frozen_model", "--output_node_names=probs"]),
+    "TF1 SavedModel -> graph": (_tf1_cnn, ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model"]),
+    "StaticHashTable SavedModel -> graph": (_hash_table, ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model"]),
 }
 
 

@@ -11,8 +11,12 @@ import functools
 import os
 from typing import Any
 
-from google.protobuf import descriptor_pool, message_factory
-from google.protobuf.descriptor_pb2 import FileDescriptorSet
+from tensorflowjs import extras
+
+_PURPOSE = "reading TensorFlow's protocol buffers"
+descriptor_pool = extras.require("google.protobuf.descriptor_pool", _PURPOSE)
+message_factory = extras.require("google.protobuf.message_factory", _PURPOSE)
+FileDescriptorSet = extras.require("google.protobuf.descriptor_pb2", _PURPOSE).FileDescriptorSet
 
 SCHEMA_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tf_schema.binpb")
 

@@ -261,21 +261,10 @@ class Looping(tf.Module):
         return {"y": x * 2.0}
 
 
-class Table(tf.Module):
-    def __init__(self):
-        super().__init__()
-        self.table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(["a", "b"], [1, 2], tf.string, tf.int64), -1)
-
-    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="words")])
-    def lookup(self, words):
-        return {"ids": self.table.lookup(words)}
-
-
 @pytest.mark.parametrize("module_class, signature, reason", [
     (Looping, "loop", "control flow"),
     (Looping, "checked", "debug ops"),
     (Looping, "counting", "effects no output depends on"),
-    (Table, "lookup", "not a variable"),
 ])
 def test_what_needs_tensorflow_is_refused_with_its_reason(module_class, signature, reason, tmp_path):
     module = module_class()

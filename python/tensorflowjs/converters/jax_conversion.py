@@ -6,21 +6,13 @@ executes (tensorflowjs.jax_lowering); the result is saved as a SavedModel and co
 regular SavedModel -> graph model path. JAX and TensorFlow are imported only when called.
 """
 
-import importlib
 import tempfile
 from typing import Any, Callable, Optional, Sequence, Tuple
 
+from tensorflowjs import extras
 from tensorflowjs import verify as verification
-from tensorflowjs.errors import ConversionError
 
 Signature = Tuple[Sequence[Optional[int]], Any]
-
-
-def _require(module: str, install: str) -> None:
-    try:
-        importlib.import_module(module)
-    except ImportError as e:
-        raise ConversionError(f"convert_jax needs {module} ({e}): pip install {install}") from None
 
 
 def convert_jax(
@@ -43,8 +35,8 @@ def convert_jax(
         quantization_dtype_map={"float16": "*"}.
     verify: run the result in TF.js and compare it with apply_fn run by JAX (tensorflowjs.verify).
     """
-    _require("jax", "tensorflowjs[jax]")
-    _require("tensorflow", "tensorflow")
+    extras.require("jax", "convert_jax")
+    extras.require("tensorflow", "convert_jax")
     from tensorflowjs.jax_lowering import saved_model, tracing
     from tensorflowjs.converters.tf_saved_model_conversion_v2 import convert_tf_saved_model
 

@@ -7,6 +7,7 @@ model is then saved as a private temporary .h5 and goes the same way as any .h5 
 import os
 from typing import Dict, Optional
 
+from tensorflowjs import extras
 from tensorflowjs.converters import keras_h5_conversion
 from tensorflowjs.converters.options import ConversionOptions
 from tensorflowjs.errors import ConversionError
@@ -15,7 +16,7 @@ from tensorflowjs.errors import ConversionError
 def _load(path: str):
     if not os.path.isfile(os.path.join(path, "keras_metadata.pb")):
         raise ConversionError(f"{path} is not a Keras SavedModel (no keras_metadata.pb); a plain TF SavedModel converts with --input_format tf_saved_model")
-    import tf_keras
+    tf_keras = extras.require("tf_keras", "reading a Keras SavedModel (keras_saved_model)")
 
     try:
         return tf_keras.models.load_model(path, compile=False)

@@ -22,7 +22,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from tensorflowjs import model_json, read_weights
+from tensorflowjs import extras, model_json, read_weights
 from tensorflowjs.errors import ConversionError
 from tensorflowjs.keras import from_tfjs_config
 
@@ -229,7 +229,7 @@ def write_h5(model, path: str, where: str, rules: Sequence = from_tfjs_config.KE
     rewritten without them (see from_tfjs_config.KERAS3_LEGACY_RULES). tf_keras reads both.
     Keras 3 still cannot load a Keras 2 .h5 of a functional model with a nested model.
     """
-    import h5py
+    h5py = extras.require("h5py", "writing a Keras .h5 file")
 
     with quiet_keras():
         _tf_keras().models.save_model(model, path, save_format="h5", include_optimizer=False)

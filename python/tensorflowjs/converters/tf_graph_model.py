@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from typing import Any, Dict, Optional
 
+from tensorflowjs import extras
 from tensorflowjs.converters.options import ConversionOptions
 from tensorflowjs.graph import freeze, pipeline, signature as signature_lib
 
@@ -44,14 +45,16 @@ def _convert_saved_model(saved_model_dir: str, output_path: str, options: Conver
     from tensorflowjs.graph import saved_model, tf1_saved_model
 
     choice = saved_model.choose_meta_graph(saved_model_dir, tags, signature_name)
+    reason = _convert_without_tensorflow(saved_model_dir, output_path, options, choice, signature_name, frozen_graph_dir, user_metadata)
+    if reason is None:
+        return
+    extras.require("tensorflow", f"converting {saved_model_dir} ({reason})")
     if not choice.tf1:
-        if _convert_without_tensorflow(saved_model_dir, output_path, options, choice, signature_name, frozen_graph_dir, user_metadata):
-            return
         loaded = saved_model.load_signature(saved_model_dir, choice, signature_name)
         _convert_function(loaded.function, output_path, options, loaded.tensorflow_version, saved_model_dir, loaded.model,
                           frozen_graph_dir=frozen_graph_dir, user_metadata=user_metadata)
         return
-    import tensorflow as tf
+    tf = extras.require("tensorflow", f"converting the TF1 SavedModel {saved_model_dir}")
 
     graph_def, signature, initializer = tf1_saved_model.freeze(saved_model_dir, choice.tags, signature_name)
     if frozen_graph_dir:
@@ -61,31 +64,44 @@ def _convert_saved_model(saved_model_dir: str, output_path: str, options: Conver
 
 
 def _convert_without_tensorflow(saved_model_dir: str, output_path: str, options: ConversionOptions, choice: Any, signature_name: str,
-                                frozen_graph_dir: Optional[str], user_metadata: Optional[Dict]) -> bool:
-    """The SavedModel converted without importing TensorFlow; False (nothing written) when it
-    needs TensorFlow: to freeze it, or to fold away ops TF.js lacks (Grappler folds more)."""
-    from tensorflowjs.graph import saved_model_graph
+                                frozen_graph_dir: Optional[str], user_metadata: Optional[Dict]) -> Optional[str]:
+    """The SavedModel converted without importing TensorFlow (None), or why it needs TensorFlow
+    (nothing written): to freeze it, or to fold away ops TF.js lacks (Grappler folds more)."""
+    from tensorflowjs.graph import resources, saved_model_graph, tf1_saved_model
     from tensorflowjs.graph.op_check import UnsupportedOpsError
 
     try:
-        graph_def, signature = saved_model_graph.freeze_signature(saved_model_dir, choice.meta_graph, signature_name)
+        if choice.tf1:
+            graph_def, signature, initializer = tf1_saved_model.freeze_without_tensorflow(saved_model_dir, choice.meta_graph, signature_name)
+        else:
+            graph_def, signature = saved_model_graph.freeze_signature(saved_model_dir, choice.meta_graph, signature_name)
+            initializer = resources.initializer_without_tensorflow(saved_model_dir, choice.meta_graph, signature)
         if frozen_graph_dir:
             _write_frozen_copy(graph_def, frozen_graph_dir)
         pipeline.write_graph_model(output_path, graph_def, signature, options, choice.tensorflow_version, saved_model_dir,
-                                   user_metadata=user_metadata, frozen_without_tensorflow=True)
-    except (saved_model_graph.NeedsTensorFlow, UnsupportedOpsError):
-        return False
-    return True
+                                   initializer, user_metadata=user_metadata, frozen_without_tensorflow=True)
+    except (saved_model_graph.NeedsTensorFlow, UnsupportedOpsError) as e:
+        return str(e)
+    return None
 
 
 def convert_frozen_model(input_path: str, output_path: str, options: ConversionOptions, user_metadata: Optional[Dict] = None) -> None:
-    """tf_frozen_model -> tfjs_graph_model: a binary GraphDef with --output_node_names."""
-    import tensorflow as tf
-
+    """tf_frozen_model -> tfjs_graph_model: a binary GraphDef with --output_node_names; without
+    TensorFlow unless the graph needs it (then TensorFlow's path, if installed)."""
     from tensorflowjs.graph import frozen_graph
+    from tensorflowjs.graph.op_check import UnsupportedOpsError
 
     names = frozen_graph.parse_output_names(options.output_node_names, input_path)
     graph_def = frozen_graph.read_graph_def(input_path)
+    try:
+        frozen, signature = frozen_graph.freeze_without_tensorflow(graph_def, names, input_path)
+        generated_by = f"TensorFlow GraphDef (producer {graph_def.versions.producer})"
+        pipeline.write_graph_model(output_path, frozen, signature, options, generated_by, input_path, user_metadata=user_metadata,
+                                   frozen_without_tensorflow=True)
+        return
+    except (frozen_graph.NeedsTensorFlow, UnsupportedOpsError) as e:
+        tf = extras.require("tensorflow", f"converting {input_path} ({e})")
+    graph_def = frozen_graph.read_graph_def(input_path, tf.compat.v1.GraphDef)
     signature = frozen_graph.signature_of(graph_def, names, input_path)
     pipeline.write_graph_model(output_path, graph_def, signature, options, tf.__version__, input_path, user_metadata=user_metadata)
 
@@ -103,7 +119,7 @@ def convert_hub_module(input_path: str, output_path: str, options: ConversionOpt
 def convert_keras_model(model: Any, output_path: str, options: ConversionOptions, source_path: str = "the Keras model",
                         user_metadata: Optional[Dict] = None) -> None:
     """An in-memory Keras model -> tfjs_graph_model, outputs named and ordered as the model's."""
-    import tensorflow as tf
+    tf = extras.require("tensorflow", "converting a Keras model to a graph model")
 
     from tensorflowjs.graph import keras_model
 

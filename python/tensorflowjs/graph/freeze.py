@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from tensorflowjs import extras
 from tensorflowjs.errors import ConversionError
 
 
 def _frozen_graph_def(function: Any, control_flow_v2: bool) -> Any:
-    from tensorflow.python.framework import convert_to_constants as freezing
+    freezing = extras.require("tensorflow.python.framework.convert_to_constants", "freezing a TensorFlow function")
 
     lower = not control_flow_v2
     try:

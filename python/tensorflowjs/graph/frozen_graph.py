@@ -1,27 +1,41 @@
-"""A frozen GraphDef file as input: reading it and naming its inputs and outputs.
+"""A frozen GraphDef file as input: reading it, naming its inputs and outputs, freezing it.
 
-Inputs are its Placeholder nodes; outputs are the nodes the user names, checked against
-the graph with close names suggested for typos.
+Inputs are its Placeholder nodes; outputs are the nodes the user names, checked against the
+graph with close names suggested for typos. Most frozen graphs are taken without TensorFlow:
+parsed with the shipped schema, pruned to the outputs by the inliner (identities resolved,
+control dependencies dropped, defaults filled from the shipped op registry), then folded and
+rewritten like a SavedModel frozen without it. What that cannot reproduce (v1 control flow,
+debug ops, variables, ops TensorFlow does not register) raises NeedsTensorFlow.
 """
 
 from __future__ import annotations
 
 import difflib
 import os
-from typing import Any, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+from tensorflowjs import extras, tf_protos
 from tensorflowjs.errors import ConversionError
+from tensorflowjs.graph import op_registry
+from tensorflowjs.graph.inline import Inliner, NeedsTensorFlow
+from tensorflowjs.graph.op_check import DEBUG_OPS
 from tensorflowjs.graph.signature import GraphSignature, SignatureTensor
 
+# TF1 control flow (frames and conditionals) and debug ops: Grappler's handling of these is not reproduced.
+CONTROL_FLOW_AND_DEBUG_OPS = frozenset({"Switch", "Merge", "Enter", "Exit", "NextIteration", "LoopCond", "RefSwitch", "RefMerge",
+                                        "RefEnter", "RefExit", "RefNextIteration"}) | DEBUG_OPS
+# Variables in a graph given as frozen: not frozen after all.
+_NEEDS_TENSORFLOW = CONTROL_FLOW_AND_DEBUG_OPS | {"VariableV2", "Variable", "VarHandleOp"}
 
-def read_graph_def(path: str) -> Any:
-    """The GraphDef in a binary .pb file; anything else is a ConversionError."""
-    from google.protobuf.message import DecodeError
-    from tensorflow.core.framework import graph_pb2
+
+def read_graph_def(path: str, message_class: Optional[Callable[[], Any]] = None) -> Any:
+    """The GraphDef in a binary .pb file (tf_protos' class unless another is given); anything else
+    is a ConversionError."""
+    DecodeError = extras.require("google.protobuf.message", "reading a GraphDef").DecodeError
 
     if not os.path.isfile(path):
         raise ConversionError(f"{path} is not a file; give a frozen GraphDef (.pb) file")
-    graph_def = graph_pb2.GraphDef()
+    graph_def = (message_class or tf_protos.message_class("tensorflow.GraphDef"))()
     try:
         with open(path, "rb") as f:
             graph_def.ParseFromString(f.read())
@@ -43,32 +57,38 @@ def _tensor_of(name: str) -> str:
     return name if ":" in name else f"{name}:0"
 
 
-def signature_of(graph_def: Any, output_names: List[str], path: str) -> GraphSignature:
-    """Placeholders as inputs and the named nodes as outputs; unknown names get suggestions."""
-    import tensorflow as tf
+def _output_key(name: str) -> str:
+    return name.split(":")[0] if name.endswith(":0") or ":" not in name else name
 
-    nodes = {node.name: node for node in graph_def.node}
+
+def check_output_names(graph_def: Any, output_names: List[str], path: str) -> None:
+    """Every named output is a node of the graph; unknown names get suggestions."""
+    nodes = {node.name for node in graph_def.node}
     for name in output_names:
         if name.split(":")[0] not in nodes:
             close = difflib.get_close_matches(name.split(":")[0], list(nodes), n=3, cutoff=0.5)
             hint = f"; did you mean {', '.join(close)}?" if close else "; check --output_node_names"
             raise ConversionError(f"output node {name!r} is not in the graph of {path}{hint}")
+
+
+def signature_of(graph_def: Any, output_names: List[str], path: str) -> GraphSignature:
+    """Placeholders as inputs and the named nodes as outputs, typed by TensorFlow (its path)."""
+    tf = extras.require("tensorflow", f"converting {path} with TensorFlow")
+
+    check_output_names(graph_def, output_names, path)
     inputs = []
     for node in graph_def.node:
         if node.op == "Placeholder":
             dtype = tf.as_dtype(node.attr["dtype"].type)
             shape = tf.TensorShape(node.attr["shape"].shape) if "shape" in node.attr else tf.TensorShape(None)
             inputs.append(SignatureTensor(node.name, _tensor_of(node.name), dtype, shape))
-    graph = _output_specs(graph_def, output_names)
-    outputs = [SignatureTensor(name.split(":")[0] if name.endswith(":0") or ":" not in name else name, _tensor_of(name), dtype, shape)
-               for name, (dtype, shape) in zip(output_names, graph)]
+    graph = _output_specs(tf, graph_def, output_names)
+    outputs = [SignatureTensor(_output_key(name), _tensor_of(name), dtype, shape) for name, (dtype, shape) in zip(output_names, graph)]
     return GraphSignature(inputs, outputs)
 
 
-def _output_specs(graph_def: Any, output_names: List[str]):
+def _output_specs(tf: Any, graph_def: Any, output_names: List[str]):
     """(dtype, shape) of each output tensor, found by importing the graph."""
-    import tensorflow as tf
-
     with tf.Graph().as_default() as graph:
         try:
             tf.compat.v1.import_graph_def(graph_def, name="")
@@ -79,3 +99,105 @@ def _output_specs(graph_def: Any, output_names: List[str]):
         except (KeyError, ValueError) as e:
             raise ConversionError(f"--output_node_names: {e}") from None
         return [(t.dtype, t.shape) for t in tensors]
+
+
+def reachable(graph_def: Any, output_names: List[str]) -> List[Any]:
+    """The nodes the outputs depend on, through data or control inputs."""
+    nodes = {node.name: node for node in graph_def.node}
+    pending, seen, found = [name.split(":")[0] for name in output_names], set(), []
+    while pending:
+        name = pending.pop()
+        if name in seen or name not in nodes:
+            continue
+        seen.add(name)
+        found.append(nodes[name])
+        pending.extend(t.lstrip("^").split(":")[0] for t in nodes[name].input)
+    return found
+
+
+def refuse_what_needs_tensorflow(graph_def: Any, output_names: List[str], ops: frozenset = _NEEDS_TENSORFLOW) -> None:
+    """NeedsTensorFlow naming a node the outputs depend on whose op is one of `ops`: only
+    TensorFlow's path converts it as it should."""
+    for node in reachable(graph_def, output_names):
+        if node.op in ops:
+            raise NeedsTensorFlow(f"the graph's {node.op} node {node.name!r} is converted only by TensorFlow")
+
+
+def copy_verbatim(graph_def: Any, node: Any) -> str:
+    """A node copied as it is (a table the model and its initializer share by name), without
+    TensorFlow's private attributes; returns its name."""
+    copy = graph_def.node.add(name=node.name, op=node.op)
+    for key, value in node.attr.items():
+        if not key.startswith("_"):
+            copy.attr[key].CopyFrom(value)
+    return copy.name
+
+
+def _output_dtype(node: Any, index: int, op_defs: Dict[str, Any]) -> int:
+    """The DataType of output `index` of an emitted node, from its OpDef and attributes."""
+    op_def = op_defs.get(node.op)
+    position = 0
+    for arg in op_def.output_arg if op_def is not None else ():
+        count = node.attr[arg.number_attr].i if arg.number_attr else len(node.attr[arg.type_list_attr].list.type) if arg.type_list_attr else 1
+        if index < position + count:
+            if arg.type_list_attr:
+                return node.attr[arg.type_list_attr].list.type[index - position]
+            return arg.type or node.attr[arg.type_attr].type
+        position += count
+    raise NeedsTensorFlow(f"cannot tell the dtype of output {index} of {node.op} node {node.name!r}")
+
+
+def _shape_of(node: Any, index: int) -> Any:
+    """The shape TensorFlow recorded for an output (`_output_shapes`), else unknown."""
+    shapes = node.attr["_output_shapes"].list.shape if "_output_shapes" in node.attr else []
+    return shapes[index] if index < len(shapes) else None
+
+
+def extract(graph_def: Any, op_defs: Dict[str, Any], tensors: List[str], bound: Optional[Dict[str, Any]] = None,
+            verbatim: Sequence[Any] = ()) -> Tuple[Any, List[Any]]:
+    """A new GraphDef holding what `tensors` ('node', 'node:1') need of graph_def, identities
+    resolved and control dependencies dropped, and those tensors in it (or inline.Variables).
+    `bound`: nodes replaced by a value (inline.Variable); `verbatim`: nodes copied as they are."""
+    frozen = tf_protos.message_class("tensorflow.GraphDef")()
+    frozen.versions.CopyFrom(graph_def.versions)
+    bound = {**(bound or {}), **{node.name: copy_verbatim(frozen, node) for node in verbatim}}
+    inliner = Inliner(frozen, graph_def.library, op_defs)
+    return frozen, inliner.inline_graph(list(graph_def.node), tensors, bound)
+
+
+def prune(graph_def: Any, op_defs: Dict[str, Any], inputs: List[str], outputs: List[Tuple[str, str]],
+          bound: Optional[Dict[str, Any]] = None, verbatim: Sequence[Any] = ()) -> Tuple[Any, List[SignatureTensor]]:
+    """extract() of the `inputs` (node names) and the `outputs` ((key, tensor name)), where each
+    output's node keeps its key's name; returns the GraphDef and the outputs as SignatureTensors
+    (dtype from the op definitions, shape as recorded or unknown)."""
+    originals = {node.name: node for node in graph_def.node}
+    frozen, results = extract(graph_def, op_defs, inputs + [_tensor_of(name) for _, name in outputs], bound, verbatim)
+    emitted = {node.name: node for node in frozen.node}
+    signature_outputs = []
+    for (key, name), value in zip(outputs, results[len(inputs):]):
+        if not isinstance(value, str):
+            raise NeedsTensorFlow(f"output {name!r} is a variable")
+        node_name, _, index = value.partition(":")
+        dtype = _output_dtype(emitted[node_name], int(index or 0), op_defs)
+        wanted = _output_key(name)
+        if value != wanted and (":" in wanted or wanted in emitted):
+            raise NeedsTensorFlow(f"output {name!r} is another output's alias")
+        if value != wanted:  # an Identity the inliner resolved away: the graph's name stays
+            alias = frozen.node.add(name=wanted, op="Identity", input=[value])
+            alias.attr["T"].type = dtype
+            emitted[wanted] = alias
+        shape = _shape_of(originals[name.split(":")[0]], int(_tensor_of(name).split(":")[1]))
+        signature_outputs.append(SignatureTensor(key, _tensor_of(name), dtype, shape))
+    return frozen, signature_outputs
+
+
+def freeze_without_tensorflow(graph_def: Any, output_names: List[str], path: str) -> Tuple[Any, GraphSignature]:
+    """The graph pruned to its Placeholders and the named outputs, ready for the TF-free
+    optimisation, and its signature; NeedsTensorFlow when only TensorFlow converts it right."""
+    check_output_names(graph_def, output_names, path)
+    refuse_what_needs_tensorflow(graph_def, output_names)
+    placeholders = [node for node in graph_def.node if node.op == "Placeholder"]
+    frozen, outputs = prune(graph_def, op_registry.op_defs(), [p.name for p in placeholders], [(_output_key(n), n) for n in output_names])
+    inputs = [SignatureTensor(p.name, _tensor_of(p.name), p.attr["dtype"].type, p.attr["shape"].shape if "shape" in p.attr else None)
+              for p in placeholders]
+    return frozen, GraphSignature(inputs, outputs)

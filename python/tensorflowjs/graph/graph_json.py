@@ -10,7 +10,7 @@ from typing import Any, Dict, List
 
 import numpy as np
 
-from tensorflowjs import tf_protos
+from tensorflowjs import extras, tf_protos
 from tensorflowjs.graph import tensors
 from tensorflowjs.write_weights import Weight
 
@@ -103,8 +103,7 @@ def _ordered_maps(value: Any) -> Any:
 
 def to_json(graph_def: Any) -> Dict:
     """The GraphDef as proto3 JSON, with Const data removed (dtype and shape stay)."""
-    from google.protobuf import json_format
-
+    json_format = extras.require("google.protobuf.json_format", "writing a graph model")
     for node in _const_nodes(graph_def):
         tensor = node.attr["value"].tensor
         dtype, shape = tensor.dtype, type(tensor.tensor_shape)()

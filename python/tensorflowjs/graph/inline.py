@@ -10,7 +10,7 @@ or rewrite to freeze: control flow functions, stateful resources other than vari
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Union
+from typing import Any, Callable, Dict, List, Optional, Union
 
 import numpy as np
 
@@ -22,6 +22,7 @@ CALL_OPS = frozenset({"StatefulPartitionedCall", "PartitionedCall"})
 _ALIASES = frozenset({"Identity", "IdentityN"})
 # Ops on a variable's handle that a constant can stand in for; every other resource op is refused.
 _VARIABLE_READS = frozenset({"ReadVariableOp", "ResourceGather", "VariableShape"})
+_TABLE_OPS = frozenset({"HashTableV2", "MutableHashTableV2"})
 
 
 class NeedsTensorFlow(Exception):
@@ -34,6 +35,8 @@ class Variable:
 
     name: str
     load: Callable[[], np.ndarray]
+    # A TF1 reference variable (VariableV2) holding this DataType: every op reading it reads its value.
+    ref_dtype: Optional[int] = None
 
 
 Value = Union[str, Variable]  # an emitted graph tensor ("node:1") or a captured variable
@@ -46,8 +49,10 @@ def _strip_index(tensor: str) -> str:
 class Inliner:
     """Emits the flattened body of library functions into `graph_def` (top-level nodes)."""
 
-    def __init__(self, graph_def: Any, library: Any, op_defs: Dict[str, Any]):
+    def __init__(self, graph_def: Any, library: Any, op_defs: Dict[str, Any], creates_tables: bool = False):
+        """creates_tables: the functions inlined make and fill tables (a resource's initializer graph)."""
         self.graph_def = graph_def
+        self.creates_tables = creates_tables
         self.functions = {f.signature.name: f for f in library.function}
         self.op_defs = op_defs
         self.names = {node.name for node in graph_def.node}
@@ -76,22 +81,47 @@ class Inliner:
         function = self.functions.get(function_name)
         if function is None:
             raise NeedsTensorFlow(f"function {function_name} is not in the graph's library")
-        body = _Body(self, function, arguments, prefix)
+        nodes = {node.name: node for node in function.node_def}
+        bound = {arg.name: value for arg, value in zip(function.signature.input_arg, arguments)}
+        body = _Body(self, function_name, nodes, bound, prefix)
         outputs = [body.resolve(function.ret[arg.name]) for arg in function.signature.output_arg]
         body.check_no_lost_side_effects()
         return outputs
+
+    def inline_effects(self, function_name: str, arguments: List[Value], prefix: str = "") -> List[str]:
+        """Emits a function's stateful nodes (a table's fill) and what they read, not its outputs;
+        returns their names, for a control dependency on them."""
+        function = self.functions.get(function_name)
+        if function is None:
+            raise NeedsTensorFlow(f"function {function_name} is not in the graph's library")
+        nodes = {node.name: node for node in function.node_def}
+        bound = {arg.name: value for arg, value in zip(function.signature.input_arg, arguments)}
+        body = _Body(self, function_name, nodes, bound, prefix)
+        effects = [node for node in function.node_def if node.op != "NoOp" and getattr(self.op_defs.get(node.op), "is_stateful", True)]
+        for node in effects:
+            body._emit(node)
+        return [body.copies[node.name] for node in effects if node.name in body.copies]
+
+    def inline_graph(self, nodes: List[Any], outputs: List[str], bound: Dict[str, Value]) -> List[Value]:
+        """Emits what `outputs` ('node', 'node:1') need of a GraphDef's nodes, under their own names,
+        and returns those tensors. `bound` stands in for nodes not to copy (variables): their
+        output 0. Nodes the outputs do not need are left out (a frozen graph pruned to its outputs)."""
+        body = _Body(self, "the graph", {node.name: node for node in nodes}, {}, "")
+        body.outputs.update({name: [value] for name, value in bound.items()})
+        return [body.resolve(tensor) for tensor in outputs]
 
 
 class _Body:
     """One inlined copy of a function; nodes are emitted on demand, in dependency order."""
 
-    def __init__(self, inliner: Inliner, function: Any, arguments: List[Value], prefix: str):
+    def __init__(self, inliner: Inliner, function_name: str, nodes: Dict[str, Any], arguments: Dict[str, Value], prefix: str):
         self.inliner = inliner
-        self.nodes = {node.name: node for node in function.node_def}
-        self.arguments = {arg.name: value for arg, value in zip(function.signature.input_arg, arguments)}
+        self.nodes = nodes
+        self.arguments = arguments
         self.prefix = prefix
         self.outputs: Dict[str, List[Value]] = {}
-        self.function_name = function.signature.name
+        self.copies: Dict[str, str] = {}  # body node -> the name of its copy
+        self.function_name = function_name
 
     def resolve(self, tensor: str) -> Value:
         """'x' (an argument) or 'node:out_arg:index' -> the emitted tensor or variable."""
@@ -188,12 +218,24 @@ class _Body:
             raise NeedsTensorFlow(f"{node.op} ({self.prefix}{node.name}) runs functions of its own (control flow)")
         if any(value.placeholder for value in node.attr.values()):
             raise NeedsTensorFlow(f"{node.op} ({self.prefix}{node.name}) takes attributes from its function's caller")
+        if any(isinstance(v, Variable) and v.ref_dtype is not None for v in inputs):
+            inputs = self._read_references(node, inputs)
         variables = [v for v in inputs if isinstance(v, Variable)]
         if variables:
             return [self._read_variable(node, variables[0], inputs)]
-        if node.op in {"VarHandleOp", "HashTableV2", "MutableHashTableV2"} or node.op.startswith("Assign"):
+        if node.op in _TABLE_OPS and self.inliner.creates_tables:
+            return self._copy(node, inputs)
+        if node.op in {"VarHandleOp", *_TABLE_OPS} or node.op.startswith("Assign"):
             raise NeedsTensorFlow(f"{node.op} ({self.prefix}{node.name}) makes or changes state")
         return self._copy(node, inputs)
+
+    def _read_references(self, node: Any, inputs: List[Value]) -> List[Value]:
+        """A TF1 reference variable's value as a Const for an op reading it; an op taking it by
+        reference (Assign, ApplyAdam) would change it: only TensorFlow freezes that."""
+        op_def = self.inliner.op_defs.get(node.op)
+        if op_def is None or any(arg.is_ref for arg in op_def.input_arg):
+            raise NeedsTensorFlow(f"{node.op} ({self.prefix}{node.name}) changes a variable")
+        return [self.inliner.variable_const(v, v.ref_dtype) if isinstance(v, Variable) and v.ref_dtype is not None else v for v in inputs]
 
     def _read_variable(self, node: Any, variable: Variable, inputs: List[Value]) -> str:
         if node.op not in _VARIABLE_READS:
@@ -220,6 +262,7 @@ class _Body:
 
     def _copy(self, node: Any, inputs: List[Value]) -> List[Value]:
         name = self.inliner.unique_name(f"{self.prefix}{node.name}")
+        self.copies[node.name] = name
         copy = self.inliner.graph_def.node.add(name=name, op=node.op)
         copy.input.extend(_strip_index(value) for value in inputs)
         for key, value in node.attr.items():

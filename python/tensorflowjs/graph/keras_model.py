@@ -9,12 +9,13 @@ from __future__ import annotations
 import os
 from typing import Any, List, Tuple
 
+from tensorflowjs import extras
 from tensorflowjs.errors import ConversionError
 
 
 def load_keras_file(path: str) -> Any:
     """A Keras 2 or Keras 3 .h5 / .keras file, loaded by Keras 3 with safe_mode on."""
-    import keras
+    keras = extras.require("keras", "converting a Keras model to a graph model")
 
     if not os.path.isfile(path):
         raise ConversionError(f"{path} is not a file; give a Keras .h5 or .keras model file")
@@ -38,7 +39,7 @@ def output_names(model: Any, count: int) -> List[str]:
 
 def trace(model: Any) -> Tuple[Any, List[str]]:
     """(concrete function returning {output name: tensor}, output names in the model's order)."""
-    import tensorflow as tf
+    tf = extras.require("tensorflow", "converting a Keras model to a graph model")
 
     try:
         model_inputs = model.inputs

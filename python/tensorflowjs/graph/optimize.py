@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any, List, Optional, Sequence
 
+from tensorflowjs import extras
 from tensorflowjs.errors import ConversionError
 from tensorflowjs.graph import rewrites
 
@@ -59,8 +60,9 @@ def run_grappler(graph_def: Any, input_names: Sequence[str], output_names: Seque
     input's dtype and aborts the whole process (a CHECK failure, not an exception) on an
     unset one, so every input's dtype is found first, whatever op produces it.
     """
-    from tensorflow.core.protobuf import config_pb2, meta_graph_pb2
-    from tensorflow.python.grappler import tf_optimizer
+    config_pb2 = extras.require("tensorflow.core.protobuf.config_pb2", "Grappler's graph optimisation")
+    meta_graph_pb2 = extras.require("tensorflow.core.protobuf.meta_graph_pb2", "Grappler's graph optimisation")
+    tf_optimizer = extras.require("tensorflow.python.grappler.tf_optimizer", "Grappler's graph optimisation")
 
     meta_graph = meta_graph_pb2.MetaGraphDef()
     meta_graph.graph_def.CopyFrom(graph_def)

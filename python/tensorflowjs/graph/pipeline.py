@@ -28,15 +28,14 @@ def _optimize_and_check(graph_def: Any, signature: signature_lib.GraphSignature,
                         frozen_without_tensorflow: bool) -> Any:
     from tensorflowjs.graph.op_check import check_supported_ops
     from tensorflowjs.graph import optimize
+    from tensorflowjs.graph.resources import flatten_lookups
 
     inputs, outputs = [t.node for t in signature.inputs], [t.node for t in signature.outputs]
+    flatten_lookups(graph_def)
     graph_def = _unroll_loops(graph_def, inputs, outputs, frozen_without_tensorflow)
     if frozen_without_tensorflow:
         optimized = optimize.optimize_without_tensorflow(graph_def, inputs, outputs)
     else:
-        from tensorflowjs.graph.resources import flatten_lookups
-
-        flatten_lookups(graph_def)
         optimized = optimize.optimize_graph(graph_def, inputs, outputs, strip_debug_ops=options.strip_debug_ops,
                                             control_flow_v2=options.control_flow_v2)
     if not options.skip_op_check:

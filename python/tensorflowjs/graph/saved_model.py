@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, List, Sequence
 
+from tensorflowjs import extras
 from tensorflowjs.errors import ConversionError
 
 
@@ -28,9 +29,9 @@ def _describe(tags: Sequence[str]) -> str:
 
 def read_saved_model_proto(saved_model_dir: str) -> Any:
     """The SavedModel proto of a directory, or a ConversionError saying what is missing."""
-    from google.protobuf.message import DecodeError
-
     from tensorflowjs import tf_protos
+
+    DecodeError = extras.require("google.protobuf.message", "reading saved_model.pb").DecodeError
 
     path = os.path.join(saved_model_dir, "saved_model.pb")
     if not os.path.isdir(saved_model_dir):
@@ -93,7 +94,7 @@ class LoadedSignature:
 
 def load_signature(saved_model_dir: str, choice: MetaGraphChoice, signature_name: str) -> LoadedSignature:
     """Loads the SavedModel (TF2 or TF1 style) and returns the signature's concrete function."""
-    import tensorflow as tf
+    tf = extras.require("tensorflow", f"loading the SavedModel {saved_model_dir} with TensorFlow")
 
     try:
         model = tf.saved_model.load(saved_model_dir, tags=choice.tags)

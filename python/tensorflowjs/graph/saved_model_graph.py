@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
+from dataclasses import dataclass
 from typing import Any, List, Tuple
 
 from tensorflowjs import tf_protos
@@ -23,6 +24,29 @@ from tensorflowjs.graph.inline import Inliner, NeedsTensorFlow, Variable
 from tensorflowjs.graph.signature import GraphSignature, SignatureTensor, natural_key
 
 _VARIABLE_VALUE = "VARIABLE_VALUE"
+
+
+@dataclass
+class Resource:
+    """A captured resource (a table): its node in the object graph."""
+
+    node_id: int
+
+
+@dataclass
+class Asset:
+    """A captured asset file (a table's vocabulary): its path in the SavedModel's assets/."""
+
+    path: str
+
+
+def asset_path(saved_model_dir: str, filename: str) -> str:
+    """The path of an asset (an AssetFileDef's filename), which must be a file in the SavedModel's assets/ directory."""
+    assets = os.path.realpath(os.path.join(saved_model_dir, "assets"))
+    path = os.path.realpath(os.path.join(assets, filename))
+    if os.path.dirname(path) != assets or not os.path.isfile(path):
+        raise ConversionError(f"{saved_model_dir}: asset {filename!r} is not a file in its assets/ directory")
+    return path
 
 
 def _signature_function(meta_graph: Any, signature_def: Any) -> Tuple[Any, str]:
@@ -38,8 +62,8 @@ def _signature_function(meta_graph: Any, signature_def: Any) -> Tuple[Any, str]:
 
 
 def _captures(meta_graph: Any, function_name: str, saved_model_dir: str) -> List[Any]:
-    """What the function captures, in the order of its trailing arguments: a Variable, or the
-    top-level Const node of a captured constant (tf.TrackableConstant)."""
+    """What the function captures, in the order of its trailing arguments: a Variable, the
+    top-level Const node of a captured constant (tf.TrackableConstant), or a Resource (a table)."""
     object_graph = meta_graph.object_graph_def
     concrete = object_graph.concrete_functions.get(function_name)
     if concrete is None:
@@ -53,8 +77,17 @@ def _captures(meta_graph: Any, function_name: str, saved_model_dir: str) -> List
         if const is not None and const.op == "Const":
             captures.append(const)
             continue
+        if kind == "resource":
+            captures.append(Resource(node_id))
+            continue
+        if kind == "asset":
+            index = saved.asset.asset_file_def_index
+            if not 0 <= index < len(meta_graph.asset_file_def):
+                raise ConversionError(f"{saved_model_dir}: an asset refers to entry {index} of {len(meta_graph.asset_file_def)} in saved_model.pb")
+            captures.append(Asset(asset_path(saved_model_dir, meta_graph.asset_file_def[index].filename)))
+            continue
         if kind != "variable":
-            raise NeedsTensorFlow(f"the signature captures a {kind}, not a variable or a constant")
+            raise NeedsTensorFlow(f"the signature captures a {kind}, not a variable, a constant or a table")
         if bundle is None:
             from tensorflowjs.graph.tensor_bundle import TensorBundle
 
@@ -73,8 +106,8 @@ def _captures(meta_graph: Any, function_name: str, saved_model_dir: str) -> List
     return captures
 
 
-def _copy_const(inliner: Inliner, const: Any) -> str:
-    node = inliner.graph_def.node.add(name=inliner.unique_name(const.name), op="Const")
+def _copy_const(inliner: Inliner, const: Any, prefix: str = "") -> str:
+    node = inliner.graph_def.node.add(name=inliner.unique_name(prefix + const.name), op="Const")
     for key in ("dtype", "value"):
         node.attr[key].CopyFrom(const.attr[key])
     return node.name
@@ -101,13 +134,28 @@ def freeze_signature(saved_model_dir: str, meta_graph: Any, signature_name: str)
     if argument_count < 0 or argument_count > len(call_inputs):
         raise NeedsTensorFlow(f"{function_name} takes {len(function.signature.input_arg)} arguments but captures {len(captures)}")
     inputs = _placeholders(inliner, function, signature_def, call_inputs[:argument_count])
-    captured = [c if isinstance(c, Variable) else _copy_const(inliner, c) for c in captures]
-    arguments = [t.node for t in inputs] + captured
+    arguments = [t.node for t in inputs]
+    captured_args = function.signature.input_arg[argument_count:]
+    if any(isinstance(c, Asset) for c in captures):
+        raise NeedsTensorFlow("the signature reads an asset file")
+    arguments += [c if isinstance(c, Variable) else _resource_placeholder(inliner, c, arg.name, inputs) if isinstance(c, Resource)
+                  else _copy_const(inliner, c) for c, arg in zip(captures, captured_args)]
     results = inliner.inline(function_name, arguments)
     outputs = _outputs(inliner, signature_def, results)
-    inputs.sort(key=lambda t: natural_key(t.key))
+    inputs.sort(key=lambda t: (t.resource_id is not None, natural_key(t.key)))  # tables after the data, as TensorFlow's path has them
     outputs.sort(key=lambda t: natural_key(t.key))
     return graph_def, GraphSignature(inputs, outputs)
+
+
+def _resource_placeholder(inliner: Inliner, resource: Resource, argument: str, inputs: List[SignatureTensor]) -> str:
+    """A captured table as a DT_RESOURCE Placeholder named as the function's argument, and a
+    signature input whose resource_id is the table's object-graph node (resources.py builds the
+    initializer from it and renumbers)."""
+    node = inliner.graph_def.node.add(name=inliner.unique_name(argument), op="Placeholder")
+    node.attr["dtype"].type = tf_protos.data_type("DT_RESOURCE")
+    node.attr["shape"].shape.SetInParent()
+    inputs.append(SignatureTensor(node.name, f"{node.name}:0", node.attr["dtype"].type, [], resource.node_id))
+    return node.name
 
 
 def _placeholders(inliner: Inliner, function: Any, signature_def: Any, call_inputs: List[str]) -> List[SignatureTensor]:

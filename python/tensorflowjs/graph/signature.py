@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
-from tensorflowjs import tf_protos
+from tensorflowjs import extras, tf_protos
 
 
 def _dims(shape: Any) -> Optional[List[int]]:
@@ -63,7 +63,7 @@ def from_concrete_function(function: Any, output_keys: Optional[Sequence[str]] =
     Output keys come from its structured outputs (a dict, or positions output_i); they are
     ordered by `output_keys` when given (a Keras model's output order), else naturally.
     """
-    import tensorflow as tf
+    tf = extras.require("tensorflow", "reading a TensorFlow function's signature")
 
     args, kwargs = function.structured_input_signature
     specs = tf.nest.flatten((args, kwargs))

@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from tensorflowjs import tf_protos
+from tensorflowjs import extras, tf_protos
 from tensorflowjs.errors import ConversionError
 
 OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
@@ -358,8 +358,7 @@ class TensorBundle:
         )
 
     def _parse(self, message_class: Any, data: bytes, what: str) -> Any:
-        from google.protobuf.message import DecodeError
-
+        DecodeError = extras.require("google.protobuf.message", "reading a checkpoint").DecodeError
         message = message_class()
         try:
             message.ParseFromString(data)

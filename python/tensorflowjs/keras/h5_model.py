@@ -13,12 +13,13 @@ import json
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Tuple, Union
 
-import h5py
-
+from tensorflowjs import extras
 from tensorflowjs.errors import ConversionError
 from tensorflowjs.keras.model_source import KerasModelSource, dataset_weight
 from tensorflowjs.keras.weight_names import KERAS3_RENAMES, strip_tensor_suffix
 from tensorflowjs.write_weights import Weight
+
+h5py = extras.require("h5py", "reading a Keras .h5 file")
 
 
 def _text(value) -> str:

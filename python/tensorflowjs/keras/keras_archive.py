@@ -21,12 +21,13 @@ import warnings
 import zipfile
 from typing import Dict, Iterator, List, Optional, Tuple
 
-import h5py
-
+from tensorflowjs import extras
 from tensorflowjs.errors import ConversionError
 from tensorflowjs.keras.model_source import KerasModelSource, dataset_weight
 from tensorflowjs.keras.weight_names import CELLS, variable_names
 from tensorflowjs.write_weights import Weight
+
+h5py = extras.require("h5py", "reading a Keras .keras file")
 
 CONFIG = "config.json"
 METADATA = "metadata.json"

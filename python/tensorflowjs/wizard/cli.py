@@ -12,6 +12,7 @@ import os
 import sys
 from typing import List, Optional
 
+from tensorflowjs import extras
 from tensorflowjs.errors import ConversionError
 
 PROG = "tensorflowjs_wizard"
@@ -67,9 +68,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"{PROG}: error: the wizard needs an interactive terminal; in scripts, use tensorflowjs_converter", file=sys.stderr)
         return 1
     try:
-        import questionary  # noqa: F401
-    except ImportError:
-        print(f"{PROG}: error: the wizard needs questionary: pip install tensorflowjs[wizard]", file=sys.stderr)
+        extras.require("questionary", "the wizard")
+    except ConversionError as e:
+        print(f"{PROG}: error: {e}", file=sys.stderr)
         return 1
     # Under `bazel run`, paths the user types are relative to where they ran it.
     if os.environ.get("BUILD_WORKING_DIRECTORY"):

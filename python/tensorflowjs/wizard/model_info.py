@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
-from tensorflowjs import tf_protos
+from tensorflowjs import extras, tf_protos
 from tensorflowjs.errors import ConversionError
 
 
@@ -75,8 +75,8 @@ def read_saved_model(path: str) -> List[MetaGraph]:
     Signatures whose name starts with '__' (such as __saved_model_init_op) are TensorFlow's
     own and are left out. Raises ConversionError if saved_model.pb(txt) is missing or invalid.
     """
-    from google.protobuf import message, text_format
-
+    message = extras.require("google.protobuf.message", "reading a SavedModel")
+    text_format = extras.require("google.protobuf.text_format", "reading a SavedModel")
     saved_model = tf_protos.message_class("tensorflow.SavedModel")()
     binary, text = os.path.join(path, "saved_model.pb"), os.path.join(path, "saved_model.pbtxt")
     try:
@@ -112,8 +112,7 @@ _NOT_OUTPUTS = {"NoOp", "Assert", "Print", "PrintV2", "SaveV2", "Save", "Restore
 
 def frozen_graph_outputs(path: str) -> List[str]:
     """Names of the nodes of a frozen GraphDef that no other node reads: the likely outputs."""
-    from google.protobuf import message
-
+    message = extras.require("google.protobuf.message", "reading a GraphDef")
     graph = tf_protos.message_class("tensorflow.GraphDef")()
     try:
         with open(path, "rb") as f:
