@@ -27,7 +27,7 @@ from tensorflowjs.errors import ConversionError
 from tensorflowjs.keras import from_tfjs_config
 
 Buffers = Union[bytes, bytearray, memoryview, Sequence[Union[bytes, bytearray, memoryview]]]
-INSTALL_TF_KERAS = "pip install tf-keras"
+INSTALL_TF_KERAS = "pip install tf-keras (it comes with pip install tensorflowjs[tensorflow])"
 
 
 def _installed_tf_keras():
@@ -86,9 +86,9 @@ def build_tf_keras_model(topology: Dict, weights: Optional[Sequence], where: str
     `unique_name_scope` builds it under a fresh name scope, so that in graph mode a second
     model of the same layer names gets variables of its own names.
     """
+    tf_keras = _tf_keras()  # first: without TensorFlow, one line naming what to install
     import tensorflow as tf
 
-    tf_keras = _tf_keras()
     model_config = model_config_of(topology, where)
     from_tfjs_config.check_layer_classes(model_config, where, _known_class(tf_keras))
     config = from_tfjs_config.apply_rules(model_config, from_tfjs_config.TFJS_TO_KERAS2_RULES, where)
@@ -130,8 +130,8 @@ def build_keras3_model(topology: Dict, weights: Optional[Sequence], where: str):
 
     Keras 3 runs eagerly only, so a graph context (tf.Graph, v1 Session) is refused too.
     """
-    import keras
-    import tensorflow as tf
+    keras = extras.require("keras", "building a Keras 3 model")
+    tf = extras.require("tensorflow", "building a Keras 3 model")
 
     if not tf.executing_eagerly():
         raise ConversionError(f"{where}: Keras 3 models run eagerly only, and this call is inside a graph (tf.Graph().as_default() or a v1 Session); load a tf_keras model there ({INSTALL_TF_KERAS})")

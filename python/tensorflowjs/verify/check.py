@@ -90,6 +90,7 @@ def verify_model(model_dir: str, make_source: Callable[[], Source], verification
         return None
     signature = inputs_lib.read_signature(model_dir)
     feed, origin = _feed(model_dir, signature, verification)
+    source = None
     try:
         source = make_source()
         expected = source.predict(feed, runtime)
@@ -98,7 +99,8 @@ def verify_model(model_dir: str, make_source: Callable[[], Source], verification
         return None
     except Exception as e:  # noqa: BLE001 - any framework's error: the inputs, not the conversion, are in question
         first = next((line for line in str(e).splitlines() if line.strip()), type(e).__name__)
-        _say(f"skipped: {source.description} fails on {origin} ({first.strip()}); give --verify_inputs; the conversion itself succeeded")
+        what = source.description if source else "the source model"
+        _say(f"skipped: {what} fails on {origin} ({first.strip()}); give --verify_inputs; the conversion itself succeeded")
         return None
     batch = [harness.request(model_dir, feed, backend, signature.output_names) for backend in verification.backends]
     try:

@@ -80,7 +80,7 @@ def frozen_graph(path: str, output_node_names: str) -> Source:
 
     graph = tf.Graph()
     with graph.as_default():
-        tf.compat.v1.import_graph_def(frozen.read_graph_def(path), name="")
+        tf.compat.v1.import_graph_def(frozen.read_graph_def(path, tf.compat.v1.GraphDef), name="")
     placeholders = [op.name for op in graph.get_operations() if op.type == "Placeholder"]
     fetches = [name if ":" in name else f"{name}:0" for name in frozen.parse_output_names(output_node_names, path)]
 
