@@ -16,7 +16,7 @@ from tensorflowjs.errors import ConversionError
 # Real Keras configs and model.json topologies nest about 20 levels; user metadata a few.
 MAX_DEPTH = 100
 # The largest config.json / model.json of real models is a few MB.
-MAX_BYTES = 256 << 20
+MAX_BYTES = 64 << 20
 
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
@@ -33,7 +33,7 @@ def nesting_depth(data: bytes) -> int:
     return int(np.cumsum(_STEPS[np.frombuffer(brackets, np.uint8)], dtype=np.int64).max())
 
 
-def loads(data: Union[bytes, str], where: str) -> Any:
+def loads(data: Union[bytes, str], where: str, kind: str = "valid JSON") -> Any:
     """Parsed JSON; too big, too deep, not UTF-8 or not JSON is a ConversionError starting with `where`."""
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
     if len(raw) > MAX_BYTES:
@@ -44,16 +44,16 @@ def loads(data: Union[bytes, str], where: str) -> Any:
     try:
         return json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ConversionError(f"{where} is not valid JSON ({e})") from None
+        raise ConversionError(f"{where} is not {kind} ({e})") from None
     except RecursionError:
         raise ConversionError(f"{where} nests JSON too deeply") from None
 
 
-def read(path: str, where: str) -> Any:
+def read(path: str, where: str, kind: str = "valid JSON") -> Any:
     """A JSON file's content, its size checked before it is read."""
     with open(path, "rb") as f:
         f.seek(0, 2)
         if f.tell() > MAX_BYTES:
             raise ConversionError(f"{where} is {f.tell()} bytes, more than the {MAX_BYTES} bytes of JSON a model file can need")
         f.seek(0)
-        return loads(f.read(), where)
+        return loads(f.read(), where, kind)

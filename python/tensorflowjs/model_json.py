@@ -24,7 +24,7 @@ def read_json_file(path: str, hint: str) -> Any:
     if not os.path.isfile(path):
         raise ConversionError(f"{path} does not exist; {hint}")
     try:
-        return bounded_json.read(path, path)
+        return bounded_json.read(path, path, "a JSON file")
     except ConversionError as e:
         raise ConversionError(f"{e}; {hint}") from None
 

@@ -17,15 +17,13 @@ import os
 import shutil
 import stat
 import tempfile
-import time
-from typing import Iterable, Iterator, Tuple
+from typing import Iterable, Iterator, Optional, Tuple
 
 from tensorflowjs.errors import ConversionError
 
 PARTIAL = ".tfjs-partial-"
 _PAYLOAD = "payload"
-# A staging directory without a payload is younger than its lock only for an instant.
-_UNLOCKED_GRACE_SECONDS = 60
+_STAGING_ATTEMPTS = 5
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
@@ -58,13 +56,29 @@ def remove_stale(target: str) -> None:
             fd = _locked(path, blocking=False)
         except OSError:
             continue
-        if fd < 0:
+        if fd >= 0:
+            shutil.rmtree(path, ignore_errors=True)
+            os.close(fd)
+
+
+def _new_staging(target: str) -> Tuple[str, int]:
+    """A staging directory and the fd holding its lock, with its payload directory made.
+
+    Between mkdtemp and flock another run may take the new directory for a dead run's and
+    remove it: then this run just makes another.
+    """
+    for _ in range(_STAGING_ATTEMPTS):
+        staging = tempfile.mkdtemp(prefix=staging_prefix(target), dir=os.path.dirname(target))
+        try:
+            fd = _locked(staging, blocking=True)
+        except FileNotFoundError:
             continue
         try:
-            if os.path.isdir(os.path.join(path, _PAYLOAD)) or time.time() - os.stat(path).st_mtime > _UNLOCKED_GRACE_SECONDS:
-                shutil.rmtree(path, ignore_errors=True)
-        finally:
+            os.mkdir(os.path.join(staging, _PAYLOAD))
+            return staging, fd
+        except FileNotFoundError:
             os.close(fd)
+    raise OSError(errno.EAGAIN, "staging directories keep disappearing", os.path.dirname(target))
 
 
 def _real_target(target: str) -> str:
@@ -80,10 +94,8 @@ def _staging(target: str) -> Iterator[Tuple[str, str]]:
     try:
         os.makedirs(parent, exist_ok=True)
         remove_stale(target)
-        staging = tempfile.mkdtemp(prefix=staging_prefix(target), dir=parent)
-        fd = _locked(staging, blocking=True)
+        staging, fd = _new_staging(target)
         payload = os.path.join(staging, _PAYLOAD)
-        os.mkdir(payload)
     except OSError as e:
         raise ConversionError(f"cannot write under {parent}: {e.strerror or e}") from None
     try:
@@ -185,23 +197,32 @@ def _within(path: str, directory: str) -> bool:
     return path != directory and os.path.commonpath([path, directory]) == directory
 
 
-def refuse_overlap(output: str, inputs: Iterable[str]) -> None:
+def _relation(out: str, source: str, inside_counts: bool) -> Optional[str]:
+    if out == source:
+        return "is"
+    if _within(source, out):
+        return "contains"
+    if _within(out, source) and inside_counts:
+        return "lies inside"
+    return None
+
+
+def refuse_overlap(output: str, model: Optional[str], files: Iterable[str] = ()) -> None:
     """An output that is, holds or lies inside an input would overwrite it: refused up front.
 
-    Symlinks and relative paths are resolved first; an input model given as its model.json
-    (or another .json) counts as its whole directory: the shards live beside it.
+    Symlinks and relative paths are resolved first. A model directory (SavedModel, TF.js model)
+    holds nothing of ours; a model given as its model.json is also its directory, in which only
+    a new subdirectory may be written (its files, the shards, are the input too). `files`
+    (.h5, .pb, metadata) may have outputs beside them, never on or around them.
     """
     out = os.path.realpath(output)
-    for given in inputs:
-        source = os.path.realpath(given)
+    checks = [(given, os.path.realpath(given), False) for given in files]
+    if model is not None:
+        source = os.path.realpath(model)
         if os.path.isfile(source) and source.endswith(".json"):
-            source = os.path.dirname(source)
-        if out == source:
-            relation = "is"
-        elif _within(source, out):
-            relation = "contains"
-        elif _within(out, source):
-            relation = "lies inside"
-        else:
-            continue
-        raise ConversionError(f"the output path {output} {relation} the input {given}; writing there would overwrite the input, so choose an output path outside it")
+            checks.append((model, os.path.dirname(source), os.path.lexists(out) and not os.path.isdir(out)))
+        checks.append((model, source, os.path.isdir(source)))
+    for given, source, inside_counts in checks:
+        relation = _relation(out, source, inside_counts)
+        if relation:
+            raise ConversionError(f"the output path {output} {relation} the input {given}; writing there would overwrite the input, so choose an output path outside it")

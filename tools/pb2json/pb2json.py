@@ -53,7 +53,7 @@ def migrate(old_dir: str, new_dir: str) -> None:
     """Writes new_dir/model.json and copies the shards; new_dir appears only on success."""
     if not os.path.isdir(old_dir):
         raise ConversionError(f"{old_dir} is not a directory; give the directory of a pre-1.0 TF.js model")
-    refuse_overlap(new_dir, [old_dir])
+    refuse_overlap(new_dir, old_dir)
     topology = read_graph_def(os.path.join(old_dir, GRAPH_FILE))
     manifest = read_manifest(old_dir)
     # Indexing checks every shard exists and holds exactly the bytes the manifest describes.

@@ -116,9 +116,9 @@ def _parse(argv: List[str]) -> argparse.Namespace:
 def _quantization_map(args: argparse.Namespace) -> dict:
     dtype_map = {dtype: getattr(args, f"quantize_{dtype}") for dtype in quantization.QUANTIZATION_DTYPES if getattr(args, f"quantize_{dtype}") is not None}
     if args.quantization_bytes is not None:
-        warnings.warn("--quantization_bytes is deprecated; use --quantize_uint8 or --quantize_uint16", DeprecationWarning)
         if dtype_map:
             raise ConversionError("--quantization_bytes cannot be combined with --quantize_float16/--quantize_uint8/--quantize_uint16")
+        warnings.warn("--quantization_bytes is deprecated; use --quantize_uint8 or --quantize_uint16", DeprecationWarning)
         dtype_map = {quantization.QUANTIZATION_BYTES_TO_DTYPES[args.quantization_bytes]: True}
     return dtype_map
 
@@ -174,7 +174,7 @@ def convert(argv: List[str]) -> None:
     input_format = _input_format(args)
     output_format = args.output_format or pairs.DEFAULT_OUTPUT_FORMAT[input_format]
     handler = pairs.handler_for(input_format, output_format)
-    output.refuse_overlap(args.output_path, ([] if hub_handle else [args.input_path]) + list(options.metadata.values()))
+    output.refuse_overlap(args.output_path, None if hub_handle else args.input_path, options.metadata.values())
     handler(args.input_path, args.output_path, options)
 
 
