@@ -380,6 +380,15 @@ def _(d, b, root):
     _copy(b["h5"], d)
 
 
+# The graph-model path loads the file with Keras 3; our checks run first.
+H5_GRAPH = ["--input_format=keras", "--output_format=tfjs_graph_model", "model.h5", "out"]
+case("h5-graph-control", "keras_h5", H5_GRAPH, rc=0, controls=True, bounded=False)(lambda d, b, root: _copy(b["h5"], d))
+case("h5-graph-lambda-writes-marker", "keras_h5", H5_GRAPH, says="model.h5", bounded=False)(lambda d, b, root: _copy(b["h5_lambda"], d, "model.h5"))
+case("h5-graph-external-link", "keras_h5", H5_GRAPH, says="external link", bounded=False)(_h5(_external_link))
+case("h5-graph-deep-config", "keras_h5", H5_GRAPH, says="levels deep", bounded=False)(_h5(lambda d, f: _set_config(f, _deep_json())))
+case("h5-graph-size-bomb", "keras_h5", H5_GRAPH, says="declares shape", bounded=False)(_h5(lambda d, f: _bomb_config(f)))
+
+
 @case("h5-output-is-a-file", "keras_h5", H5, says="not a directory")
 def _(d, b, root):
     _copy(b["h5"], d)
@@ -456,6 +465,13 @@ for _id, _edit, _says in [
     ("keras-weights-bomb-dataset", lambda d: _keras_replace_var(lambda g, n: g.create_dataset(n, (100000, 100000), np.float32)), "declares shape"),
 ]:
     case(_id, "keras_archive", KERAS, says=_says)(lambda d, b, root, e=_edit: _keras_weights_edit(b["keras"], os.path.join(d, "model.keras"), d, e(d)))
+
+
+KERAS_GRAPH = ["--input_format=keras_keras", "--output_format=tfjs_graph_model", "model.keras", "out"]
+case("keras-graph-lambda-writes-marker", "keras_archive", KERAS_GRAPH, says="model.keras", bounded=False)(lambda d, b, root: _copy(b["keras_lambda"], d, "model.keras"))
+case("keras-graph-config-bomb", "keras_archive", KERAS_GRAPH, says="config.json", bounded=False)(
+    lambda d, b, root: _zip_bomb_member(b["keras"], os.path.join(d, "model.keras"), "config.json", b" ", 1 << 30)
+)
 
 
 @case("keras-output-is-input", "keras_archive", ["--input_format=keras_keras", "model.keras", "model.keras"], says="is the input")

@@ -178,8 +178,12 @@ def convert(argv: List[str]) -> None:
     handler(args.input_path, args.output_path, options)
 
 
+_held_warnings: List[str] = []
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None):
-    print(f"{PROG}: warning: {message}", file=sys.stderr)
+    """Warnings are shown once the conversion has succeeded: a refusal is one line."""
+    _held_warnings.append(f"{PROG}: warning: {message}")
 
 
 @contextlib.contextmanager
@@ -230,8 +234,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     if "tensorflow" not in sys.modules:
         sys.meta_path.insert(0, _QuietTensorFlowImport())
+    _held_warnings.clear()
     try:
         convert(sys.argv[1:] if argv is None else argv)
+        for line in _held_warnings:
+            print(line, file=sys.stderr)
     except ConversionError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 1
