@@ -261,6 +261,12 @@ def _keras_replace_var(make: Callable[[h5py.Group, str], None]) -> Callable[[h5p
     return edit
 
 
+def _group_cycle(f: h5py.File) -> None:
+    """A group without vars/@name hard-linked into itself: walking it never ends."""
+    loop = f.create_group("loop")
+    loop["again"] = loop
+
+
 def _manifest_edit(model_json: str, edit: Callable[[dict], None]) -> None:
     with open(model_json) as f:
         model = json.load(f)
@@ -382,7 +388,6 @@ def _(d, b, root):
 
 # The graph-model path loads the file with Keras 3; our checks run first.
 H5_GRAPH = ["--input_format=keras", "--output_format=tfjs_graph_model", "model.h5", "out"]
-case("h5-graph-control", "keras_h5", H5_GRAPH, rc=0, controls=True, bounded=False)(lambda d, b, root: _copy(b["h5"], d))
 case("h5-graph-lambda-writes-marker", "keras_h5", H5_GRAPH, says="model.h5", bounded=False)(lambda d, b, root: _copy(b["h5_lambda"], d, "model.h5"))
 case("h5-graph-external-link", "keras_h5", H5_GRAPH, says="external link", bounded=False)(_h5(_external_link))
 case("h5-graph-deep-config", "keras_h5", H5_GRAPH, says="levels deep", bounded=False)(_h5(lambda d, f: _set_config(f, _deep_json())))
@@ -462,12 +467,14 @@ for _id, _edit, _says in [
     ("keras-weights-external-link", lambda d: _keras_replace_var(lambda g, n: (_secret(d), g.__setitem__(n, h5py.ExternalLink(os.path.join(d, "secret.h5"), "/kernel")))), "external link"),
     ("keras-weights-string", lambda d: _keras_replace_var(lambda g, n: g.create_dataset(n, data=np.array([b"x"]))), "dtype"),
     ("keras-weights-wrong-shape", lambda d: _keras_replace_var(lambda g, n: g.create_dataset(n, data=np.zeros((7, 7), np.float32))), "do not match"),
+    ("keras-weights-group-cycle", lambda d: _group_cycle, "nest deeper"),
     ("keras-weights-bomb-dataset", lambda d: _keras_replace_var(lambda g, n: g.create_dataset(n, (100000, 100000), np.float32)), "declares shape"),
 ]:
     case(_id, "keras_archive", KERAS, says=_says)(lambda d, b, root, e=_edit: _keras_weights_edit(b["keras"], os.path.join(d, "model.keras"), d, e(d)))
 
 
 KERAS_GRAPH = ["--input_format=keras_keras", "--output_format=tfjs_graph_model", "model.keras", "out"]
+case("keras-graph-control", "keras_archive", KERAS_GRAPH, rc=0, controls=True, bounded=False)(lambda d, b, root: _copy(b["keras"], d))
 case("keras-graph-lambda-writes-marker", "keras_archive", KERAS_GRAPH, says="model.keras", bounded=False)(lambda d, b, root: _copy(b["keras_lambda"], d, "model.keras"))
 case("keras-graph-config-bomb", "keras_archive", KERAS_GRAPH, says="config.json", bounded=False)(
     lambda d, b, root: _zip_bomb_member(b["keras"], os.path.join(d, "model.keras"), "config.json", b" ", 1 << 30)

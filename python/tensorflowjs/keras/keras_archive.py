@@ -146,8 +146,14 @@ def _variables(group: h5py.Group, where: str) -> List:
     return [hard_linked(vars_group, key, where) for key in sorted(vars_group, key=lambda k: int(k) if k.isdigit() else -1)]
 
 
-def _children_by_name(group: h5py.Group, where: str) -> Dict[str, h5py.Group]:
+# Keras nests object groups a few levels (model, layer, cell); hard links can even make cycles.
+_MAX_GROUP_DEPTH = 32
+
+
+def _children_by_name(group: h5py.Group, where: str, depth: int = 0) -> Dict[str, h5py.Group]:
     """Sub-objects of an object group keyed by their Keras name (from their vars/@name)."""
+    if depth > _MAX_GROUP_DEPTH:
+        raise ConversionError(f"{where}: HDF5 groups nest deeper than {_MAX_GROUP_DEPTH} levels at {group.name}; the file is damaged or hostile")
     children = {}
     for key in group:
         child = hard_linked(group, key, where)
@@ -157,7 +163,7 @@ def _children_by_name(group: h5py.Group, where: str) -> Dict[str, h5py.Group]:
         if name is not None:
             children[name] = child
         else:
-            children.update(_children_by_name(child, where))
+            children.update(_children_by_name(child, where, depth + 1))
     return children
 
 
