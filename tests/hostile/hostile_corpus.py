@@ -82,6 +82,10 @@ def build_bases(root: str) -> Dict[str, str]:
     k3 = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4, activation="relu", name="d1"), keras.layers.Dense(2, name="d2")])
     paths["keras"] = os.path.join(base, "model.keras")
     k3.save(paths["keras"])
+    inputs = keras.Input((3,), name="x")
+    functional = keras.Model(inputs, keras.layers.Dense(2, name="d1")(inputs))
+    paths["keras_functional"] = os.path.join(base, "functional.keras")
+    functional.save(paths["keras_functional"])
     k3_lambda = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, name="d1"), keras.layers.Lambda(_lambda_writing_marker(root), name="lam")])
     paths["keras_lambda"] = os.path.join(base, "lambda.keras")
     k3_lambda.save(paths["keras_lambda"])
@@ -474,7 +478,7 @@ for _id, _edit, _says in [
 
 
 KERAS_GRAPH = ["--input_format=keras_keras", "--output_format=tfjs_graph_model", "model.keras", "out"]
-case("keras-graph-control", "keras_archive", KERAS_GRAPH, rc=0, controls=True, bounded=False)(lambda d, b, root: _copy(b["keras"], d))
+case("keras-graph-control", "keras_archive", KERAS_GRAPH, rc=0, controls=True, bounded=False)(lambda d, b, root: _copy(b["keras_functional"], d, "model.keras"))
 case("keras-graph-lambda-writes-marker", "keras_archive", KERAS_GRAPH, says="model.keras", bounded=False)(lambda d, b, root: _copy(b["keras_lambda"], d, "model.keras"))
 case("keras-graph-config-bomb", "keras_archive", KERAS_GRAPH, says="config.json", bounded=False)(
     lambda d, b, root: _zip_bomb_member(b["keras"], os.path.join(d, "model.keras"), "config.json", b" ", 1 << 30)
