@@ -594,6 +594,7 @@ for _id, _edit, _says in [
     case(_id, argv=["old", "out"], says=_says, **PB2JSON)(_old(_edit))
 case("pb2json-output-is-input", argv=["old", "old"], says="is the input", **PB2JSON)(_old(lambda m: None))
 case("pb2json-output-inside-input", argv=["old", "old/new"], says="lies inside", **PB2JSON)(_old(lambda m: None))
+case("pb2json-missing-argument", argv=["old"], rc=2, says="required", **PB2JSON)(_old(lambda m: None))
 case("pb2json-input-not-a-dir", argv=["old/weights_manifest.json", "out"], says="not a directory", **PB2JSON)(_old(lambda m: None))
 
 

@@ -69,8 +69,15 @@ def migrate(old_dir: str, new_dir: str) -> None:
         model_json.write_model_json(staging, model_json.GRAPH_FORMAT, topology, manifest, generated_by)
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one line, like every other error."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog=PROG, description="Migrate a pre-1.0 TF.js graph model (tensorflowjs_model.pb) to model.json.")
+    parser = _OneLineParser(prog=PROG, description="Migrate a pre-1.0 TF.js graph model (tensorflowjs_model.pb) to model.json.")
     parser.add_argument("old_model_dir", help=f"directory holding {GRAPH_FILE}, {MANIFEST_FILE} and the weight shards")
     parser.add_argument("new_model_dir", help="directory to write model.json and the shards into")
     args = parser.parse_args(argv)
