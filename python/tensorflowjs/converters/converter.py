@@ -5,16 +5,12 @@ imported before a handler is chosen: --help and --version never import TensorFlo
 """
 
 import argparse
-import contextlib
-import importlib.abc
-import importlib.util
 import os
 import sys
-import tempfile
 import warnings
 from typing import List, Optional
 
-from tensorflowjs import formats, output, quantization
+from tensorflowjs import formats, output, quantization, quiet_tensorflow
 from tensorflowjs.converters import pairs
 from tensorflowjs.converters.options import ConversionOptions
 from tensorflowjs.errors import ConversionError
@@ -186,54 +182,13 @@ def _show_warning(message, category, filename, lineno, file=None, line=None):
     _held_warnings.append(f"{PROG}: warning: {message}")
 
 
-@contextlib.contextmanager
-def _native_stderr_held_back():
-    """What native code writes to fd 2 meanwhile is dropped, or shown if the block fails."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as held:
-        os.dup2(held.fileno(), 2)
-        try:
-            yield
-        except BaseException:
-            os.dup2(saved, 2)
-            held.seek(0)
-            os.write(2, held.read())
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
-class _QuietTensorFlowImport(importlib.abc.MetaPathFinder):
-    """TensorFlow's start-up lines (absl's pre-InitializeLog warning, the oneDNN notice) ignore
-    TF_CPP_MIN_LOG_LEVEL and would come before our one-line messages: they are held back
-    while `tensorflow` is imported, and shown only if the import fails."""
-
-    def find_spec(self, name, path, target=None):
-        if name != "tensorflow":
-            return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(name)
-        if spec is not None and spec.loader is not None:
-            execute = spec.loader.exec_module
-
-            def exec_module(module):
-                with _native_stderr_held_back():
-                    execute(module)
-
-            spec.loader.exec_module = exec_module
-        return spec
-
-
 def main(argv: Optional[List[str]] = None) -> int:
     """Runs the converter; every expected failure is one line on stderr and exit code 1."""
     warnings.showwarning = _show_warning
     # TensorFlow's C++ start-up chatter (CPU features, ...) would bury our one-line messages;
     # its errors still show. A user's own setting wins.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    if "tensorflow" not in sys.modules:
-        sys.meta_path.insert(0, _QuietTensorFlowImport())
+    quiet_tensorflow.install()
     _held_warnings.clear()
     try:
         convert(sys.argv[1:] if argv is None else argv)
