@@ -530,10 +530,11 @@ for _id, _argv, _says in [
     ("layers-output-inside-input", ["--input_format=tfjs_layers_model", "--output_format=tfjs_layers_model", "in", "in/sub/out"], "lies inside"),
     ("layers-output-via-symlink", ["--input_format=tfjs_layers_model", "--output_format=tfjs_layers_model", "in/model.json", "link"], "is the input"),
     ("layers-output-via-dotdot", ["--input_format=tfjs_layers_model", "--output_format=tfjs_layers_model", "in/model.json", "in/../in"], "is the input"),
-    ("layers-detected-graph-model", ["in", "out"], "graph model"),
 ]:
     case(_id, "tfjs_layers", _argv, says=_says)(_layers(lambda m: os.symlink("in", os.path.join(os.path.dirname(m), "link"))))
-BUILDERS["layers-detected-graph-model"] = _layers(lambda m: _manifest_edit(os.path.join(m, "model.json"), lambda j: j.__setitem__("format", "graph-model")))
+case("layers-detected-graph-model", "tfjs_layers", ["in", "out"], says="graph model")(
+    _layers(lambda m: _manifest_edit(os.path.join(m, "model.json"), lambda j: j.__setitem__("format", "graph-model")))
+)
 
 # flags, on the valid layers model
 FLAG_INPUT = ["in/model.json", "out"]
