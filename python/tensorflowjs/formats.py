@@ -1,9 +1,11 @@
 """Recognising a model's format from its content, not its name."""
 
-import json
 import os
 import zipfile
 from typing import Callable, List, Optional, Tuple
+
+from tensorflowjs import bounded_json
+from tensorflowjs.errors import ConversionError
 
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
@@ -26,12 +28,11 @@ def _is_keras_archive(path: str) -> bool:
 
 def _model_json_kind(path: str) -> Optional[str]:
     json_path = os.path.join(path, "model.json") if os.path.isdir(path) else path
-    if not os.path.isfile(json_path) or os.path.getsize(json_path) > 1 << 30:
+    if not os.path.isfile(json_path):
         return None
     try:
-        with open(json_path, "rb") as f:
-            model = json.loads(f.read().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        model = bounded_json.read(json_path, json_path)
+    except ConversionError:
         return None
     if not isinstance(model, dict) or "modelTopology" not in model:
         return None

@@ -1,9 +1,9 @@
 """--metadata name:path,... : user JSON files embedded in model.json as userDefinedMetadata."""
 
-import json
 import os
 from typing import Dict, Optional
 
+from tensorflowjs import bounded_json
 from tensorflowjs.errors import ConversionError
 
 
@@ -30,9 +30,5 @@ def load_metadata(paths: Optional[Dict[str, str]]) -> Optional[Dict]:
     for name, path in paths.items():
         if not os.path.isfile(path):
             raise ConversionError(f"metadata file {path} (for {name!r}) does not exist")
-        try:
-            with open(path, "rb") as f:
-                loaded[name] = json.loads(f.read().decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise ConversionError(f"metadata file {path} (for {name!r}) is not valid JSON: {e}") from None
+        loaded[name] = bounded_json.read(path, f"metadata file {path} (for {name!r})")
     return loaded

@@ -4,7 +4,7 @@ import json
 import os
 from typing import Any, Dict, List, Optional
 
-from tensorflowjs import read_weights
+from tensorflowjs import bounded_json, read_weights
 from tensorflowjs.errors import ConversionError
 from tensorflowjs.version import version
 
@@ -24,10 +24,9 @@ def read_json_file(path: str, hint: str) -> Any:
     if not os.path.isfile(path):
         raise ConversionError(f"{path} does not exist; {hint}")
     try:
-        with open(path, "rb") as f:
-            return json.loads(f.read().decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ConversionError(f"{path} is not a JSON file ({e}); {hint}") from None
+        return bounded_json.read(path, path, "a JSON file")
+    except ConversionError as e:
+        raise ConversionError(f"{e}; {hint}") from None
 
 
 def read_model_json(path: str, require_weights: bool = True) -> Dict:

@@ -19,7 +19,7 @@ from google.protobuf.message import DecodeError
 
 from tensorflowjs import model_json, read_weights, tf_protos
 from tensorflowjs.errors import ConversionError
-from tensorflowjs.output import output_directory
+from tensorflowjs.output import output_directory, refuse_overlap
 
 PROG = "pb2json"
 GRAPH_FILE = "tensorflowjs_model.pb"
@@ -53,6 +53,7 @@ def migrate(old_dir: str, new_dir: str) -> None:
     """Writes new_dir/model.json and copies the shards; new_dir appears only on success."""
     if not os.path.isdir(old_dir):
         raise ConversionError(f"{old_dir} is not a directory; give the directory of a pre-1.0 TF.js model")
+    refuse_overlap(new_dir, old_dir)
     topology = read_graph_def(os.path.join(old_dir, GRAPH_FILE))
     manifest = read_manifest(old_dir)
     # Indexing checks every shard exists and holds exactly the bytes the manifest describes.
@@ -68,8 +69,15 @@ def migrate(old_dir: str, new_dir: str) -> None:
         model_json.write_model_json(staging, model_json.GRAPH_FORMAT, topology, manifest, generated_by)
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """Usage errors as one line, like every other error."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog=PROG, description="Migrate a pre-1.0 TF.js graph model (tensorflowjs_model.pb) to model.json.")
+    parser = _OneLineParser(prog=PROG, description="Migrate a pre-1.0 TF.js graph model (tensorflowjs_model.pb) to model.json.")
     parser.add_argument("old_model_dir", help=f"directory holding {GRAPH_FILE}, {MANIFEST_FILE} and the weight shards")
     parser.add_argument("new_model_dir", help="directory to write model.json and the shards into")
     args = parser.parse_args(argv)

@@ -11,7 +11,7 @@ import sys
 import warnings
 from typing import Iterator, List, Optional
 
-from tensorflowjs import formats, quantization, verify
+from tensorflowjs import formats, output, quantization, quiet_tensorflow, verify
 from tensorflowjs.converters import pairs
 from tensorflowjs.converters.options import ConversionOptions
 from tensorflowjs.errors import ConversionError
@@ -116,9 +116,9 @@ def _parse(argv: List[str]) -> argparse.Namespace:
 def _quantization_map(args: argparse.Namespace) -> dict:
     dtype_map = {dtype: getattr(args, f"quantize_{dtype}") for dtype in quantization.QUANTIZATION_DTYPES if getattr(args, f"quantize_{dtype}") is not None}
     if args.quantization_bytes is not None:
-        warnings.warn("--quantization_bytes is deprecated; use --quantize_uint8 or --quantize_uint16", DeprecationWarning)
         if dtype_map:
             raise ConversionError("--quantization_bytes cannot be combined with --quantize_float16/--quantize_uint8/--quantize_uint16")
+        warnings.warn("--quantization_bytes is deprecated; use --quantize_uint8 or --quantize_uint16", DeprecationWarning)
         dtype_map = {quantization.QUANTIZATION_BYTES_TO_DTYPES[args.quantization_bytes]: True}
     return dtype_map
 
@@ -177,6 +177,7 @@ def convert(argv: List[str]) -> None:
     input_format = _input_format(args)
     output_format = args.output_format or pairs.DEFAULT_OUTPUT_FORMAT[input_format]
     handler = pairs.handler_for(input_format, output_format)
+    output.refuse_overlap(args.output_path, None if hub_handle else args.input_path, options.metadata.values())
     plan = verify.prepare(output_format, options.verify_inputs, options.verify_backends) if options.verify else None
     handler(args.input_path, args.output_path, options)
     if plan:
@@ -346,8 +347,12 @@ def dispatch_tfjs_layers_model_to_tfjs_graph_conversion(config_json_path, output
         tf_graph_model.convert_keras_model(model, output_dir_path, options, config_json_path, user_metadata=metadata)
 
 
+_held_warnings: List[str] = []
+
+
 def _show_warning(message, category, filename, lineno, file=None, line=None):
-    print(f"{PROG}: warning: {message}", file=sys.stderr)
+    """Warnings are shown once the conversion has succeeded: a refusal is one line."""
+    _held_warnings.append(f"{PROG}: warning: {message}")
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -356,8 +361,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     # TensorFlow's C++ start-up chatter (CPU features, ...) would bury our one-line messages;
     # its errors still show. A user's own setting wins.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    quiet_tensorflow.install()
+    _held_warnings.clear()
     try:
         convert(sys.argv[1:] if argv is None else argv)
+        for line in _held_warnings:
+            print(line, file=sys.stderr)
     except ConversionError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         return 1

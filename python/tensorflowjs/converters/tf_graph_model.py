@@ -129,8 +129,11 @@ def convert_keras_model(model: Any, output_path: str, options: ConversionOptions
 
 def convert_keras_file(input_path: str, output_path: str, options: ConversionOptions) -> None:
     """keras (.h5 of Keras 2 or 3, or .keras) -> tfjs_graph_model."""
+    from tensorflowjs.converters.keras_h5_conversion import open_keras_file
     from tensorflowjs.graph import keras_model
 
+    with open_keras_file(input_path):  # our reader's checks (links, sizes, JSON depth, weights) before Keras opens it
+        pass
     convert_keras_model(keras_model.load_keras_file(input_path), output_path, options, input_path)
 
 

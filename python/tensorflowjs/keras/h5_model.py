@@ -9,13 +9,13 @@ with the Keras 2 weight names TF.js looks up.
 """
 
 import contextlib
-import json
 from dataclasses import dataclass
 from typing import Dict, Iterator, List, Tuple, Union
 
-from tensorflowjs import extras
+from tensorflowjs import bounded_json, extras
 from tensorflowjs.errors import ConversionError
-from tensorflowjs.keras.model_source import KerasModelSource, dataset_weight
+from tensorflowjs.keras.model_source import KerasModelSource, dataset_weight, hard_linked
+from tensorflowjs.keras.weight_check import check_weights
 from tensorflowjs.keras.weight_names import KERAS3_RENAMES, strip_tensor_suffix
 from tensorflowjs.write_weights import Weight
 
@@ -28,9 +28,10 @@ def _text(value) -> str:
 
 def _json_attr(f: h5py.File, key: str, path: str):
     try:
-        return json.loads(_text(f.attrs[key]))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ConversionError(f"{path}: the HDF5 attribute {key!r} is not valid JSON ({e}); the file is damaged") from None
+        text = _text(f.attrs[key])
+    except UnicodeDecodeError:
+        raise ConversionError(f"{path}: the HDF5 attribute {key!r} is not UTF-8 text; the file is damaged") from None
+    return bounded_json.loads(text, f"{path}: the HDF5 attribute {key!r}")
 
 
 _MODEL_CLASSES = ("Sequential", "Functional", "Model")
@@ -66,10 +67,10 @@ class Naming:
 def _layer_weights(group: h5py.Group, layer_name: str, naming: Naming, path: str) -> List[Weight]:
     weights = []
     for stored in (_text(n) for n in group.attrs.get("weight_names", [])):
-        dataset = group.get(stored)
+        dataset = hard_linked(group, stored, path)
         if not isinstance(dataset, h5py.Dataset):
             raise ConversionError(f"{path}: weight {stored!r} of layer {layer_name!r} is listed but missing; the file is damaged")
-        weights.append(dataset_weight(naming.name(stored), dataset))
+        weights.append(dataset_weight(naming.name(stored), dataset, path))
     return weights
 
 
@@ -78,16 +79,19 @@ def weights_by_layer(group: h5py.Group, naming: Naming, path: str) -> List[Tuple
     model's `model_weights`, or the root of a save_weights() file."""
     layers = []
     for layer_name in (_text(n) for n in group.attrs.get("layer_names", [])):
-        if layer_name not in group:
+        layer_group = hard_linked(group, layer_name, path)
+        if not isinstance(layer_group, h5py.Group):
             raise ConversionError(f"{path}: layer {layer_name!r} has no weight group; the file is damaged")
-        layers.append((layer_name, _layer_weights(group[layer_name], layer_name, naming, path)))
+        layers.append((layer_name, _layer_weights(layer_group, layer_name, naming, path)))
     return layers
 
 
 def _weights(f: h5py.File, naming: Naming, path: str) -> List[Weight]:
-    group = f.get("model_weights")
+    group = hard_linked(f, "model_weights", path)
     if group is None:
         return []
+    if not isinstance(group, h5py.Group):
+        raise ConversionError(f"{path}: model_weights is not an HDF5 group; the file is damaged")
     return [weight for _, weights in weights_by_layer(group, naming, path) for weight in weights]
 
 
@@ -127,10 +131,12 @@ def open_keras_h5(path_or_file: Union[str, h5py.File]) -> Iterator[KerasModelSou
         keras_version = _text(f.attrs.get("keras_version", f.get("model_weights", f).attrs.get("keras_version", "2")))
         keras_major = keras_major_version(f)
         training_config = _json_attr(f, "training_config", path) if "training_config" in f.attrs and keras_major < 3 else None
+        weights = _weights(f, Naming(keras_major, layer_classes(model_config)), path)
+        check_weights(path, model_config, weights)
         yield KerasModelSource(
             path=path,
             model_config=model_config,
-            weights=_weights(f, Naming(keras_major, layer_classes(model_config)), path),
+            weights=weights,
             keras_version=keras_version,
             backend=_text(f.attrs.get("backend", "tensorflow")),
             training_config=training_config,

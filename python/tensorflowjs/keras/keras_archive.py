@@ -12,18 +12,20 @@ every variable its TF.js name.
 
 import contextlib
 import io
-import json
 import os
+import resource
 import shutil
 import struct
 import tempfile
 import warnings
 import zipfile
+import zlib
 from typing import Dict, Iterator, List, Optional, Tuple
 
-from tensorflowjs import extras
+from tensorflowjs import bounded_json, extras
 from tensorflowjs.errors import ConversionError
-from tensorflowjs.keras.model_source import KerasModelSource, dataset_weight
+from tensorflowjs.keras.model_source import KerasModelSource, dataset_weight, hard_linked
+from tensorflowjs.keras.weight_check import check_weights
 from tensorflowjs.keras.weight_names import CELLS, variable_names
 from tensorflowjs.write_weights import Weight
 
@@ -75,21 +77,55 @@ def _entry_offset(path: str, f, info: zipfile.ZipInfo) -> int:
     return info.header_offset + _LOCAL_HEADER.size + name_length + extra_length
 
 
+# A compressed member may inflate this much (real weights hardly compress; HDF5 padding does).
+_MAX_INFLATION = 100
+_SMALL = 64 << 20
+
+
+def _check_inflation(path: str, info: zipfile.ZipInfo) -> None:
+    """A compressed member is refused before extraction if it inflates like a zip bomb."""
+    if info.compress_type != zipfile.ZIP_STORED and info.file_size > max(_SMALL, _MAX_INFLATION * info.compress_size):
+        raise ConversionError(f"{path}: the archive member {info.filename} inflates from {info.compress_size} to {info.file_size} bytes; the archive is damaged or a zip bomb")
+
+
+def _extract_room(path: str, info: zipfile.ZipInfo, directory: str) -> None:
+    """Refuses before extracting a member that the disk or the file-size limit cannot hold."""
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    free = shutil.disk_usage(directory).free
+    if (limit != resource.RLIM_INFINITY and info.file_size > limit) or info.file_size > free:
+        room = min(free, limit) if limit != resource.RLIM_INFINITY else free
+        raise ConversionError(f"{path}: the compressed archive member {info.filename} needs {info.file_size} bytes unpacked in {directory} but only {room} can be written there; store it uncompressed or free space")
+
+
+def _extract(path: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: str) -> None:
+    try:
+        with archive.open(info) as src, open(target, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as e:
+        raise ConversionError(f"{path}: the archive member {info.filename} cannot be unpacked ({e}); the archive is damaged") from None
+    except OSError as e:
+        raise ConversionError(f"{path}: unpacking the archive member {info.filename} to {target} failed ({e.strerror or e})") from None
+
+
 @contextlib.contextmanager
 def _weights_file(path: str, archive: zipfile.ZipFile) -> Iterator[h5py.File]:
     try:
         info = archive.getinfo(WEIGHTS)
     except KeyError:
         raise ConversionError(f"{path} is a .keras archive without {WEIGHTS}; it is not a complete Keras model") from None
+    _check_inflation(path, info)
     with contextlib.ExitStack() as stack:
         if info.compress_type == zipfile.ZIP_STORED:
             raw = stack.enter_context(open(path, "rb"))
-            source = _Window(raw, _entry_offset(path, raw, info), info.file_size)
+            start = _entry_offset(path, raw, info)
+            if start + info.file_size > os.fstat(raw.fileno()).st_size:
+                raise ConversionError(f"{path}: the archive member {WEIGHTS} claims {info.file_size} bytes, past the end of the file; the archive is truncated")
+            source = _Window(raw, start, info.file_size)
         else:
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="tfjs-keras-"))
+            _extract_room(path, info, tmp)
             source = os.path.join(tmp, WEIGHTS)
-            with archive.open(info) as src, open(source, "wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
+            _extract(path, archive, info, source)
         try:
             weights = stack.enter_context(h5py.File(source, "r"))
         except OSError as e:
@@ -97,30 +133,37 @@ def _weights_file(path: str, archive: zipfile.ZipFile) -> Iterator[h5py.File]:
         yield weights
 
 
-def _vars_name(group: h5py.Group) -> Optional[str]:
-    vars_group = group.get("vars")
+def _vars_name(group: h5py.Group, where: str) -> Optional[str]:
+    vars_group = hard_linked(group, "vars", where)
     name = vars_group.attrs.get("name") if isinstance(vars_group, h5py.Group) else None
     return name.decode("utf-8") if isinstance(name, bytes) else name
 
 
-def _variables(group: h5py.Group) -> List:
-    vars_group = group.get("vars")
+def _variables(group: h5py.Group, where: str) -> List:
+    vars_group = hard_linked(group, "vars", where)
     if not isinstance(vars_group, h5py.Group):
         return []
-    return [vars_group[key] for key in sorted(vars_group, key=lambda k: int(k) if k.isdigit() else -1)]
+    return [hard_linked(vars_group, key, where) for key in sorted(vars_group, key=lambda k: int(k) if k.isdigit() else -1)]
 
 
-def _children_by_name(group: h5py.Group) -> Dict[str, h5py.Group]:
+# Keras nests object groups a few levels (model, layer, cell); hard links can even make cycles.
+_MAX_GROUP_DEPTH = 32
+
+
+def _children_by_name(group: h5py.Group, where: str, depth: int = 0) -> Dict[str, h5py.Group]:
     """Sub-objects of an object group keyed by their Keras name (from their vars/@name)."""
+    if depth > _MAX_GROUP_DEPTH:
+        raise ConversionError(f"{where}: HDF5 groups nest deeper than {_MAX_GROUP_DEPTH} levels at {group.name}; the file is damaged or hostile")
     children = {}
-    for key, child in group.items():
+    for key in group:
+        child = hard_linked(group, key, where)
         if key == "vars" or not isinstance(child, h5py.Group):
             continue
-        name = _vars_name(child)
+        name = _vars_name(child, where)
         if name is not None:
             children[name] = child
         else:
-            children.update(_children_by_name(child))
+            children.update(_children_by_name(child, where, depth + 1))
     return children
 
 
@@ -129,14 +172,15 @@ class _WeightWalker:
 
     def __init__(self, path: str):
         self.path = path
+        self.where = f"{path}: {WEIGHTS}"
         self.weights: List[Weight] = []
         self.named_by_position: List[str] = []
 
     def layer(self, group: h5py.Group, class_name: str, config: Dict, scope: Tuple[str, ...]) -> None:
         # TF.js names the weights of a nested model's layers without the model's name.
-        here = scope if class_name in _MODEL_CLASSES else scope + (_vars_name(group) or config.get("name", "?"),)
+        here = scope if class_name in _MODEL_CLASSES else scope + (_vars_name(group, self.where) or config.get("name", "?"),)
         self._own(group, class_name, config, here)
-        children = _children_by_name(group)
+        children = _children_by_name(group, self.where)
         handled = set()
         for child_name, child_class, child_config in self._expected_children(class_name, config, children):
             if child_name in children:
@@ -171,7 +215,7 @@ class _WeightWalker:
                 yield child_name, inner.get("class_name"), inner.get("config", {})
 
     def _own(self, group: h5py.Group, class_name: str, config: Dict, here: Tuple[str, ...]) -> None:
-        variables = _variables(group)
+        variables = _variables(group, self.where)
         if not variables:
             return
         names = variable_names(class_name, config, len(variables))
@@ -181,7 +225,7 @@ class _WeightWalker:
             # positional naming and would then look up every other weight by position too.
             names = [f"variable_{i}" for i in range(len(variables))]
         prefix = "/".join(here)
-        self.weights.extend(dataset_weight(f"{prefix}/{name}", dataset) for name, dataset in zip(names, variables))
+        self.weights.extend(dataset_weight(f"{prefix}/{name}", dataset, self.where) for name, dataset in zip(names, variables))
 
 
 def _variables_anywhere(group: h5py.Group) -> bool:
@@ -190,28 +234,38 @@ def _variables_anywhere(group: h5py.Group) -> bool:
     return bool(found)
 
 
+def _read_member(path: str, archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    """A small member's bytes, its declared size checked before it is inflated."""
+    info = archive.getinfo(name)
+    if info.file_size > limit:
+        raise ConversionError(f"{path}: the archive member {name} is {info.file_size} bytes unpacked, more than the {limit} a Keras model needs")
+    _check_inflation(path, info)
+    try:
+        with archive.open(info) as member:
+            return member.read(limit + 1)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as e:
+        raise ConversionError(f"{path}: the archive member {name} cannot be unpacked ({e}); the archive is damaged") from None
+
+
 def _read_config(path: str, archive: zipfile.ZipFile) -> Dict:
     if CONFIG not in archive.namelist():
         raise ConversionError(f"{path} is a zip archive without {CONFIG}; it is not a Keras .keras model")
-    try:
-        config = json.loads(archive.read(CONFIG).decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ConversionError(f"{path}: {CONFIG} is not valid JSON ({e})") from None
+    config = bounded_json.loads(_read_member(path, archive, CONFIG, bounded_json.MAX_BYTES), f"{path}: {CONFIG}")
     if not isinstance(config, dict) or "class_name" not in config:
         raise ConversionError(f"{path}: {CONFIG} is not a Keras model config")
     return config
 
 
-def _keras_version(archive: zipfile.ZipFile) -> str:
-    try:
-        return str(json.loads(archive.read(METADATA).decode("utf-8")).get("keras_version", "3"))
-    except (KeyError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
+def _keras_version(path: str, archive: zipfile.ZipFile) -> str:
+    if METADATA not in archive.namelist():
         return "3"
+    metadata = bounded_json.loads(_read_member(path, archive, METADATA, 1 << 20), f"{path}: {METADATA}")
+    return str(metadata.get("keras_version", "3")) if isinstance(metadata, dict) else "3"
 
 
 def _root_weights(path: str, weights_file: h5py.File, config: Dict) -> List[Weight]:
     walker = _WeightWalker(path)
-    children = _children_by_name(weights_file)
+    children = _children_by_name(weights_file, walker.where)
     for entry in config.get("config", {}).get("layers", []):
         entry_config = entry.get("config", {})
         if entry_config.get("name") in children:
@@ -223,8 +277,10 @@ def _root_weights(path: str, weights_file: h5py.File, config: Dict) -> List[Weig
 
 def source_of_parts(path: str, weights_file: h5py.File, config: Dict, keras_version: str = "3") -> KerasModelSource:
     """The model of a .keras archive's unpacked parts: model.weights.h5 (open), config.json's
-    content and metadata.json's keras_version."""
-    return KerasModelSource(path, config, _root_weights(path, weights_file, config), keras_version)
+    content and metadata.json's keras_version; its weights checked against the config."""
+    weights = _root_weights(path, weights_file, config)
+    check_weights(path, config, weights)
+    return KerasModelSource(path, config, weights, keras_version)
 
 
 @contextlib.contextmanager
@@ -237,4 +293,4 @@ def open_keras_archive(path: str) -> Iterator[KerasModelSource]:
     with archive:
         config = _read_config(path, archive)
         with _weights_file(path, archive) as weights_file:
-            yield source_of_parts(path, weights_file, config, _keras_version(archive))
+            yield source_of_parts(path, weights_file, config, _keras_version(path, archive))

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
+import h5py
 import numpy as np
 
 from tensorflowjs import dtypes
@@ -36,7 +37,53 @@ class KerasModelSource:
         return topology
 
 
-def dataset_weight(name: str, dataset) -> Weight:
+def hard_linked(group, name: str, where: str):
+    """`group[name]`, reached through hard links only (None if absent): a soft or external link
+    could make the conversion read another object or another file on the machine."""
+    obj = group
+    for part in name.strip("/").split("/"):
+        if not isinstance(obj, h5py.Group):
+            return None
+        link = obj.get(part, getlink=True)
+        if link is None:
+            return None
+        if not isinstance(link, h5py.HardLink):
+            kind = "an external" if isinstance(link, h5py.ExternalLink) else "a soft"
+            raise ConversionError(f"{where}: {obj.name.rstrip('/')}/{part} is {kind} link; an HDF5 weight must be a dataset stored in the file itself")
+        obj = obj[part]
+    return obj
+
+
+# A compressed dataset may inflate this much beyond its stored bytes (real weights hardly compress).
+_MAX_INFLATION = 100
+
+
+def _check_dataset(name: str, dataset, where: str) -> None:
+    """A plain numeric dataset whose declared bytes are really in the file, before anything is read."""
+    if not isinstance(dataset, h5py.Dataset):
+        raise ConversionError(f"{where}: weight {name!r} is not an HDF5 dataset; the file is damaged")
+    if dataset.external or dataset.is_virtual:
+        kind = "external raw storage" if dataset.external else "a virtual dataset"
+        raise ConversionError(f"{where}: weight {name!r} is {kind}; an HDF5 weight must be a dataset stored in the file itself")
+    if dataset.dtype.kind not in "fiub":
+        raise ConversionError(f"{where}: weight {name!r} has dtype {dataset.dtype}; Keras weights are numbers")
+    declared, stored = dataset.size * dataset.dtype.itemsize, dataset.id.get_storage_size()
+    filtered = dataset.id.get_create_plist().get_nfilters() > 0
+    file_size = dataset.file.id.get_filesize()
+    offset = dataset.id.get_offset()
+    if (stored < declared and not filtered) or declared > max(1 << 20, _MAX_INFLATION * stored) or stored > file_size or (offset is not None and offset + stored > file_size):
+        raise ConversionError(f"{where}: weight {name!r} declares shape {list(dataset.shape)} ({declared} bytes) but the file stores {stored} bytes for it; the file is damaged or hostile")
+
+
+def dataset_weight(name: str, dataset, where: str) -> Weight:
     """A Weight that reads an HDF5 dataset only when its turn comes to be written."""
+    _check_dataset(name, dataset, where)
+
+    def read() -> np.ndarray:
+        try:
+            return dataset[()]
+        except OSError as e:
+            raise ConversionError(f"{where}: weight {name!r} cannot be read ({e}); the file is damaged") from None
+
     dtype = dtypes.manifest_dtype_of(np.empty(0, dataset.dtype), name)
-    return Weight(name, lambda: dataset[()], dtype, tuple(int(d) for d in dataset.shape))
+    return Weight(name, read, dtype, tuple(int(d) for d in dataset.shape))
