@@ -19,7 +19,7 @@ import os
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Set
+from typing import Dict, List, Optional, Set, Tuple
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_NODE_MODULES = os.path.join(REPO, "tests", "e2e", "node_modules")
@@ -64,7 +64,8 @@ def _reachable(entry: str) -> List[str]:
     return sorted(seen)
 
 
-def _constructor_reads(body: str) -> (Set[str], List[str]):
+def _constructor_reads(body: str) -> Tuple[Set[str], List[str]]:
+    """Config keys a class's constructor reads from its last parameter, and classes it builds from it."""
     match = _CONSTRUCTOR.search(body)
     if not match:
         return set(), []

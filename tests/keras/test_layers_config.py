@@ -8,7 +8,7 @@ import pytest
 
 from tensorflowjs.errors import ConversionError
 from tensorflowjs.keras import layers_config
-from tensorflowjs.keras.layers_config import RULES_BY_NAME, Translation, UnsupportedLayerWarning, translate, translate_model
+from tensorflowjs.keras.layers_config import RULES_BY_NAME, Translation, UnsupportedLayerWarning, translate
 from tensorflowjs.write_weights import Weight
 
 
@@ -359,6 +359,15 @@ def test_an_option_tfjs_would_drop_is_refused_with_every_such_option_named():
     message = str(error.value)
     assert "layer 'r' (ReLU) has threshold=0.5, which tfjs-layers 4.22 does not implement; layer 'd' (Dense) has lora_rank=4" in message
     assert "negative_slope" not in message and "seed" not in message and "tfjs_graph_model" in message
+
+
+def test_zero_output_for_mask_matters_only_where_a_mask_is_made():
+    """Keras zeroes masked steps of a Bidirectional's sequences; TF.js repeats the last output."""
+    lstm = {"class_name": "LSTM", "config": {"name": "l", "units": 2, "return_sequences": True, "zero_output_for_mask": True}}
+    embedding = {"class_name": "Embedding", "config": {"name": "e", "input_dim": 5, "output_dim": 2, "mask_zero": True}}
+    translate({"class_name": "Sequential", "config": {"name": "m", "layers": [dict(embedding, config=dict(embedding["config"], mask_zero=False)), lstm]}})
+    with pytest.raises(ConversionError, match="'l' \\(LSTM\\) has zero_output_for_mask=true"):
+        translate({"class_name": "Sequential", "config": {"name": "m", "layers": [embedding, lstm]}})
 
 
 def test_a_keras_layer_tfjs_lacks_is_refused_a_custom_or_registrable_one_warned():

@@ -251,8 +251,10 @@ def _grouped_conv_weights(obj: Obj) -> WeightFix:
     name, groups, filters = _name(obj), int(_config(obj)["groups"]), int(_config(obj)["filters"])
 
     def fix(stored: Dict[str, Weight]) -> Dict[str, Weight]:
-        kernel = stored["kernel"]
-        kh, kw, per_group, out = kernel.shape
+        kernel = stored.get("kernel")
+        if kernel is None or kernel.shape is None or len(kernel.shape) != 4:
+            raise ConversionError(f"Conv2D layer {name!r} has groups={groups} but no 4-d kernel was found under its name; TF.js implements only groups=1")
+        kh, kw, per_group, _ = kernel.shape
         if per_group != 1:
             raise ConversionError(
                 f"Conv2D layer {name!r} has groups={groups} with {per_group} input channels per group; "
@@ -683,13 +685,13 @@ def _keras_builtins(layer: Obj) -> Dict[str, str]:
 
 def _check(model_config: Obj, builtins: Dict[str, str]) -> None:
     """The pass before writing: every layer TF.js cannot build, and every option it would drop."""
-    problems = []
+    problems, masked = [], tfjs_support.makes_masks(model_config)
     for layer in tfjs_support.layers_in(model_config):
         class_name = layer.get("class_name")
         if class_name in tfjs_support.MODEL_CLASSES:
             continue
         if class_name in TFJS_LAYER_CLASSES:
-            problems.extend(tfjs_support.option_problems(layer))
+            problems.extend(tfjs_support.option_problems(layer, masked))
             _warn_unknown_activation(layer)
         elif builtins.get(_name(layer)) == class_name and class_name not in tfjs_support.UNBUNDLED_LAYER_CLASSES:
             problems.append(f"layer {_name(layer)!r} is a Keras {class_name}, which tfjs-layers 4.22 does not have")

@@ -30,6 +30,8 @@ _TRAINING_ONLY = re.compile(r".*_(initializer|regularizer|constraint)$|^(seed|us
 # Options TF.js ignores, and the value at which that is what it computes anyway.
 NEUTRAL_VALUES: Dict[str, Any] = {
     "groups": 1,
+    "optional": False,
+    "data_format": "channels_last",  # tfjs-layers' only layout where it reads no data_format
     "keepdims": False,
     "renorm": False,
     "lora_rank": None,
@@ -69,8 +71,24 @@ def layers_in(layer: Obj) -> Iterator[Obj]:
                 yield from layers_in(item)
 
 
-def option_problems(layer: Obj) -> List[str]:
-    """Options of a layer TF.js knows whose meaning TF.js would drop."""
+# Options that change nothing while no mask reaches the layer: what a masked step outputs.
+MASK_ONLY = ("zero_output_for_mask",)
+# Layers that make a mask.
+MASK_SOURCES = {"Embedding": "mask_zero", "Masking": None}
+
+
+def makes_masks(model: Obj) -> bool:
+    """Whether any layer of the model makes a mask (so masked steps exist)."""
+    for layer in layers_in(model):
+        if layer.get("class_name") in MASK_SOURCES:
+            flag = MASK_SOURCES[layer["class_name"]]
+            if flag is None or (layer.get("config") or {}).get(flag):
+                return True
+    return False
+
+
+def option_problems(layer: Obj, masked: bool = True) -> List[str]:
+    """Options of a layer TF.js knows whose meaning TF.js would drop (`masked`: masks exist in the model)."""
     class_name, config = layer.get("class_name"), layer.get("config") or {}
     if class_name in MODEL_CLASSES or class_name not in LAYER_KEYS:
         return []
@@ -78,7 +96,7 @@ def option_problems(layer: Obj) -> List[str]:
     for key, value in config.items():
         if camel_case(key) in LAYER_KEYS[class_name] or _TRAINING_ONLY.match(key):
             continue
-        if key in NEUTRAL_VALUES and value == NEUTRAL_VALUES[key]:
+        if (key in NEUTRAL_VALUES and value == NEUTRAL_VALUES[key]) or (key in MASK_ONLY and not masked):
             continue
         problems.append(f"layer {config.get('name', '?')!r} ({class_name}) has {key}={json.dumps(value)}, which tfjs-layers 4.22 does not implement")
     return problems
