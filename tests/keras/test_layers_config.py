@@ -298,19 +298,33 @@ def test_conv2d_with_several_input_channels_per_group_is_refused():
         weights_of("grouped_conv_to_depthwise", obj, kernel=np.zeros((1, 1, 3, 4), np.float32))
 
 
+@pytest.mark.parametrize("data_format, kept", [("channels_last", [1, 1, 16]), ("channels_first", [16, 1, 1])])
+def test_keepdims_pooling_records_the_shape_it_keeps(data_format, kept):
+    """tfjs-layers' Reshape cannot infer a -1 dimension before it runs: the channels are needed."""
+    shape = [None, 5, 5, 16] if data_format == "channels_last" else [None, 16, 5, 5]
+    obj = {"class_name": "GlobalMaxPooling2D", "config": {"name": "p", "keepdims": True, "data_format": data_format}, "build_config": {"input_shape": shape}}
+    assert apply("pooled_shape", obj)["config"]["keepdims"] == kept
+
+
+def test_keepdims_pooling_without_a_recorded_shape_is_refused():
+    pool = {"class_name": "GlobalAveragePooling2D", "config": {"name": "p", "keepdims": True}}
+    with pytest.raises(ConversionError, match="'p' has keepdims=True but the file does not record its channel count"):
+        apply("keepdims_pooling_to_reshape", {"class_name": "Sequential", "config": {"name": "s", "layers": [pool]}})
+
+
 def test_keepdims_pooling_becomes_pooling_and_reshape_under_the_same_name():
-    pool = {"class_name": "GlobalAveragePooling2D", "config": {"name": "gap", "keepdims": True, "data_format": "channels_last"}, "name": "gap", "inbound_nodes": [[["conv", 0, 0, {}]]]}
+    pool = {"class_name": "GlobalAveragePooling2D", "config": {"name": "gap", "keepdims": [1, 1, 8], "data_format": "channels_last"}, "name": "gap", "inbound_nodes": [[["conv", 0, 0, {}]]]}
     model = {"class_name": "Functional", "config": {"name": "m", "layers": [pool, dense("d", None)], "input_layers": [], "output_layers": [["d", 0, 0]]}}
     layers = apply("keepdims_pooling_to_reshape", model)["config"]["layers"]
     assert [(layer["class_name"], layer["config"]["name"]) for layer in layers] == [("GlobalAveragePooling2D", "gap_pool"), ("Reshape", "gap"), ("Dense", "d")]
     assert "keepdims" not in layers[0]["config"] and layers[0]["inbound_nodes"] == [[["conv", 0, 0, {}]]]
-    assert layers[1]["config"]["target_shape"] == [1, 1, -1] and layers[1]["inbound_nodes"] == [[["gap_pool", 0, 0, {}]]]
+    assert layers[1]["config"]["target_shape"] == [1, 1, 8] and layers[1]["inbound_nodes"] == [[["gap_pool", 0, 0, {}]]]
 
 
-def test_keepdims_pooling_in_a_sequential_model_channels_first():
-    pool = {"class_name": "GlobalMaxPooling1D", "config": {"name": "p", "keepdims": True, "data_format": "channels_first"}}
+def test_keepdims_pooling_in_a_sequential_model():
+    pool = {"class_name": "GlobalMaxPooling1D", "config": {"name": "p", "keepdims": [1, 3]}}
     layers = apply("keepdims_pooling_to_reshape", {"class_name": "Sequential", "config": {"name": "s", "layers": [pool]}})["config"]["layers"]
-    assert [layer["class_name"] for layer in layers] == ["GlobalMaxPooling1D", "Reshape"] and layers[1]["config"]["target_shape"] == [-1, 1]
+    assert [layer["class_name"] for layer in layers] == ["GlobalMaxPooling1D", "Reshape"] and layers[1]["config"]["target_shape"] == [1, 3]
 
 
 def embedding_model(mask_args, embedding_input="tokens", mask_zero=True):
@@ -386,7 +400,7 @@ def test_every_rule_is_tested_here():
         "regularizer_l1_l2", "leaky_relu_alpha", "activation_names", "bidirectional_layer", "separable_conv_kernel_keys", "reject_lambda",
         "reject_gru_reset_after", "reject_elu_alpha", "reject_grouped_conv", "keras3_hard_sigmoid", "hard_silu_to_layers",
         "normalization_to_batch_norm", "layer_scale_to_batch_norm", "scalar_op_to_rescaling", "grouped_conv_to_depthwise",
-        "keepdims_pooling_to_reshape", "drop_explicit_embedding_masks",
+        "keepdims_pooling_to_reshape", "drop_explicit_embedding_masks", "pooled_shape",
     }
     assert set(RULES_BY_NAME) == tested
 

@@ -395,14 +395,24 @@ def _unique_name(wanted: str, taken: set) -> str:
     return name
 
 
-def _keepdims_target_shape(pooling: Obj) -> List[int]:
-    rank = 2 if pooling["class_name"].endswith("2D") else 1
-    channels_first = _config(pooling).get("data_format") == "channels_first"
-    return [-1] + [1] * rank if channels_first else [1] * rank + [-1]
+def _records_pooled_shape(obj: Obj) -> bool:
+    shape = (obj.get("build_config") or {}).get("input_shape")
+    return _config(obj).get("keepdims") is True and isinstance(shape, list) and len(shape) in (3, 4)
+
+
+def _pooled_shape(obj: Obj) -> Obj:
+    """keepdims=True becomes the kept shape, (1, 1, C) or (C, 1, 1), read from the build input shape
+    before it is dropped: tfjs-layers' Reshape cannot infer a -1 dimension ahead of running."""
+    shape = obj["build_config"]["input_shape"]
+    rank = len(shape) - 2
+    channels_first = _config(obj).get("data_format") == "channels_first"
+    obj["config"]["keepdims"] = [shape[1]] + [1] * rank if channels_first else [1] * rank + [shape[-1]]
+    return obj
 
 
 def _keepdims_pooling_to_reshape(obj: Obj) -> Obj:
-    """Pooling with keepdims=True is the pooling followed by a Reshape to (1, 1, C).
+    """Pooling with keepdims=True is the pooling followed by a Reshape to (1, 1, C) (the shape
+    `pooled_shape` put in `keepdims`).
 
     The Reshape takes the layer's name, so every layer reading it still finds it; the pooling
     itself is renamed `<name>_pool` and keeps the calls the layer had.
@@ -414,10 +424,15 @@ def _keepdims_pooling_to_reshape(obj: Obj) -> Obj:
             layers.append(entry)
             continue
         name = _name(entry)
+        if not isinstance(entry["config"]["keepdims"], list) or None in entry["config"]["keepdims"]:
+            raise ConversionError(
+                f"{entry['class_name']} layer {name!r} has keepdims=True but the file does not record its channel count; "
+                f"use keepdims=False followed by a Reshape layer"
+            )
         pool_name = _unique_name(f"{name}_pool", taken)
         pool_config = {k: v for k, v in entry["config"].items() if k != "keepdims"}
         pool = {**entry, "config": {**pool_config, "name": pool_name}}
-        reshape = {"class_name": "Reshape", "config": {"name": name, "trainable": True, "dtype": entry["config"].get("dtype", "float32"), "target_shape": _keepdims_target_shape(entry)}}
+        reshape = {"class_name": "Reshape", "config": {"name": name, "trainable": True, "dtype": entry["config"].get("dtype", "float32"), "target_shape": entry["config"]["keepdims"]}}
         if "name" in entry:
             pool["name"], reshape["name"] = pool_name, name
         if "inbound_nodes" in entry:
@@ -618,6 +633,7 @@ RULES = (
     Rule("layer_scale_to_batch_norm", _is_layer_scale, lambda obj: _batch_norm(obj, -1, center=False, scale=True), _layer_scale_weights),
     Rule("scalar_op_to_rescaling", _is_scalar_op, _scalar_op_to_rescaling),
     Rule("grouped_conv_to_depthwise", _is_grouped_conv2d, _grouped_conv_to_depthwise, _grouped_conv_weights),
+    Rule("pooled_shape", _records_pooled_shape, _pooled_shape),
     Rule("drop_serialization_noise", lambda obj: any(k in obj for k in SERIALIZATION_NOISE), _drop_serialization_noise),
     Rule("rename_class", lambda obj: obj.get("class_name") in CLASS_RENAMES, _rename_class),
     Rule("dtype_policy_to_string", _has_dtype_policy, _dtype_policy_to_string),
