@@ -304,6 +304,8 @@ def test_keepdims_pooling_records_the_shape_it_keeps(data_format, kept):
     shape = [None, 5, 5, 16] if data_format == "channels_last" else [None, 16, 5, 5]
     obj = {"class_name": "GlobalMaxPooling2D", "config": {"name": "p", "keepdims": True, "data_format": data_format}, "build_config": {"input_shape": shape}}
     assert apply("pooled_shape", obj)["config"]["keepdims"] == kept
+    called = {"class_name": "GlobalMaxPooling2D", "config": {"name": "p", "keepdims": True, "data_format": data_format}, "inbound_nodes": [{"args": [dict(tensor("x"), config={"shape": shape, "keras_history": ["x", 0, 0]})], "kwargs": {}}]}
+    assert apply("pooled_shape", called)["config"]["keepdims"] == kept
 
 
 def test_keepdims_pooling_without_a_recorded_shape_is_refused():

@@ -312,6 +312,8 @@ def _normalization_weights(obj: Obj) -> WeightFix:
         mean, variance = mean.reshape(-1), variance.reshape(-1)
         if mean.size == 1 and channels:
             mean, variance = np.full(channels, mean[0]), np.full(channels, variance[0])
+        if mean.size != variance.size or (channels and mean.size != channels):
+            raise ConversionError(f"Normalization layer {name!r} has {mean.size} means and {variance.size} variances for {channels or 'unknown'} channels; tfjs-layers needs one of each per channel")
         std = np.maximum(np.sqrt(variance), KERAS_EPSILON)
         if config.get("invert"):
             return {"gamma": _fixed("gamma", std), "beta": _fixed("beta", mean), "moving_mean": _fixed("moving_mean", np.zeros_like(mean)), "moving_variance": _fixed("moving_variance", np.ones_like(mean))}
@@ -346,7 +348,6 @@ _SCALAR_OPS: Dict[str, Callable[[float, bool], Tuple[float, float]]] = {
     "Subtract": lambda c, tensor_first: (1.0, -c) if tensor_first else (-1.0, c),
     "Multiply": lambda c, tensor_first: (c, 0.0),
 }
-_OPS_MODULE = "keras.src.ops.numpy"
 
 
 def _scalar_operand(obj: Obj) -> Optional[Tuple[float, bool]]:
@@ -364,7 +365,9 @@ def _scalar_operand(obj: Obj) -> Optional[Tuple[float, bool]]:
 
 
 def _is_scalar_op(obj: Obj) -> bool:
-    return obj.get("module") == _OPS_MODULE and obj.get("class_name") in _SCALAR_OPS and _scalar_operand(obj) is not None
+    """An op layer (`x + 3.0`); Keras' merge layers of the same names are called on a list of tensors
+    only, and Keras 3 .h5 files drop the `module` that would tell them apart."""
+    return obj.get("class_name") in _SCALAR_OPS and _scalar_operand(obj) is not None
 
 
 def _scalar_op_to_rescaling(obj: Obj) -> Obj:
@@ -395,15 +398,24 @@ def _unique_name(wanted: str, taken: set) -> str:
     return name
 
 
-def _records_pooled_shape(obj: Obj) -> bool:
+def _input_shape(obj: Obj) -> Optional[List]:
+    """A Keras 3 layer's input shape: its build config's, or that of the tensor of its first call."""
     shape = (obj.get("build_config") or {}).get("input_shape")
-    return _config(obj).get("keepdims") is True and isinstance(shape, list) and len(shape) in (3, 4)
+    if shape is None:
+        nodes = obj.get("inbound_nodes") or []
+        args = nodes[0].get("args") if nodes and isinstance(nodes[0], dict) else None
+        shape = args[0]["config"].get("shape") if args and _is_keras_tensor(args[0]) else None
+    return shape if isinstance(shape, list) else None
+
+
+def _records_pooled_shape(obj: Obj) -> bool:
+    return obj.get("class_name") in _GLOBAL_POOLING and _config(obj).get("keepdims") is True and len(_input_shape(obj) or []) in (3, 4)
 
 
 def _pooled_shape(obj: Obj) -> Obj:
-    """keepdims=True becomes the kept shape, (1, 1, C) or (C, 1, 1), read from the build input shape
+    """keepdims=True becomes the kept shape, (1, 1, C) or (C, 1, 1), read from the input shape
     before it is dropped: tfjs-layers' Reshape cannot infer a -1 dimension ahead of running."""
-    shape = obj["build_config"]["input_shape"]
+    shape = _input_shape(obj)
     rank = len(shape) - 2
     channels_first = _config(obj).get("data_format") == "channels_first"
     obj["config"]["keepdims"] = [shape[1]] + [1] * rank if channels_first else [1] * rank + [shape[-1]]
