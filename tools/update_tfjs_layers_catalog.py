@@ -76,6 +76,8 @@ def _constructor_reads(body: str) -> Tuple[Set[str], List[str]]:
     end = _METHOD_END.search(body, match.end())
     ctor = body[match.end(): end.start() if end else len(body)]
     reads = set(re.findall(rf"\b{arg}\.(\w+)", ctor)) | set(re.findall(rf"\b{arg}\[['\"](\w+)['\"]\]", ctor))
+    for names in re.findall(rf"\{{([^}}]*)\}}\s*=\s*{arg}\b", ctor):  # const {{filters, kernelSize = 3}} = args
+        reads.update(re.split(r"[:=]", item)[0].strip() for item in names.split(",") if item.strip())
     builds = [cls for cls, passed in _NEW_WITH_ARGS.findall(ctor) if passed == arg]
     return reads, builds
 

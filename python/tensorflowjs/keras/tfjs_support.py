@@ -45,6 +45,8 @@ NEUTRAL_VALUES: Dict[str, Any] = {
     "output_padding": None,
     "antialias": False,
     "pad_to_aspect_ratio": False,
+    "fill_mode": "constant",  # Resizing's padding, used only with pad_to_aspect_ratio
+    "fill_value": 0.0,
     "virtual_batch_size": None,
     "adjustment": None,
 }
