@@ -4,7 +4,8 @@
 (`serialization.registerClass`), passing the layer's config with its keys camelCased; the
 constructor reads the keys it knows and silently ignores the rest. So the truth the Keras
 converter checks against is, for every layer class the @tensorflow/tfjs bundle registers
-(modules reachable from dist/index.js), the set of config keys its constructor chain reads.
+(modules reachable from dist/index.js), the set of config keys its constructor chain reads;
+and the activation names it registers (a config's activation string, camelCased, must be one).
 The package is read as text from the npm version the end-to-end harness pins. Usage:
 
     python tools/update_tfjs_layers_catalog.py [NODE_MODULES] [OUTPUT_JSON]
@@ -121,12 +122,17 @@ def _keys(cls: str, classes: Dict[str, _Class], seen: Set[str]) -> Set[str]:
     return keys
 
 
-def _is_layer(cls: str, classes: Dict[str, _Class]) -> bool:
+def _extends(cls: str, base: str, classes: Dict[str, _Class]) -> bool:
+    """Whether a class is `base` ("<module path ending>:<name>") or derives from it."""
     while cls in classes:
-        if cls.endswith(os.path.join("engine", "topology.js") + ":Layer"):
+        if cls.endswith(base):
             return True
         cls = classes[cls].parent
     return False
+
+
+def _is_layer(cls: str, classes: Dict[str, _Class]) -> bool:
+    return _extends(cls, os.path.join("engine", "topology.js") + ":Layer", classes)
 
 
 def derive(node_modules: str) -> Dict[str, object]:
@@ -154,15 +160,19 @@ def derive(node_modules: str) -> Dict[str, object]:
     if "Dense" not in layers or "units" not in layers["Dense"]:
         raise SystemExit(f"no Dense layer with a units key found under {package}/dist: is it installed?")
     unbundled_layers = sorted(name for name, js in unbundled.items() if name not in layers and _is_layer(js, classes))
-    return {"tfjs_layers_version": version, "layers": dict(sorted(layers.items())), "unbundled_layers": unbundled_layers}
+    activations = sorted(name for name, js in registered.items() if _extends(js, f"{os.sep}activations.js:Activation", classes))
+    return {"tfjs_layers_version": version, "layers": dict(sorted(layers.items())), "unbundled_layers": unbundled_layers, "activations": activations}
 
 
 def render(document: Dict[str, object]) -> str:
     """The file's exact text, one layer class a line so diffs stay readable."""
     layers: Dict[str, List[str]] = document["layers"]  # type: ignore[assignment]
     lines = ",\n".join(f"    {json.dumps(name)}: {json.dumps(keys)}" for name, keys in layers.items())
-    unbundled = json.dumps(document["unbundled_layers"])
-    return f'{{\n  "tfjs_layers_version": {json.dumps(document["tfjs_layers_version"])},\n  "layers": {{\n{lines}\n  }},\n  "unbundled_layers": {unbundled}\n}}\n'
+    unbundled, activations = json.dumps(document["unbundled_layers"]), json.dumps(document["activations"])
+    return (
+        f'{{\n  "tfjs_layers_version": {json.dumps(document["tfjs_layers_version"])},\n  "layers": {{\n{lines}\n  }},\n'
+        f'  "unbundled_layers": {unbundled},\n  "activations": {activations}\n}}\n'
+    )
 
 
 def main(argv: List[str]) -> int:

@@ -28,6 +28,12 @@ def test_catalog_holds_what_tfjs_layers_reads():
     assert "Normalization" not in keys and "LayerScale" not in keys
 
 
+@pytest.mark.parametrize("name, known", [("relu", True), ("hard_sigmoid", True), ("log_softmax", True), ("gelu", True), ("gelu_new", False), ("hard_silu", False)])
+def test_activation_names_are_looked_up_camel_cased_as_tfjs_does(name, known):
+    """tfjs-layers registers `gelu_new` but camelCases the config's string to `geluNew` first."""
+    assert tfjs_support.knows_activation(name) is known
+
+
 @pytest.mark.parametrize("keras, tfjs", [("kernel_size", "kernelSize"), ("batch_input_shape", "batchInputShape"), ("units", "units"), ("x", "x")])
 def test_keys_are_camel_cased_as_tfjs_does(keras, tfjs):
     assert tfjs_support.camel_case(keras) == tfjs

@@ -569,12 +569,6 @@ def _drop_explicit_embedding_masks(obj: Obj) -> Obj:
     return obj
 
 
-# Activation names TF.js 4.22 knows (its registered activation classes, in Keras spelling).
-TFJS_ACTIVATIONS = frozenset(
-    "elu hard_sigmoid linear log_softmax mish relu relu6 selu sigmoid softmax softplus softsign swish tanh gelu gelu_new".split()
-)
-
-
 def _activations_of(obj: Obj) -> List[str]:
     config = _config(obj)
     return [config[key] for key in ("activation", "recurrent_activation") if isinstance(config.get(key), str)]
@@ -582,7 +576,7 @@ def _activations_of(obj: Obj) -> List[str]:
 
 def _warn_unknown_activation(obj: Obj) -> Obj:
     for name in _activations_of(obj):
-        if name not in TFJS_ACTIVATIONS:
+        if not tfjs_support.knows_activation(name):
             warnings.warn(
                 f"activation {name!r} of layer {_config(obj).get('name', '?')!r} has no TF.js implementation; "
                 f"the JS side must register it with tf.serialization.registerClass before loading the model",

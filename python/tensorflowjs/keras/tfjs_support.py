@@ -21,6 +21,8 @@ LAYER_KEYS: Dict[str, frozenset] = {name: frozenset(keys) for name, keys in CATA
 LAYER_CLASSES = frozenset(LAYER_KEYS)
 # Layers tfjs-layers implements outside the @tensorflow/tfjs bundle (its nlp layers): a page can register them.
 UNBUNDLED_LAYER_CLASSES = frozenset(CATALOG["unbundled_layers"])
+# Activation class names tfjs-layers registers (`hardSigmoid`, `gelu_new`).
+ACTIVATIONS = frozenset(CATALOG["activations"])
 
 MODEL_CLASSES = ("Sequential", "Functional", "Model")
 
@@ -58,6 +60,11 @@ LAYER_KEYS_IN_CONFIG = ("layers", "layer", "backward_layer", "cell", "cells")
 def camel_case(key: str) -> str:
     """The key as tfjs-layers reads it (its toCamelCase: `_x` -> `X`)."""
     return re.sub(r"_+(\w|$)", lambda m: m.group(1).upper(), key) if "_" in key and len(key) > 1 else key
+
+
+def knows_activation(name: str) -> bool:
+    """TF.js camelCases every string of a config, activation names too: `hard_sigmoid` is `hardSigmoid`."""
+    return camel_case(name) in ACTIVATIONS
 
 
 def layers_in(layer: Obj) -> Iterator[Obj]:
