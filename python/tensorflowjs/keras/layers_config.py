@@ -6,6 +6,12 @@ as `{"args": [<__keras_tensor__>...], "kwargs": {...}}`. TF.js 4.22 only knows t
 form and refuses to load the rest. Each difference is one rule below; `translate` applies
 every rule to every serialized object of a config, innermost objects first. Keras 2
 (tf_keras) configs pass through almost unchanged, since most rules find nothing to do.
+
+Some Keras layers tfjs-layers lacks are the same computation as layers it has (Normalization
+is a BatchNormalization, Conv2D(groups=C) a DepthwiseConv2D, ...); their rules rewrite them,
+and say how the layer's weights change (`Translation.weights`). Last, a check over the
+translated config refuses every layer class and option TF.js would not load or would compute
+differently (`tfjs_support`), before anything is written.
 """
 
 import copy
