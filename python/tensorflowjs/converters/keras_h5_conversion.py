@@ -50,9 +50,9 @@ def open_keras_file(path: str) -> ContextManager[KerasModelSource]:
 
 def write_source(source: KerasModelSource, output_path: str, options: ConversionOptions, metadata: Optional[Dict] = None) -> None:
     """Writes a read Keras model as a layers model; the output appears only if all went well."""
-    topology = source.topology()
+    topology, weights = source.topology(), source.layers_weights()
     with output_directory(output_path) as staging:
-        write_layers_model(staging, topology, source.weights, options, source.generated_by, metadata=metadata)
+        write_layers_model(staging, topology, weights, options, source.generated_by, metadata=metadata)
 
 
 def convert_keras_to_layers(input_path: str, output_path: str, options: ConversionOptions) -> None:

@@ -53,10 +53,13 @@ class Naming:
     keras_major: int
     classes: Dict[str, str]
 
-    def name(self, stored: str) -> str:
+    def name(self, stored: str, layer_name: str) -> str:
         """TF.js names a weight from its layer on: Keras 3 paths start with the models around it
-        (`sequential/dense/kernel`), Keras 2 ones end in `:0`; both are cut away."""
+        (`sequential/dense/kernel`) or name scopes (NASNet's `reduction_A_block_stem_1/...`),
+        Keras 2 ones end in `:0`; all are cut away."""
         parts = strip_tensor_suffix(stored).split("/")
+        if layer_name in parts[1:]:
+            parts = parts[parts.index(layer_name):]
         while len(parts) > 2 and self.classes.get(parts[0]) in _MODEL_CLASSES:
             parts = parts[1:]
         if self.keras_major >= 3 and len(parts) == 2:
@@ -70,7 +73,7 @@ def _layer_weights(group: h5py.Group, layer_name: str, naming: Naming, path: str
         dataset = hard_linked(group, stored, path)
         if not isinstance(dataset, h5py.Dataset):
             raise ConversionError(f"{path}: weight {stored!r} of layer {layer_name!r} is listed but missing; the file is damaged")
-        weights.append(dataset_weight(naming.name(stored), dataset, path))
+        weights.append(dataset_weight(naming.name(stored, layer_name), dataset, path))
     return weights
 
 

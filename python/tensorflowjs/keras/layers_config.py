@@ -6,34 +6,31 @@ as `{"args": [<__keras_tensor__>...], "kwargs": {...}}`. TF.js 4.22 only knows t
 form and refuses to load the rest. Each difference is one rule below; `translate` applies
 every rule to every serialized object of a config, innermost objects first. Keras 2
 (tf_keras) configs pass through almost unchanged, since most rules find nothing to do.
+
+Some Keras layers tfjs-layers lacks are the same computation as layers it has (Normalization
+is a BatchNormalization, Conv2D(groups=C) a DepthwiseConv2D, ...); their rules rewrite them,
+and say how the layer's weights change (`Translation.weights`). Last, a check over the
+translated config refuses every layer class and option TF.js would not load or would compute
+differently (`tfjs_support`), before anything is written.
 """
 
 import copy
 import warnings
-from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Tuple
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import numpy as np
 
 from tensorflowjs.errors import ConversionError
+from tensorflowjs.keras import tfjs_support
+from tensorflowjs.write_weights import Weight
 
 Obj = Dict[str, Any]  # a serialized Keras object: {"class_name": ..., "config": {...}, ...}
 
 # Keys Keras 3 adds around an object that say how Python re-creates it; TF.js has no use for them.
 SERIALIZATION_NOISE = ("module", "registered_name", "build_config", "compile_config", "shared_object_id")
 
-# Layer classes the @tensorflow/tfjs 4.22 bundle registers for deserialization (read from
-# tfjs-layers' dist bundle; its nlp layers, MultiHeadAttention among them, are not bundled).
-TFJS_LAYER_CLASSES = frozenset(
-    """Activation Add AlphaDropout Average AveragePooling1D AveragePooling2D AveragePooling3D
-    BatchNormalization Bidirectional CategoryEncoding CenterCrop Concatenate Conv1D Conv2D
-    Conv2DTranspose Conv3D Conv3DTranspose ConvLSTM2D ConvLSTM2DCell Cropping2D Dense
-    DepthwiseConv2D Dot Dropout ELU Embedding Flatten Functional GaussianDropout GaussianNoise
-    GRU GRUCell GlobalAveragePooling1D GlobalAveragePooling2D GlobalMaxPooling1D
-    GlobalMaxPooling2D InputLayer LSTM LSTMCell LayerNormalization LeakyReLU Masking
-    MaxPooling1D MaxPooling2D MaxPooling3D Maximum Minimum Model Multiply PReLU Permute RNN
-    RandomWidth ReLU RepeatVector Rescaling Reshape Resizing SeparableConv2D Sequential
-    SimpleRNN SimpleRNNCell Softmax SpatialDropout1D StackedRNNCells ThresholdedReLU
-    TimeDistributed UpSampling2D ZeroPadding2D""".split()
-)
+TFJS_LAYER_CLASSES = tfjs_support.LAYER_CLASSES
 
 # Keras 3 class names whose TF.js twin is spelled differently.
 CLASS_RENAMES = {
@@ -51,13 +48,22 @@ class UnsupportedLayerWarning(UserWarning):
     """A layer class TF.js cannot build unless the page registers it."""
 
 
+# A rewritten layer's weights: its stored weights by short name (`kernel`) -> the ones TF.js reads.
+WeightFix = Callable[[Dict[str, Weight]], Dict[str, Weight]]
+
+
 @dataclass(frozen=True)
 class Rule:
-    """One difference between Keras 3 and the TF.js dialect: where it applies, how to fix it."""
+    """One difference between Keras 3 and the TF.js dialect: where it applies, how to fix it.
+
+    `weights`, for rules that turn a layer into another, gives from the object as it was how
+    that layer's weights become the new layer's.
+    """
 
     name: str
     applies: Callable[[Obj], bool]
     apply: Callable[[Obj], Obj]
+    weights: Optional[Callable[[Obj], WeightFix]] = None
 
 
 def _class_is(*names: str) -> Callable[[Obj], bool]:
@@ -216,6 +222,169 @@ def _reject_grouped_conv(obj: Obj) -> Obj:
     raise ConversionError(f"{obj['class_name']} layer {_config(obj).get('name', '?')!r} has groups={_config(obj)['groups']}; TF.js implements only groups=1")
 
 
+def _name(obj: Obj) -> str:
+    return _config(obj).get("name", obj.get("name", "?"))
+
+
+def _lazy(name: str, load: Callable[[], np.ndarray], shape: Tuple[int, ...]) -> Weight:
+    return Weight(name, lambda: np.asarray(load(), dtype=np.float32), "float32", shape)
+
+
+def _fixed(name: str, data) -> Weight:
+    data = np.asarray(data, dtype=np.float32)
+    return Weight(name, lambda: data, "float32", data.shape)
+
+
+# Conv2D keys that keep their meaning on a DepthwiseConv2D, and the kernel_* ones that get its names.
+_DEPTHWISE_SHARED = ("name", "trainable", "dtype", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "activation", "use_bias", "bias_initializer", "bias_regularizer", "activity_regularizer", "bias_constraint")
+_DEPTHWISE_RENAMED = {"kernel_initializer": "depthwise_initializer", "kernel_regularizer": "depthwise_regularizer", "kernel_constraint": "depthwise_constraint"}
+
+
+def _is_grouped_conv2d(obj: Obj) -> bool:
+    return obj.get("class_name") == "Conv2D" and int(_config(obj).get("groups", 1) or 1) > 1
+
+
+def _grouped_conv_to_depthwise(obj: Obj) -> Obj:
+    """groups == input channels is a depthwise convolution (the weight fix checks the channels)."""
+    config = _config(obj)
+    depthwise = {key: config[key] for key in _DEPTHWISE_SHARED if key in config}
+    depthwise.update({new: config[old] for old, new in _DEPTHWISE_RENAMED.items() if old in config})
+    depthwise["depth_multiplier"] = int(config["filters"]) // int(config["groups"])
+    return {**obj, "class_name": "DepthwiseConv2D", "config": depthwise}
+
+
+def _grouped_conv_weights(obj: Obj) -> WeightFix:
+    name, groups, filters = _name(obj), int(_config(obj)["groups"]), int(_config(obj)["filters"])
+
+    def fix(stored: Dict[str, Weight]) -> Dict[str, Weight]:
+        kernel = stored.get("kernel")
+        if kernel is None or kernel.shape is None or len(kernel.shape) != 4:
+            raise ConversionError(f"Conv2D layer {name!r} has groups={groups} but no 4-d kernel was found under its name; TF.js implements only groups=1")
+        kh, kw, per_group, _ = kernel.shape
+        if per_group != 1:
+            raise ConversionError(
+                f"Conv2D layer {name!r} has groups={groups} with {per_group} input channels per group; "
+                f"TF.js implements only groups=1 and depthwise convolutions (one input channel per group)"
+            )
+        shape = (kh, kw, groups, filters // groups)
+        fixed = {"depthwise_kernel": _lazy("depthwise_kernel", lambda: kernel.load().reshape(shape), shape)}
+        return {**fixed, **{key: weight for key, weight in stored.items() if key != "kernel"}}
+
+    return fix
+
+
+def _batch_norm(obj: Obj, axis: int, center: bool, scale: bool) -> Obj:
+    """A BatchNormalization computing (x - moving_mean) / sqrt(moving_variance) [* gamma + beta]."""
+    config = _config(obj)
+    bn = {"name": config.get("name"), "trainable": config.get("trainable", True), "dtype": config.get("dtype", "float32"), "axis": axis, "momentum": 0.99, "epsilon": 0.0, "center": center, "scale": scale}
+    return {**{k: v for k, v in obj.items() if k not in ("config", "build_config")}, "class_name": "BatchNormalization", "config": bn}
+
+
+# Keras' backend.epsilon(), the floor of a Normalization layer's standard deviation.
+KERAS_EPSILON = 1e-7
+
+
+def _normalization_axis(obj: Obj) -> Optional[int]:
+    axis = _config(obj).get("axis", -1)
+    axes = axis if isinstance(axis, list) else [axis]
+    return axes[0] if len(axes) == 1 and isinstance(axes[0], int) else None
+
+
+def _normalization_to_batch_norm(obj: Obj) -> Obj:
+    """Normalization is (x - mean) / max(sqrt(variance), 1e-7): a BatchNormalization with epsilon 0."""
+    axis = _normalization_axis(obj)
+    if axis is None:
+        raise ConversionError(
+            f"Normalization layer {_name(obj)!r} normalizes over axes {_config(obj).get('axis')}; tfjs-layers can express only one axis "
+            f"(convert with --output_format=tfjs_graph_model instead)"
+        )
+    invert = bool(_config(obj).get("invert", False))
+    return _batch_norm(obj, axis, center=invert, scale=invert)
+
+
+def _normalization_weights(obj: Obj) -> WeightFix:
+    config, name = _config(obj), _name(obj)
+    input_shape = (obj.get("build_config") or {}).get("input_shape")
+    axis = _normalization_axis(obj)
+    channels = input_shape[axis] if isinstance(input_shape, list) and axis is not None and -len(input_shape) <= axis < len(input_shape) else None
+
+    def fix(stored: Dict[str, Weight]) -> Dict[str, Weight]:
+        if config.get("mean") is not None:
+            mean, variance = np.asarray(config["mean"], np.float64), np.asarray(config["variance"], np.float64)
+        elif "mean" in stored and "variance" in stored:
+            mean, variance = np.asarray(stored["mean"].load(), np.float64), np.asarray(stored["variance"].load(), np.float64)
+        else:
+            raise ConversionError(f"Normalization layer {name!r} has neither mean and variance in its config nor stored statistics; the file is damaged")
+        mean, variance = mean.reshape(-1), variance.reshape(-1)
+        if mean.size == 1 and channels:
+            mean, variance = np.full(channels, mean[0]), np.full(channels, variance[0])
+        if mean.size != variance.size or (channels and mean.size != channels):
+            raise ConversionError(f"Normalization layer {name!r} has {mean.size} means and {variance.size} variances for {channels or 'unknown'} channels; tfjs-layers needs one of each per channel")
+        std = np.maximum(np.sqrt(variance), KERAS_EPSILON)
+        if config.get("invert"):
+            return {"gamma": _fixed("gamma", std), "beta": _fixed("beta", mean), "moving_mean": _fixed("moving_mean", np.zeros_like(mean)), "moving_variance": _fixed("moving_variance", np.ones_like(mean))}
+        return {"moving_mean": _fixed("moving_mean", mean), "moving_variance": _fixed("moving_variance", std * std)}
+
+    return fix
+
+
+_LAYER_SCALE_KEYS = {"name", "trainable", "dtype", "init_values", "projection_dim"}
+
+
+def _is_layer_scale(obj: Obj) -> bool:
+    """keras.applications' ConvNeXt LayerScale: x * gamma, one factor per channel."""
+    return obj.get("class_name") == "LayerScale" and set(_config(obj)) <= _LAYER_SCALE_KEYS and "projection_dim" in _config(obj)
+
+
+def _layer_scale_weights(obj: Obj) -> WeightFix:
+    channels = int(_config(obj)["projection_dim"])
+
+    def fix(stored: Dict[str, Weight]) -> Dict[str, Weight]:
+        if len(stored) != 1:
+            raise ConversionError(f"LayerScale layer {_name(obj)!r} should hold one weight, not {len(stored)}; the file is damaged")
+        (gamma,) = stored.values()
+        return {"gamma": _lazy("gamma", gamma.load, (channels,)), "moving_mean": _fixed("moving_mean", np.zeros(channels)), "moving_variance": _fixed("moving_variance", np.ones(channels))}
+
+    return fix
+
+
+# Keras 3 operations on a tensor and a number, as (scale, offset) of Rescaling: x * scale + offset.
+_SCALAR_OPS: Dict[str, Callable[[float, bool], Tuple[float, float]]] = {
+    "Add": lambda c, tensor_first: (1.0, c),
+    "Subtract": lambda c, tensor_first: (1.0, -c) if tensor_first else (-1.0, c),
+    "Multiply": lambda c, tensor_first: (c, 0.0),
+}
+
+
+def _scalar_operand(obj: Obj) -> Optional[Tuple[float, bool]]:
+    """(number, whether the tensor comes first) of a Keras 3 op layer called on one tensor and one number."""
+    nodes = obj.get("inbound_nodes") or []
+    if len(nodes) != 1 or not isinstance(nodes[0], dict) or nodes[0].get("kwargs"):
+        return None
+    args = nodes[0].get("args") or []
+    if len(args) != 2 or [_is_keras_tensor(a) for a in args].count(True) != 1:
+        return None
+    number = args[1] if _is_keras_tensor(args[0]) else args[0]
+    if isinstance(number, bool) or not isinstance(number, (int, float)):
+        return None
+    return float(number), _is_keras_tensor(args[0])
+
+
+def _is_scalar_op(obj: Obj) -> bool:
+    """An op layer (`x + 3.0`); Keras' merge layers of the same names are called on a list of tensors
+    only, and Keras 3 .h5 files drop the `module` that would tell them apart."""
+    return obj.get("class_name") in _SCALAR_OPS and _scalar_operand(obj) is not None
+
+
+def _scalar_op_to_rescaling(obj: Obj) -> Obj:
+    number, tensor_first = _scalar_operand(obj)
+    scale, offset = _SCALAR_OPS[obj["class_name"]](number, tensor_first)
+    node = obj["inbound_nodes"][0]
+    tensor = [a for a in node["args"] if _is_keras_tensor(a)]
+    config = {"name": _name(obj), "trainable": True, "dtype": "float32", "scale": scale, "offset": offset}
+    return {**obj, "class_name": "Rescaling", "config": config, "inbound_nodes": [{"args": tensor, "kwargs": {}}]}
+
+
 _GLOBAL_POOLING = ("GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D")
 
 
@@ -223,17 +392,187 @@ def _keeps_dims(layer: Obj) -> bool:
     return layer.get("class_name") in _GLOBAL_POOLING and bool(_config(layer).get("keepdims"))
 
 
-def _reject_global_pooling_keepdims(obj: Obj) -> Obj:
-    raise ConversionError(
-        f"{obj['class_name']} layer {_config(obj).get('name', '?')!r} has keepdims=True, which TF.js does not implement; "
-        f"use keepdims=False followed by a Reshape layer"
-    )
+def _has_keepdims_pooling(obj: Obj) -> bool:
+    return obj.get("class_name") in _MODEL_CLASSES + ("Sequential",) and any(_keeps_dims(entry) for entry in _layer_entries(obj))
 
 
-# Activation names TF.js 4.22 knows (its registered activation classes, in Keras spelling).
-TFJS_ACTIVATIONS = frozenset(
-    "elu hard_sigmoid linear log_softmax mish relu relu6 selu sigmoid softmax softplus softsign swish tanh gelu gelu_new".split()
-)
+def _unique_name(wanted: str, taken: set) -> str:
+    name, i = wanted, 1
+    while name in taken:
+        name, i = f"{wanted}_{i}", i + 1
+    taken.add(name)
+    return name
+
+
+def _input_shape(obj: Obj) -> Optional[List]:
+    """A Keras 3 layer's input shape: its build config's, or that of the tensor of its first call."""
+    shape = (obj.get("build_config") or {}).get("input_shape")
+    if shape is None:
+        nodes = obj.get("inbound_nodes") or []
+        args = nodes[0].get("args") if nodes and isinstance(nodes[0], dict) else None
+        shape = args[0]["config"].get("shape") if args and _is_keras_tensor(args[0]) else None
+    return shape if isinstance(shape, list) else None
+
+
+def _records_pooled_shape(obj: Obj) -> bool:
+    return obj.get("class_name") in _GLOBAL_POOLING and _config(obj).get("keepdims") is True and len(_input_shape(obj) or []) in (3, 4)
+
+
+def _pooled_shape(obj: Obj) -> Obj:
+    """keepdims=True becomes the kept shape, (1, 1, C) or (C, 1, 1), read from the input shape
+    before it is dropped: tfjs-layers' Reshape cannot infer a -1 dimension ahead of running."""
+    shape = _input_shape(obj)
+    rank = len(shape) - 2
+    channels_first = _config(obj).get("data_format") == "channels_first"
+    obj["config"]["keepdims"] = [shape[1]] + [1] * rank if channels_first else [1] * rank + [shape[-1]]
+    return obj
+
+
+def _keepdims_pooling_to_reshape(obj: Obj) -> Obj:
+    """Pooling with keepdims=True is the pooling followed by a Reshape to (1, 1, C) (the shape
+    `pooled_shape` put in `keepdims`).
+
+    The Reshape takes the layer's name, so every layer reading it still finds it; the pooling
+    itself is renamed `<name>_pool` and keeps the calls the layer had.
+    """
+    taken = {_name(entry) for entry in _layer_entries(obj)}
+    layers = []
+    for entry in obj["config"]["layers"]:
+        if not (isinstance(entry, dict) and _keeps_dims(entry)):
+            layers.append(entry)
+            continue
+        name = _name(entry)
+        if not isinstance(entry["config"]["keepdims"], list) or None in entry["config"]["keepdims"]:
+            raise ConversionError(
+                f"{entry['class_name']} layer {name!r} has keepdims=True but the file does not record its channel count; "
+                f"use keepdims=False followed by a Reshape layer"
+            )
+        pool_name = _unique_name(f"{name}_pool", taken)
+        pool_config = {k: v for k, v in entry["config"].items() if k != "keepdims"}
+        pool = {**entry, "config": {**pool_config, "name": pool_name}}
+        reshape = {"class_name": "Reshape", "config": {"name": name, "trainable": True, "dtype": entry["config"].get("dtype", "float32"), "target_shape": entry["config"]["keepdims"]}}
+        if "name" in entry:
+            pool["name"], reshape["name"] = pool_name, name
+        if "inbound_nodes" in entry:
+            reshape["inbound_nodes"] = [[[pool_name, index, 0, {}]] for index in range(len(entry["inbound_nodes"]))]
+        layers.extend([pool, reshape])
+    obj["config"]["layers"] = layers
+    return obj
+
+
+# Keras 3's hard_silu (alias hard_swish), x * relu6(x + 3) / 6, as layers tfjs-layers has.
+_HARD_SILU = ("hard_silu", "hard_swish")
+# Layers whose `activation` is applied last, to their single output.
+_OUTPUT_ACTIVATION_LAYERS = ("Activation", "Dense", "Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "Conv3DTranspose", "DepthwiseConv2D", "SeparableConv2D")
+
+
+def _has_hard_silu(entry: Obj) -> bool:
+    return entry.get("class_name") in _OUTPUT_ACTIVATION_LAYERS and _config(entry).get("activation") in _HARD_SILU
+
+
+def _has_hard_silu_layer(obj: Obj) -> bool:
+    return obj.get("class_name") in _MODEL_CLASSES and any(_has_hard_silu(entry) for entry in _layer_entries(obj))
+
+
+def _repoint(value: Any, old: str, new: str) -> Any:
+    """Node references ([layer, node, tensor, ...]) to `old` made to `new`, in nested lists."""
+    if isinstance(value, list):
+        if len(value) >= 3 and value[0] == old and isinstance(value[1], int) and isinstance(value[2], int):
+            return [new] + value[1:]
+        return [_repoint(item, old, new) for item in value]
+    return value
+
+
+def _hard_silu_to_layers(obj: Obj) -> Obj:
+    """A layer with activation hard_silu becomes the layer without it, then
+    Rescaling(+3) -> ReLU(max 6) -> Rescaling(/6) -> Multiply with the layer's output;
+    whatever read the layer reads the Multiply. The layer keeps its name, so its weights too."""
+    taken = {_name(entry) for entry in _layer_entries(obj)}
+    config = obj["config"]
+    layers = []
+    for entry in config["layers"]:
+        layers.append(entry)
+        if not (isinstance(entry, dict) and _has_hard_silu(entry)):
+            continue
+        name, dtype = _name(entry), entry["config"].get("dtype", "float32")
+        entry["config"]["activation"] = "linear"
+        plus, relu6, sixth, product = (_unique_name(f"{name}_{part}", taken) for part in ("plus_3", "relu6", "div_6", "hard_silu"))
+        calls = range(len(entry.get("inbound_nodes") or []))
+        added = [
+            ("Rescaling", plus, {"scale": 1.0, "offset": 3.0}, [[[name, k, 0, {}]] for k in calls]),
+            ("ReLU", relu6, {"max_value": 6.0}, [[[plus, k, 0, {}]] for k in calls]),
+            ("Rescaling", sixth, {"scale": 1.0 / 6.0, "offset": 0.0}, [[[relu6, k, 0, {}]] for k in calls]),
+            ("Multiply", product, {}, [[[name, k, 0, {}], [sixth, k, 0, {}]] for k in calls]),
+        ]
+        for other in config["layers"]:
+            if other is not entry:
+                other["inbound_nodes"] = _repoint(other.get("inbound_nodes") or [], name, product)
+        config["output_layers"] = _repoint(config.get("output_layers", []), name, product)
+        layers.extend({"class_name": cls, "config": {"name": new, "trainable": True, "dtype": dtype, **extra}, "name": new, "inbound_nodes": nodes} for cls, new, extra, nodes in added)
+    config["layers"] = layers
+    return obj
+
+
+def _history(value: Any) -> Optional[List]:
+    return list(value["config"]["keras_history"]) if _is_keras_tensor(value) else None
+
+
+def _explicit_mask_consumers(obj: Obj, mask: Obj) -> Optional[List[Dict]]:
+    """The call nodes that pass `mask`'s output as mask=, if that is its only use; else None."""
+    name, consumers = _name(mask), []
+    for entry in _layer_entries(obj):
+        for node in entry.get("inbound_nodes") or []:
+            if not isinstance(node, dict):
+                return None
+            kwargs = node.get("kwargs") or {}
+            if any(h[0] == name for h in _tensors_in(node.get("args", [])) + [t for k, v in kwargs.items() if k != "mask" for t in _tensors_in(v)]):
+                return None
+            if (_history(kwargs.get("mask")) or [None])[0] == name:
+                consumers.append(node)
+    outputs = _io_triples(_config(obj).get("output_layers", []))
+    return None if any(triple[0] == name for triple in outputs) else consumers
+
+
+def _embedding_mask_of(obj: Obj, node: Dict, tokens: List) -> bool:
+    """Whether the call's input is an Embedding(mask_zero=True) applied to exactly `tokens`."""
+    args = _tensors_in(node.get("args", []))
+    by_name = {_name(entry): entry for entry in _layer_entries(obj)}
+    source = by_name.get(args[0][0]) if len(args) == 1 else None
+    if source is None or source.get("class_name") != "Embedding" or not _config(source).get("mask_zero"):
+        return False
+    calls = source.get("inbound_nodes") or []
+    index = args[0][1]
+    return index < len(calls) and isinstance(calls[index], dict) and _tensors_in(calls[index].get("args", [])) == [tokens]
+
+
+def _is_not_equal_zero(entry: Obj) -> Optional[List]:
+    """The token tensor of a Keras 3 `tokens != 0` op layer, or None."""
+    nodes = entry.get("inbound_nodes") or []
+    if entry.get("class_name") != "NotEqual" or len(nodes) != 1 or not isinstance(nodes[0], dict):
+        return None
+    args = nodes[0].get("args") or []
+    if len(args) != 2 or not _is_keras_tensor(args[0]) or isinstance(args[1], bool) or args[1] != 0:
+        return None
+    return _history(args[0])
+
+
+def _has_explicit_embedding_mask(obj: Obj) -> bool:
+    return obj.get("class_name") in _MODEL_CLASSES and any(_is_not_equal_zero(entry) for entry in _layer_entries(obj))
+
+
+def _drop_explicit_embedding_masks(obj: Obj) -> Obj:
+    """Keras 3 records Embedding(mask_zero=True)'s mask as a `tokens != 0` layer passed as mask=;
+    TF.js derives that same mask from the Embedding, so the explicit one is dropped when it is
+    exactly that (anything else stays, and is refused later)."""
+    for mask in [entry for entry in _layer_entries(obj) if _is_not_equal_zero(entry)]:
+        tokens = _is_not_equal_zero(mask)
+        consumers = _explicit_mask_consumers(obj, mask)
+        if not consumers or not all(_embedding_mask_of(obj, node, tokens) for node in consumers):
+            continue
+        for node in consumers:
+            del node["kwargs"]["mask"]
+        obj["config"]["layers"] = [entry for entry in obj["config"]["layers"] if entry is not mask]
+    return obj
 
 
 def _activations_of(obj: Obj) -> List[str]:
@@ -243,7 +582,7 @@ def _activations_of(obj: Obj) -> List[str]:
 
 def _warn_unknown_activation(obj: Obj) -> Obj:
     for name in _activations_of(obj):
-        if name not in TFJS_ACTIVATIONS:
+        if not tfjs_support.knows_activation(name):
             warnings.warn(
                 f"activation {name!r} of layer {_config(obj).get('name', '?')!r} has no TF.js implementation; "
                 f"the JS side must register it with tf.serialization.registerClass before loading the model",
@@ -299,14 +638,23 @@ def warn_if_unknown_layer(layer: Obj) -> None:
     )
 
 
-# Applied in this order to every serialized object, innermost objects first.
+# Applied in this order to every serialized object, innermost objects first. The first rules
+# rewrite layers TF.js spells differently; they read what the noise rule drops (module, build_config).
 RULES = (
+    Rule("normalization_to_batch_norm", _class_is("Normalization"), _normalization_to_batch_norm, _normalization_weights),
+    Rule("layer_scale_to_batch_norm", _is_layer_scale, lambda obj: _batch_norm(obj, -1, center=False, scale=True), _layer_scale_weights),
+    Rule("scalar_op_to_rescaling", _is_scalar_op, _scalar_op_to_rescaling),
+    Rule("grouped_conv_to_depthwise", _is_grouped_conv2d, _grouped_conv_to_depthwise, _grouped_conv_weights),
+    Rule("pooled_shape", _records_pooled_shape, _pooled_shape),
     Rule("drop_serialization_noise", lambda obj: any(k in obj for k in SERIALIZATION_NOISE), _drop_serialization_noise),
     Rule("rename_class", lambda obj: obj.get("class_name") in CLASS_RENAMES, _rename_class),
     Rule("dtype_policy_to_string", _has_dtype_policy, _dtype_policy_to_string),
     Rule("input_layer_batch_shape", lambda obj: obj.get("class_name") == "InputLayer" and "batch_shape" in _config(obj), _input_layer_shape),
+    Rule("drop_explicit_embedding_masks", _has_explicit_embedding_mask, _drop_explicit_embedding_masks),
     Rule("keras3_graph_to_lists", lambda obj: obj.get("class_name") in _MODEL_CLASSES and _has_keras3_nodes(obj), _keras3_graph_to_lists),
     Rule("model_io_layers", _class_is(*_MODEL_CLASSES), _model_io_layers),
+    Rule("keepdims_pooling_to_reshape", _has_keepdims_pooling, _keepdims_pooling_to_reshape),
+    Rule("hard_silu_to_layers", _has_hard_silu_layer, _hard_silu_to_layers),
     Rule("regularizer_l1_l2", _class_is("L1", "L2"), _regularizer_l1_l2),
     Rule("leaky_relu_alpha", lambda obj: obj.get("class_name") == "LeakyReLU" and "negative_slope" in _config(obj), _leaky_relu_alpha),
     Rule("activation_names", _has_renamed_activation, _activation_names),
@@ -314,8 +662,6 @@ RULES = (
     Rule("separable_conv_kernel_keys", lambda obj: obj.get("class_name") in ("SeparableConv1D", "SeparableConv2D") and any(k in _config(obj) for k in _SEPARABLE_UNUSED), _separable_conv_kernel_keys),
     Rule("reject_lambda", _class_is("Lambda"), _reject_lambda),
     Rule("reject_elu_alpha", lambda obj: obj.get("class_name") == "ELU" and float(_config(obj).get("alpha", 1.0)) != 1.0, _reject_elu_alpha),
-    Rule("reject_global_pooling_keepdims", _keeps_dims, _reject_global_pooling_keepdims),
-    Rule("warn_unknown_activation", lambda obj: any(name not in TFJS_ACTIVATIONS for name in _activations_of(obj)), _warn_unknown_activation),
     Rule("reject_grouped_conv", lambda obj: obj.get("class_name") in ("Conv1D", "Conv2D", "Conv3D") and int(_config(obj).get("groups", 1) or 1) != 1, _reject_grouped_conv),
     Rule("reject_gru_reset_after", lambda obj: obj.get("class_name") in ("GRU", "GRUCell") and _config(obj).get("reset_after", False), _reject_gru_reset_after),
 )
@@ -338,43 +684,87 @@ KERAS3_RULES = (Rule("keras3_hard_sigmoid", lambda obj: "hard_sigmoid" in _activ
 RULES_BY_NAME.update({rule.name: rule for rule in KERAS3_RULES})
 
 
-def translate_object(obj: Obj, rules: Tuple[Rule, ...] = RULES) -> Obj:
-    """Applies every rule that matches one serialized object (its children are not visited)."""
+def translate_object(obj: Obj, rules: Tuple[Rule, ...] = RULES, weight_fixes: Optional[Dict[str, WeightFix]] = None) -> Obj:
+    """Applies every rule that matches one serialized object (its children are not visited).
+
+    A rule that changes a layer's weights records how under the layer's name in `weight_fixes`.
+    """
     for rule in rules:
         if rule.applies(obj):
+            if rule.weights is not None and weight_fixes is not None:
+                weight_fixes[_name(obj)] = rule.weights(obj)
             obj = rule.apply(obj)
     return obj
 
 
-# Keys of a config that hold layers: a model's members, a wrapper's inner layer, an RNN's cell.
-_LAYER_KEYS = ("layers", "layer", "backward_layer", "cell", "cells")
-
-
-def _walk(value: Any, rules: Tuple[Rule, ...], holds_layers: bool = False) -> Any:
+def _walk(value: Any, rules: Tuple[Rule, ...], fixes: Dict[str, WeightFix]) -> Any:
     if isinstance(value, list):
-        return [_walk(item, rules, holds_layers) for item in value]
+        return [_walk(item, rules, fixes) for item in value]
     if not isinstance(value, dict):
         return value
-    is_object = _is_object(value)
-    walked = {key: _walk_config(item, rules) if is_object and key == "config" else _walk(item, rules) for key, item in value.items()}
-    if not is_object:
-        return walked
-    walked = translate_object(walked, rules)
-    if holds_layers:
-        warn_if_unknown_layer(walked)
-    return walked
+    walked = {key: _walk(item, rules, fixes) for key, item in value.items()}
+    return translate_object(walked, rules, fixes) if _is_object(value) else walked
 
 
-def _walk_config(config: Any, rules: Tuple[Rule, ...]) -> Any:
-    if not isinstance(config, dict):
-        return _walk(config, rules)
-    return {key: _walk(item, rules, key in _LAYER_KEYS) for key, item in config.items()}
+def _keras_builtins(layer: Obj) -> Dict[str, str]:
+    """Name -> class of the layers Keras itself defines (their `module` says so), before translation."""
+    return {_name(inner): inner.get("class_name") for inner in tfjs_support.layers_in(layer) if str(inner.get("module", "")).split(".")[0] == "keras"}
 
 
-def translate(model_config: Obj, keras3: bool = False) -> Obj:
+def _check(model_config: Obj, builtins: Dict[str, str]) -> None:
+    """The pass before writing: every layer TF.js cannot build, and every option it would drop."""
+    problems, masked = [], tfjs_support.makes_masks(model_config)
+    for layer in tfjs_support.layers_in(model_config):
+        class_name = layer.get("class_name")
+        if class_name in tfjs_support.MODEL_CLASSES:
+            continue
+        if class_name in TFJS_LAYER_CLASSES:
+            problems.extend(tfjs_support.option_problems(layer, masked))
+            _warn_unknown_activation(layer)
+        elif builtins.get(_name(layer)) == class_name and class_name not in tfjs_support.UNBUNDLED_LAYER_CLASSES:
+            problems.append(f"layer {_name(layer)!r} is a Keras {class_name}, which tfjs-layers 4.22 does not have")
+        else:
+            warn_if_unknown_layer(layer)
+    if problems:
+        raise ConversionError(f"{'; '.join(problems)}; a TF.js layers model cannot express this (convert with --output_format=tfjs_graph_model instead)")
+
+
+@dataclass
+class Translation:
+    """A model config in the TF.js dialect, and how the weights of the layers rewritten for it change."""
+
+    model_config: Obj
+    weight_fixes: Dict[str, WeightFix] = field(default_factory=dict)
+
+    def weights(self, stored: List[Weight]) -> List[Weight]:
+        """The stored weights (`<layer>/<weight>`), each rewritten layer's replaced by its new ones."""
+        if not self.weight_fixes:
+            return stored
+        groups: Dict[str, Dict[str, Weight]] = {name: {} for name in self.weight_fixes}
+        order: List[Any] = []  # weights kept as they are, and the names of rewritten layers where theirs go
+        for weight in stored:
+            layer, _, short = weight.name.partition("/")
+            if layer not in groups or "/" in short:
+                order.append(weight)
+                continue
+            if not groups[layer]:
+                order.append(layer)
+            groups[layer][short] = weight
+        order.extend(name for name, group in groups.items() if not group)
+        fixed = []
+        for item in order:
+            if isinstance(item, str):
+                fixed.extend(Weight(f"{item}/{name}", w.load, w.dtype, w.shape) for name, w in self.weight_fixes[item](groups[item]).items())
+            else:
+                fixed.append(item)
+        return fixed
+
+
+def translate_model(model_config: Obj, keras3: bool = False) -> Translation:
     """A Keras 2 or 3 model config ({"class_name", "config"}) in the dialect tfjs-layers reads.
 
     `keras3` says the config was written by Keras 3, whose words sometimes mean other things.
+    What TF.js would not load, or would compute differently, is a ConversionError here.
     """
     if not _is_object(model_config):
         raise ConversionError("the model config has no class_name; it is not a Keras model config")
@@ -383,5 +773,12 @@ def translate(model_config: Obj, keras3: bool = False) -> Obj:
             f"the model is of class {model_config['class_name']!r}, not a Sequential or functional model; "
             f"TF.js layers models can only hold those (convert it to tfjs_graph_model instead)"
         )
-    return _walk(copy.deepcopy(model_config), RULES + KERAS3_RULES if keras3 else RULES, holds_layers=True)
+    fixes: Dict[str, WeightFix] = {}
+    translated = _walk(copy.deepcopy(model_config), RULES + KERAS3_RULES if keras3 else RULES, fixes)
+    _check(translated, _keras_builtins(model_config))
+    return Translation(translated, fixes)
 
+
+def translate(model_config: Obj, keras3: bool = False) -> Obj:
+    """translate_model's config alone."""
+    return translate_model(model_config, keras3).model_config

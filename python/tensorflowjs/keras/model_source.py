@@ -1,5 +1,6 @@
 """A Keras model read from a file: its config, its weights (streamed) and who wrote it."""
 
+import functools
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
@@ -25,16 +26,26 @@ class KerasModelSource:
     def generated_by(self) -> str:
         return f"keras v{self.keras_version}"
 
-    def topology(self) -> Dict:
-        """modelTopology of the layers model.json, its config in the dialect TF.js reads."""
+    @functools.cached_property
+    def _translation(self) -> layers_config.Translation:
         try:
-            model_config = layers_config.translate(self.model_config, keras3=self.keras_version.split(".")[0] not in ("1", "2"))
+            return layers_config.translate_model(self.model_config, keras3=self.keras_version.split(".")[0] not in ("1", "2"))
         except ConversionError as e:
             raise ConversionError(f"{self.path}: {e}") from None
-        topology = {"keras_version": self.keras_version, "backend": self.backend, "model_config": model_config}
+
+    def topology(self) -> Dict:
+        """modelTopology of the layers model.json, its config in the dialect TF.js reads."""
+        topology = {"keras_version": self.keras_version, "backend": self.backend, "model_config": self._translation.model_config}
         if self.training_config is not None:
             topology["training_config"] = self.training_config
         return topology
+
+    def layers_weights(self) -> List[Weight]:
+        """The weights as the translated config's layers hold them (rewritten layers' transformed)."""
+        try:
+            return self._translation.weights(self.weights)
+        except ConversionError as e:
+            raise ConversionError(f"{self.path}: {e}") from None
 
 
 def hard_linked(group, name: str, where: str):

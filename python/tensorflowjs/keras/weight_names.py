@@ -42,6 +42,9 @@ VARIABLES: Dict[str, Callable[[Config], List[str]]] = {
     "LayerNormalization": _names(_maybe("scale", "gamma"), _maybe("center", "beta")),
     "Embedding": _names("embeddings"),
     "PReLU": _names("alpha"),
+    # Statistics are variables only when adapted, not when given in the config.
+    "Normalization": lambda c: [] if c.get("mean") is not None else ["mean", "variance", "count"],
+    "LayerScale": _names("gamma"),
     "SimpleRNNCell": _RNN_CELL,
     "GRUCell": _RNN_CELL,
     "LSTMCell": _RNN_CELL,
