@@ -49,7 +49,7 @@ def convert_tf_saved_model(
     """SavedModel signature -> TF.js graph model in output_dir.
 
     metadata (a dict of JSON values) is embedded as model.json's userDefinedMetadata;
-    frozen_graph_dir, when given, also receives the frozen GraphDef (model.pb).
+    frozen_graph_dir, when given, also receives the frozen GraphDef (binary, as model.json.frozen).
     `experiments` is accepted for compatibility and changes nothing.
     """
     from tensorflowjs.converters import tf_graph_model
