@@ -37,6 +37,7 @@ FLOORS = {
     "normalize_bias_add_test.py": 3,
     "tf_module_mapper_test.py": 2,
     "converter_test.py": 23,
+    "keras_tfjs_loader_test.py": 3,
 }
 
 
