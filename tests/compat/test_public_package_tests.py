@@ -28,15 +28,16 @@ FLOORS = {
     "quantization_test.py": 20,
     "read_weights_test.py": 15,
     "write_weights_test.py": 21,
-    "resource_loader_test.py": 1,
+    "resource_loader_test.py": 3,
     "keras_h5_conversion_test.py": 16,
     "jax_conversion_test.py": 7,
-    "fold_batch_norms_test.py": 1,
-    "fuse_depthwise_conv2d_test.py": 0,
-    "fuse_prelu_test.py": 3,
+    "fold_batch_norms_test.py": 5,
+    "fuse_depthwise_conv2d_test.py": 3,
+    "fuse_prelu_test.py": 5,
     "normalize_bias_add_test.py": 3,
     "tf_module_mapper_test.py": 2,
     "converter_test.py": 23,
+    "keras_tfjs_loader_test.py": 3,
 }
 
 
@@ -53,6 +54,8 @@ def _run(test_file: str, work: str, target: str) -> dict:
     missing = re.search(r"No module named '([\w.]+)'", completed.stdout)
     if missing and not missing.group(1).startswith("tensorflowjs"):
         return {"unavailable": missing.group(1)}
+    if not os.path.exists(report):  # the interpreter died (e.g. aborted inside TensorFlow)
+        return {"crashed": completed.returncode}
     suite = ElementTree.parse(report).getroot()
     suite = suite if suite.tag == "testsuite" else suite.find("testsuite")
     counts = {k: int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped")}
@@ -74,7 +77,7 @@ def test_public_unit_tests_pass_against_the_wheel(tmp_path):
         shutil.copy(found[name], work / name)
         results[name] = _run(name, str(work), target)
     print({name: r for name, r in results.items()})
-    below = {n: r for n, r in results.items() if "passed" in r and r["passed"] < FLOORS[n]}
+    below = {n: r for n, r in results.items() if "unavailable" not in r and r.get("passed", 0) < FLOORS[n]}
     assert not below, f"fewer public tests pass than measured: {below}"
     assert any("passed" in r for r in results.values()), f"no public test module could run here: {results}"
 

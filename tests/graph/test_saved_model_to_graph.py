@@ -253,7 +253,7 @@ def test_python_api_embeds_metadata_and_writes_frozen_graph_copy(mlp, tmp_path):
     module, path = mlp
     convert_tf_saved_model(str(path), str(tmp_path / "out"), signature_def="embed", frozen_graph_dir=str(tmp_path / "frozen"),
                            metadata={"vocab": {"size": 3}})
-    assert (tmp_path / "frozen" / "model.pb").stat().st_size > 0
+    assert (tmp_path / "frozen" / "model.json.frozen").stat().st_size > 0
     assert output_keys(tmp_path / "out") == ["embedding"]
     assert model_json(tmp_path / "out")["userDefinedMetadata"] == {"vocab": {"size": 3}}
 

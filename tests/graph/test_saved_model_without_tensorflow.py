@@ -196,7 +196,7 @@ def test_frozen_graph_dir_holds_a_graph_tensorflow_runs(saved, tmp_path):
     directory, _, inputs, expected = saved["shared"]
     convert_tf_saved_model(str(directory), str(tmp_path / "out"), frozen_graph_dir=str(tmp_path / "frozen"))
     graph_def = tf.compat.v1.GraphDef()
-    graph_def.ParseFromString((tmp_path / "frozen" / "model.pb").read_bytes())
+    graph_def.ParseFromString((tmp_path / "frozen" / "model.json.frozen").read_bytes())
     signature = model_json(tmp_path / "out")["signature"]
     run = tf.compat.v1.wrap_function(lambda: tf.graph_util.import_graph_def(graph_def, name=""), [])
     prune = run.prune([signature["inputs"]["x"]["name"]], [signature["outputs"]["y"]["name"]])

@@ -58,6 +58,29 @@ def test_fused_batch_norm_folds_into_conv_weights_and_fuses_with_relu():
     assert_tfjs_safe(graph_def)
 
 
+@pytest.mark.parametrize("scale_after_normalization", [True, False])
+def test_tf1_batch_norm_with_global_normalization_folds_into_the_conv(scale_after_normalization):
+    """Old TF1 frozen graphs (GraphDef version < 9) hold this op, which TF.js has no kernel for."""
+    graph = tf.Graph()
+    with graph.as_default():
+        old = tf.compat.v1.GraphDef()
+        old.versions.producer = 8
+        tf.graph_util.import_graph_def(old)  # the only way to lower a graph's producer version
+        x = tf.compat.v1.placeholder(tf.float32, [2, 5, 5, 3], name="x")
+        y = tf.nn.conv2d(x, const(3, 3, 3, 4), 1, "SAME")
+        tf.raw_ops.BatchNormWithGlobalNormalization(
+            t=y, m=const(4), v=const(4, low=0.5, high=1.5), beta=const(4), gamma=const(4, low=0.5, high=1.5),
+            variance_epsilon=0.001, scale_after_normalization=scale_after_normalization, name="y")
+    graph_def = graph.as_graph_def()
+    result = optimize_graph(graph_def, ["x"], ["y"])
+    assert_same_outputs(graph_def, result, ["x"], ["y"], IMAGES)
+    counts = op_counts(result)
+    assert "BatchNormWithGlobalNormalization" not in counts and "Conv2D" not in counts, counts
+    (fused,) = nodes_of(result, "_FusedConv2D")
+    assert fused_ops(fused) == ["BiasAdd"]
+    check_supported_ops(result, "model")
+
+
 def test_keras2_fused_batch_norms_fold_into_conv_and_depthwise():
     import tf_keras
 

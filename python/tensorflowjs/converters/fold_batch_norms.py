@@ -19,5 +19,7 @@ EPSILON_ATTR = {"BatchNormWithGlobalNormalization": "variance_epsilon", "FusedBa
 
 
 def fold_batch_norms(input_graph_def: Any) -> Any:
-    """A copy of the GraphDef (same message class) with batch norms folded where TF.js gains."""
-    return graph_rewrite_util.run_rewrites(input_graph_def, ["fold_batch_norms"])
+    """A copy of the GraphDef (same message class) with inference batch norms folded into the
+    convs before them, NCHW ones too (the converter itself folds NHWC graphs only, see
+    tensorflowjs/graph/rewrites/fold_batch_norms.py)."""
+    return graph_rewrite_util.run_rewrites(input_graph_def, ["fold_batch_norms_any_layout"])

@@ -17,6 +17,7 @@ from tensorflowjs import tf_protos
 from tensorflowjs.graph import tensors
 from tensorflowjs.graph.rewrites import apply_rewrites
 from tensorflowjs.graph.rewrites.fusion import CONV2D, DEPTHWISE, MATMUL
+from tensorflowjs.graph.rewrites.graph_view import GraphView, output_index
 
 # Op names of the fused ops TF.js runs (the depthwise one exists only in TF.js).
 FUSED_DEPTHWISE_CONV2D = DEPTHWISE.fused_op
@@ -28,10 +29,28 @@ def run_rewrites(input_graph_def: Any, names: Sequence[str]) -> Any:
     """A copy of input_graph_def (of its own message class) with the named rewrites applied."""
     graph_def = tf_protos.message_class("tensorflow.GraphDef")()
     graph_def.ParseFromString(input_graph_def.SerializeToString())
+    _read_constants_directly(GraphView(graph_def, keep=()))
     apply_rewrites(graph_def, names, keep=())
     result = type(input_graph_def)()
     result.ParseFromString(graph_def.SerializeToString())
     return result
+
+
+def _read_constants_directly(view: GraphView) -> None:
+    """Readers of Identity(Const) read the Const. Callers pass freshly frozen graphs, whose weights
+    are read through such an Identity (the variable read); in the converter Grappler's pruning has
+    removed them before the rewrites run. An Identity nothing reads may be a fetched output: it stays."""
+    for node in view.live_nodes(["Identity"]):
+        source = node.input[0] if len(node.input) == 1 else "^"
+        producer = view.producer(source)
+        if source.startswith("^") or output_index(source) != 0 or producer is None or producer.op != "Const" \
+                or not view.consumers(node.name):
+            continue
+        for reader in list(view.consumers(node.name)):
+            for index, tensor in enumerate(reader.input):
+                if tensor == "^" + node.name:
+                    view.set_input(reader, index, "^" + producer.name)
+        view.bypass(node, source)
 
 
 def node_from_map(node_map: Dict[str, Any], name: str) -> Any:

@@ -12,11 +12,15 @@ from tensorflowjs.converters.options import ConversionOptions
 from tensorflowjs.graph import freeze, pipeline, signature as signature_lib
 
 
+# The file name the public converter gives the frozen GraphDef it keeps (a binary GraphDef).
+FROZEN_GRAPH_FILE_NAME = "model.json.frozen"
+
+
 def _write_frozen_copy(graph_def: Any, frozen_graph_dir: str) -> None:
     from tensorflowjs.output import output_file
 
     os.makedirs(frozen_graph_dir, exist_ok=True)
-    with output_file(os.path.join(frozen_graph_dir, "model.pb")) as path:
+    with output_file(os.path.join(frozen_graph_dir, FROZEN_GRAPH_FILE_NAME)) as path:
         with open(path, "wb") as f:
             f.write(graph_def.SerializeToString())
 

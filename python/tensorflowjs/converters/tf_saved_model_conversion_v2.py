@@ -51,7 +51,7 @@ def convert_tf_saved_model(
     """SavedModel signature -> TF.js graph model in output_dir.
 
     metadata (a dict of JSON values) is embedded as model.json's userDefinedMetadata;
-    frozen_graph_dir, when given, also receives the frozen GraphDef (model.pb).
+    frozen_graph_dir, when given, also receives the frozen GraphDef (binary, as model.json.frozen).
     `experiments` is accepted for compatibility and changes nothing. verify=True runs the
     result in TF.js and compares it with TensorFlow (tensorflowjs.verify).
     """

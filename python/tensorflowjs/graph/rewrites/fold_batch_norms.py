@@ -1,43 +1,83 @@
 """Fold inference-mode batch norm into the weights of the conv or matmul before it.
 
-Two forms: FusedBatchNorm/V2/V3 with is_training=false, and the Mul (then Add) form Keras 3 and
-Grappler's constant folding leave behind. Weights are scaled per output channel in float64; the
-shift becomes a BiasAdd (merged with an existing one) that later fuses into the conv.
+Two forms: the batch norm ops (FusedBatchNorm/V2/V3 with is_training=false, and TF1's
+BatchNormWithGlobalNormalization, which TF.js does not run), and the Mul (then Add) form Keras 3
+and Grappler's constant folding leave behind. Weights are scaled per output channel in float64;
+the shift becomes a BiasAdd (merged with an existing one) that later fuses into the conv.
+
+The converter folds NHWC graphs only: TF.js's BiasAdd ignores data_format, so a folded NCHW conv
+would compute wrong there. `fold_batch_norms_any_layout` also folds NCHW convs (into an NCHW
+BiasAdd), for the public fold_batch_norms API, whose callers run the graph in TensorFlow.
 """
 
 from __future__ import annotations
 
-from typing import Optional, Tuple
+from typing import NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
 from tensorflowjs.graph.rewrites import register
 from tensorflowjs.graph.rewrites.graph_view import GraphView, attr, output_index, string_attr
 from tensorflowjs.graph.rewrites.linear import (
+    DT_FLOAT,
+    LINEAR_OPS,
     channel_vector,
-    is_float32_nhwc,
-    is_linear,
+    const_shape,
     output_channels,
     output_rank,
     scale_weights,
 )
 
-_FUSED_BATCH_NORMS = ("FusedBatchNorm", "FusedBatchNormV2", "FusedBatchNormV3")
+
+class _BatchNorm(NamedTuple):
+    """Where a batch norm op keeps its operands."""
+
+    gamma: int
+    beta: int
+    mean: int
+    variance: int
+    epsilon: str
+
+
+_FUSED = _BatchNorm(gamma=1, beta=2, mean=3, variance=4, epsilon="epsilon")
+_BATCH_NORMS = {
+    "FusedBatchNorm": _FUSED,
+    "FusedBatchNormV2": _FUSED,
+    "FusedBatchNormV3": _FUSED,
+    "BatchNormWithGlobalNormalization": _BatchNorm(gamma=4, beta=3, mean=1, variance=2, epsilon="variance_epsilon"),
+}
+_NHWC = (b"NHWC",)
+
+
+def _layout(node) -> Optional[bytes]:
+    """The data format of a float32 node (NHWC when it has none), None for other dtypes."""
+    if attr(node, "T").type != DT_FLOAT:
+        return None
+    return attr(node, "data_format").s or b"NHWC"
 
 
 @register("fold_batch_norms")
 def fold_batch_norms(view: GraphView) -> int:
+    return _fold_all(view, _NHWC)
+
+
+@register("fold_batch_norms_any_layout")
+def fold_batch_norms_any_layout(view: GraphView) -> int:
+    return _fold_all(view, (b"NHWC", b"NCHW"))
+
+
+def _fold_all(view: GraphView, layouts: Sequence[bytes]) -> int:
     count = 0
     for node in view.live_nodes():
-        if node.op in _FUSED_BATCH_NORMS:
-            count += _fold_fused_batch_norm(view, node)
+        if node.op in _BATCH_NORMS:
+            count += _fold_batch_norm(view, node, layouts)
         elif node.op == "Mul":
             count += _fold_mul(view, node)
     return count
 
 
-def _linear_chain(view: GraphView, tensor: str, owner) -> Optional[Tuple[object, object]]:
-    """(linear op, BiasAdd or None) producing `tensor`, both read only by `owner`."""
+def _linear_chain(view: GraphView, tensor: str, owner, layout: bytes = b"NHWC") -> Optional[Tuple[object, object]]:
+    """(linear op, BiasAdd or None) in `layout` producing `tensor`, both read only by `owner`."""
     if output_index(tensor) != 0 or tensor.startswith("^"):
         return None
     node = view.producer(tensor)
@@ -45,17 +85,18 @@ def _linear_chain(view: GraphView, tensor: str, owner) -> Optional[Tuple[object,
         return None
     bias_add = None
     if node.op == "BiasAdd":
-        if not is_float32_nhwc(node) or view.const_value(node.input[1]) is None:
+        if _layout(node) != layout or view.const_value(node.input[1]) is None:
             return None
         bias_add, node = node, view.producer(node.input[0])
         if node is None or output_index(bias_add.input[0]) != 0 or view.sole_consumer(node) is not bias_add:
             return None
-    if not is_linear(view, node) or node.name in view.keep:
+    if node.op not in LINEAR_OPS or _layout(node) != layout or const_shape(view, node.input[1]) is None or node.name in view.keep:
         return None
     return node, bias_add
 
 
-def _fold(view: GraphView, tail, linear, bias_add, scale: np.ndarray, shift: Optional[np.ndarray]) -> None:
+def _fold(view: GraphView, tail, linear, bias_add, scale: np.ndarray, shift: Optional[np.ndarray],
+          layout: bytes = b"NHWC") -> None:
     """Scale linear's weights; replace tail (and the old BiasAdd) by one BiasAdd named like tail."""
     weights = view.add_const(f"{linear.name}/folded_weights", scale_weights(view, linear, scale))
     view.set_input(linear, 1, weights.name)
@@ -71,24 +112,30 @@ def _fold(view: GraphView, tail, linear, bias_add, scale: np.ndarray, shift: Opt
         return
     bias_const = view.add_const(f"{name}/folded_bias", bias.astype(np.float32))
     view.add_node(name, "BiasAdd", [linear.name, bias_const.name],
-                  {"T": attr(linear, "T"), "data_format": string_attr("NHWC")})
+                  {"T": attr(linear, "T"), "data_format": string_attr(layout.decode())})
 
 
-def _fold_fused_batch_norm(view: GraphView, node) -> int:
-    if attr(node, "is_training").b or not is_float32_nhwc(node) or not view.only_output_zero_used(node):
+def _fold_batch_norm(view: GraphView, node, layouts: Sequence[bytes]) -> int:
+    layout = _layout(node)
+    if attr(node, "is_training").b or layout not in layouts or not view.only_output_zero_used(node):
         return 0
-    params = [view.const_value(t) for t in node.input[1:5]]
+    operands = _BATCH_NORMS[node.op]
+    params = [view.const_value(node.input[i]) for i in (operands.gamma, operands.beta, operands.mean, operands.variance)]
     if any(p is None or p.ndim != 1 for p in params):
         return 0
-    chain = _linear_chain(view, node.input[0], node)
+    chain = _linear_chain(view, node.input[0], node, layout)
     if chain is None:
         return 0
     linear, bias_add = chain
-    gamma, beta, mean, variance = (p.astype(np.float64) for p in params)
-    if not (gamma.size == beta.size == mean.size == variance.size == output_channels(view, linear)):
+    if not all(p.size == output_channels(view, linear) for p in params):
         return 0
-    scale = gamma / np.sqrt(variance + attr(node, "epsilon").f)
-    _fold(view, node, linear, bias_add, scale, beta - mean * scale)
+    # variance + epsilon rounded to float32 first, as TensorFlow's kernels compute it.
+    variance = (params[3] + np.float32(attr(node, operands.epsilon).f)).astype(np.float32)
+    gamma, beta, mean = (p.astype(np.float64) for p in params[:3])
+    scale = 1.0 / np.sqrt(variance.astype(np.float64))
+    if node.op != "BatchNormWithGlobalNormalization" or attr(node, "scale_after_normalization").b:
+        scale = scale * gamma
+    _fold(view, node, linear, bias_add, scale, beta - mean * scale, layout)
     return 1
 
 

@@ -5,29 +5,48 @@ runs after every Grappler pass. It is emitted only where TF.js's WASM kernel com
 kernel reads alpha at (flat element index) modulo (alpha's size), which is correct only when
 alpha's shape, leading 1s dropped, has no broadcast (size-1) axis left, e.g. (C,) or (H, W, C)
 but not (H, 1, C); other PReLUs keep their Relu/Neg/Mul form, which both backends run.
+
+The public fuse_prelu API makes a Prelu of every PReLU and fuses it into any fused conv/matmul
+before it, whatever alpha's shape (TF.js's CPU backend broadcasts alpha): the `_any_alpha`
+rewrites, which the converter does not run.
 """
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Callable, Optional
 
 import numpy as np
 
 from tensorflowjs.graph.rewrites import register
+from tensorflowjs.graph.rewrites.fusion import KINDS, fuse_bias_activation
 from tensorflowjs.graph.rewrites.graph_view import GraphView, attr, node_name
 from tensorflowjs.graph.rewrites.linear import DT_FLOAT
 
 
 @register("fuse_prelu")
 def fuse_prelu(view: GraphView) -> int:
+    return _fuse_all(view, _wasm_safe)
+
+
+@register("fuse_prelu_any_alpha")
+def fuse_prelu_any_alpha(view: GraphView) -> int:
+    return _fuse_all(view, lambda alpha: alpha.astype(np.float32))
+
+
+@register("fuse_prelu_into_fused_any_alpha")
+def fuse_prelu_into_fused_any_alpha(view: GraphView) -> int:
+    return sum(fuse_bias_activation(view, kind, any_prelu_alpha=True) for kind in KINDS.values())
+
+
+def _fuse_all(view: GraphView, alpha_for: Callable[[np.ndarray], Optional[np.ndarray]]) -> int:
     count = 0
     for node in view.live_nodes(["Add", "AddV2", "Sub"]):
         if attr(node, "T").type == DT_FLOAT:
-            count += _rewrite(view, node)
+            count += _rewrite(view, node, alpha_for)
     return count
 
 
-def _rewrite(view: GraphView, node) -> int:
+def _rewrite(view: GraphView, node, alpha_for: Callable[[np.ndarray], Optional[np.ndarray]]) -> int:
     pairs = [(node.input[0], node.input[1], 1.0)]
     if node.op == "Sub":
         pairs = [(node.input[0], node.input[1], -1.0)]
@@ -42,7 +61,7 @@ def _rewrite(view: GraphView, node) -> int:
         if matched is None:
             continue
         factor, chain = matched
-        alpha = _wasm_safe(-sign * factor)
+        alpha = alpha_for(-sign * factor)
         if alpha is None or any(view.sole_consumer(n) is None for n in [relu, mul] + chain):
             continue
         name, x = node.name, relu.input[0]

@@ -80,24 +80,25 @@ def is_base(view: GraphView, node) -> bool:
     return node.op in BY_BASE and is_float32_nhwc(node) and const_shape(view, node.input[1]) is not None
 
 
-def activation_after(view: GraphView, node, kind: FusedKind, channels: Optional[int]):
-    """The activation reading only `node`, if kind may fuse it into an op with `channels` outputs."""
+def activation_after(view: GraphView, node, kind: FusedKind, channels: Optional[int], any_prelu_alpha: bool = False):
+    """The activation reading only `node`, if kind may fuse it into an op with `channels` outputs
+    (a Prelu only with one alpha per channel, unless any_prelu_alpha: see fuse_prelu.py)."""
     activation = view.sole_consumer(node, kind.activations)
     if activation is None or activation.input[0] != node.name and activation.input[0] != f"{node.name}:0":
         return None
     if attr(activation, "T").type != DT_FLOAT:
         return None
-    if activation.op == "Prelu" and not prelu_alpha_ok(view, activation.input[1], channels):
+    if activation.op == "Prelu" and not any_prelu_alpha and not prelu_alpha_ok(view, activation.input[1], channels):
         return None
     return activation
 
 
-def fuse_bias_activation(view: GraphView, kind: FusedKind) -> int:
+def fuse_bias_activation(view: GraphView, kind: FusedKind, any_prelu_alpha: bool = False) -> int:
     """base -> BiasAdd [-> activation] and fused[BiasAdd] -> activation become one fused node."""
     count = 0
     for node in view.live_nodes():
         if node.op == kind.fused_op and list(attr(node, "fused_ops").list.s) == [b"BiasAdd"]:
-            activation = activation_after(view, node, kind, fused_channels(view, node))
+            activation = activation_after(view, node, kind, fused_channels(view, node), any_prelu_alpha)
             if activation is not None:
                 _replace(view, kind, node, node.input[2], [node, activation], activation)
                 count += 1
@@ -105,7 +106,7 @@ def fuse_bias_activation(view: GraphView, kind: FusedKind) -> int:
             bias_add = view.sole_consumer(node, ("BiasAdd",))
             if bias_add is None or bias_add.input[0] not in (node.name, f"{node.name}:0") or not is_float32_nhwc(bias_add):
                 continue
-            activation = activation_after(view, bias_add, kind, fused_channels(view, node))
+            activation = activation_after(view, bias_add, kind, fused_channels(view, node), any_prelu_alpha)
             chain = [node, bias_add] + ([activation] if activation is not None else [])
             _replace(view, kind, node, bias_add.input[1], chain, activation)
             count += 1
