@@ -13,8 +13,10 @@ from tensorflowjs.graph import freeze, pipeline, signature as signature_lib
 
 
 def _write_frozen_copy(graph_def: Any, frozen_graph_dir: str) -> None:
+    from tensorflowjs.graph import tensors
     from tensorflowjs.output import output_file
 
+    tensors.load_stored(graph_def)  # the file must hold every value, not references to a checkpoint
     os.makedirs(frozen_graph_dir, exist_ok=True)
     with output_file(os.path.join(frozen_graph_dir, "model.pb")) as path:
         with open(path, "wb") as f:
