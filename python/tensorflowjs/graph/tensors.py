@@ -139,17 +139,19 @@ _STORED: Dict[bytes, StoredTensor] = {}
 
 def stored_tensor(tensor: Any) -> Optional[StoredTensor]:
     """The StoredTensor a TensorProto stands for, or None when it holds its value itself."""
-    content = tensor.tensor_content
-    if not content.startswith(_STORED_PREFIX):
-        return None
-    return _STORED.get(content[len(_STORED_PREFIX):])
+    return _stored_by_content(tensor.tensor_content)
+
+
+def _stored_by_content(content: bytes) -> Optional[StoredTensor]:
+    return _STORED.get(content[len(_STORED_PREFIX):]) if content.startswith(_STORED_PREFIX) else None
 
 
 def to_ndarray(tensor: Any) -> np.ndarray:
     """The value of a TensorProto, as TensorFlow reads it: tensor_content, else the typed values
     with the last one repeated to fill the shape (an empty list means zeros). A stored constant's
     value is memory-mapped from its file."""
-    stored = stored_tensor(tensor)
+    content = tensor.tensor_content  # read once: each read of a bytes field copies it
+    stored = _stored_by_content(content)
     if stored is not None:
         return stored.array()
     name = tf_protos.data_type_name(tensor.dtype)
@@ -164,8 +166,8 @@ def to_ndarray(tensor: Any) -> np.ndarray:
         array[:] = (values + values[-1:] * (count - len(values)))[:count] if values else b""
         return array.reshape(shape)
     dtype = np.dtype(row.numpy)
-    if tensor.tensor_content:
-        return np.frombuffer(tensor.tensor_content, dtype=dtype.newbyteorder("<")).astype(dtype, copy=False).reshape(shape)
+    if content:
+        return np.frombuffer(content, dtype=dtype.newbyteorder("<")).astype(dtype, copy=False).reshape(shape)
     values = getattr(tensor, row.field)
     if name == "DT_HALF":
         values = np.asarray(values, dtype=np.uint16).view(np.float16)
