@@ -160,3 +160,7 @@ def test_frozen_graph_copy_holds_the_variable_values(tmp_path):
         graph_def.ParseFromString(f.read())
     (weights,) = [tensors.to_ndarray(n.attr["value"].tensor) for n in graph_def.node if n.op == "Const"]
     np.testing.assert_allclose(x @ weights, y, rtol=1e-4, atol=1e-4)
+
+
+if __name__ == "__main__":
+    sys.exit(pytest.main([__file__, "-q"]))
