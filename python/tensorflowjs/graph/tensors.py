@@ -17,6 +17,7 @@ from typing import Any, Dict, Iterator, NamedTuple, Optional, Tuple
 import numpy as np
 
 from tensorflowjs import tf_protos
+from tensorflowjs.errors import ConversionError
 
 
 class DataType(NamedTuple):
@@ -100,8 +101,6 @@ class StoredTensor:
 
     def array(self) -> np.ndarray:
         """The value, memory-mapped read-only: pages are read (and resident) only while used."""
-        from tensorflowjs.errors import ConversionError
-
         if self.nbytes == 0:
             return np.zeros(self.shape, self.dtype)
         try:
@@ -115,8 +114,6 @@ class StoredTensor:
     def chunks(self, max_bytes: int = CHUNK_BYTES) -> Iterator[np.ndarray]:
         """The value flattened, as consecutive pieces of at most max_bytes, read from the file
         (not mapped, so what was read does not stay resident)."""
-        from tensorflowjs.errors import ConversionError
-
         step = max(1, max_bytes // self.dtype.itemsize) * self.dtype.itemsize
         with open(self.path, "rb", buffering=0) as f:
             f.seek(self.offset)
