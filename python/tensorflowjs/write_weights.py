@@ -1,13 +1,14 @@
 """Writes weight groups as TF.js shards plus their manifest, streaming one weight at a time.
 
 Each weight is encoded (and quantized) chunk by chunk straight into the shard files by the
-native ShardWriter, so writing a model never needs a second copy of it in memory.
+native ShardWriter, so writing a model never needs a second copy of it in memory. A weight that
+offers its value in pieces (a constant still in its checkpoint file) is never whole in memory.
 """
 
 import json
 import os
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Mapping, Optional, Sequence
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -27,6 +28,8 @@ class Weight:
     # Known up front for streamed sources, so planning need not read the data.
     dtype: Optional[str] = None
     shape: Optional[Sequence[int]] = None
+    # The value flattened, in consecutive pieces, for weights too big to load whole.
+    chunks: Optional[Callable[[], Iterable[np.ndarray]]] = None
 
     @classmethod
     def of(cls, name: str, data: np.ndarray) -> "Weight":
@@ -61,21 +64,42 @@ def _plan(weight: Weight, quantize_to: Optional[str]) -> _Planned:
     return _Planned(weight, dtype, shape, quantize_to, int(np.prod(shape, dtype=np.int64)) * itemsize)
 
 
+def _pieces(weight: Weight) -> Callable[[], Iterable[np.ndarray]]:
+    """The weight's value in its manifest dtype, as pieces written in order; a loaded value is
+    loaded once, however often the pieces are read."""
+    if weight.chunks is not None:
+        return lambda: (dtypes.to_manifest_array(chunk, weight.name) for chunk in weight.chunks())
+    whole = [dtypes.to_manifest_array(weight.load(), weight.name)]
+    return lambda: whole
+
+
+def _affine_range(weight: Weight, pieces: Callable[[], Iterable[np.ndarray]]) -> np.ndarray:
+    """What the affine parameters are computed from: the value, or for a streamed one each
+    piece's min and max (the parameters depend only on the range, and a NaN or Inf anywhere
+    still makes it non-finite)."""
+    if weight.chunks is None:
+        return next(iter(pieces()))
+    return np.asarray([extreme for piece in pieces() if piece.size for extreme in (np.min(piece), np.max(piece))], np.float32)
+
+
 def _write_one(writer, planned: _Planned) -> Dict:
     entry = {"name": planned.weight.name, "shape": planned.shape, "dtype": planned.dtype}
     if planned.string_bytes is not None:
         writer.write(planned.string_bytes)
         return entry
-    array = dtypes.to_manifest_array(planned.weight.load(), planned.weight.name)
+    pieces = _pieces(planned.weight)
     if planned.quantize_to == quantization.QUANTIZATION_DTYPE_FLOAT16:
-        writer.write_float16(array)
+        for piece in pieces():
+            writer.write_float16(piece)
         entry["quantization"] = {"dtype": "float16", "original_dtype": "float32"}
     elif planned.quantize_to:
-        minimum, scale = quantization.affine_params(array, planned.quantize_to, planned.weight.name)
-        writer.write_affine(array, quantization.AFFINE_BITS[planned.quantize_to], minimum, scale)
+        minimum, scale = quantization.affine_params(_affine_range(planned.weight, pieces), planned.quantize_to, planned.weight.name)
+        for piece in pieces():
+            writer.write_affine(piece, quantization.AFFINE_BITS[planned.quantize_to], minimum, scale)
         entry["quantization"] = {"dtype": planned.quantize_to, "min": minimum, "scale": scale, "original_dtype": "float32"}
     else:
-        writer.write(array.reshape(-1).view(np.uint8))
+        for piece in pieces():
+            writer.write(piece.reshape(-1).view(np.uint8))
     return entry
 
 

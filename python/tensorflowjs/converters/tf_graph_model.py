@@ -17,8 +17,10 @@ FROZEN_GRAPH_FILE_NAME = "model.json.frozen"
 
 
 def _write_frozen_copy(graph_def: Any, frozen_graph_dir: str) -> None:
+    from tensorflowjs.graph import tensors
     from tensorflowjs.output import output_file
 
+    tensors.load_stored(graph_def)  # the file must hold every value, not references to a checkpoint
     os.makedirs(frozen_graph_dir, exist_ok=True)
     with output_file(os.path.join(frozen_graph_dir, FROZEN_GRAPH_FILE_NAME)) as path:
         with open(path, "wb") as f:

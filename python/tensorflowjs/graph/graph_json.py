@@ -41,19 +41,20 @@ def _function_consts_unique(graph_def: Any) -> None:
                 function.ret[key] = renames[head] + sep + rest
 
 
-def _loader(tensor_proto: Any):
-    def load() -> np.ndarray:
-        array = tensors.to_ndarray(tensor_proto)
-        if array.dtype == np.int64 or array.dtype == np.uint64:
-            # TF.js has no int64; sentinels like INT64_MAX (slice to the end) keep their meaning.
-            array = np.clip(array, _INT32.min, _INT32.max).astype(np.int32)
-        elif array.dtype == np.float64 or array.dtype == np.float16:
-            array = array.astype(np.float32)
-        elif array.dtype == np.complex128:
-            array = array.astype(np.complex64)
-        return array
+def _narrowed(array: np.ndarray) -> np.ndarray:
+    """A constant's value in a dtype TF.js has, element by element (so it applies to chunks too)."""
+    if array.dtype == np.int64 or array.dtype == np.uint64:
+        # TF.js has no int64; sentinels like INT64_MAX (slice to the end) keep their meaning.
+        return np.clip(array, _INT32.min, _INT32.max).astype(np.int32)
+    if array.dtype == np.float64 or array.dtype == np.float16:
+        return array.astype(np.float32)
+    if array.dtype == np.complex128:
+        return array.astype(np.complex64)
+    return array
 
-    return load
+
+def _loader(tensor_proto: Any):
+    return lambda: _narrowed(tensors.to_ndarray(tensor_proto))
 
 
 def _const_nodes(graph_def: Any):
@@ -79,7 +80,10 @@ def _weight(node: Any) -> Weight:
     tensor = node.attr["value"].tensor
     dtype = _MANIFEST_DTYPE.get(tf_protos.data_type_name(tensor.dtype))
     shape = None if tensor.tensor_shape.unknown_rank else [d.size for d in tensor.tensor_shape.dim]
-    return Weight(node.name, _loader(tensor), dtype if shape is not None else None, shape if dtype else None)
+    stored = tensors.stored_tensor(tensor)
+    # A constant kept in its checkpoint file is streamed from it to the shards, chunk by chunk.
+    chunks = None if stored is None else lambda: (_narrowed(chunk) for chunk in stored.chunks())
+    return Weight(node.name, _loader(tensor), dtype if shape is not None else None, shape if dtype else None, chunks)
 
 
 def extract_weights(graph_def: Any) -> List[Weight]:

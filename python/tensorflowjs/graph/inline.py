@@ -37,6 +37,8 @@ class Variable:
     load: Callable[[], np.ndarray]
     # A TF1 reference variable (VariableV2) holding this DataType: every op reading it reads its value.
     ref_dtype: Optional[int] = None
+    # Where the value lies in the checkpoint: a large one becomes a stored constant, never copied.
+    stored: Optional[tensors.StoredTensor] = None
 
 
 Value = Union[str, Variable]  # an emitted graph tensor ("node:1") or a captured variable
@@ -68,7 +70,7 @@ class Inliner:
     def variable_const(self, variable: Variable, dtype: int) -> str:
         """The Const node holding a variable's value (one per variable, however often it is read)."""
         if id(variable) not in self._consts:
-            value = variable.load()
+            value = variable.stored if variable.stored is not None else variable.load()
             if tensors.data_type_of(value.dtype) != dtype:
                 raise NeedsTensorFlow(f"variable {variable.name} is read as {tf_protos.data_type_name(dtype)} but holds {value.dtype}")
             node = self.graph_def.node.add(name=self.unique_name(variable.name))

@@ -102,7 +102,8 @@ def _captures(meta_graph: Any, function_name: str, saved_model_dir: str) -> List
             raise NeedsTensorFlow(f"variable {saved.variable.name} has no value in the checkpoint")
         if bundle.sliced(keys[0]) or bundle.dtype_name(keys[0]) not in tensors.DATA_TYPES:
             raise NeedsTensorFlow(f"variable {saved.variable.name} is partitioned or of a dtype read only by TensorFlow")
-        captures.append(Variable(saved.variable.name or f"variable_{node_id}", functools.partial(bundle.tensor, keys[0])))
+        captures.append(Variable(saved.variable.name or f"variable_{node_id}", functools.partial(bundle.tensor, keys[0]),
+                                 stored=bundle.stored(keys[0])))
     return captures
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from tensorflowjs import extras, tf_protos
 from tensorflowjs.errors import ConversionError
+from tensorflowjs.graph.tensors import StoredTensor
 
 OBJECT_GRAPH_KEY = "_CHECKPOINTABLE_OBJECT_GRAPH"
 
@@ -333,6 +334,15 @@ class TensorBundle:
         if dtype is None:
             return self._strings(key, entry, shape, data)
         return np.asarray(data).view(dtype).reshape(shape)
+
+    def stored(self, key: str) -> Optional[StoredTensor]:
+        """Where a numeric tensor's bytes lie in its data shard, for reading them on demand
+        (None for strings, slices and dtypes numpy lacks): the same value tensor() gives."""
+        entry = self._entry(key)
+        dtype_name = self.dtype_name(key)
+        if entry.slices or dtype_name not in _NUMPY_DTYPES:
+            return None
+        return StoredTensor(self._shard_path(entry.shard_id), entry.offset, np.dtype(_NUMPY_DTYPES[dtype_name]), tuple(self.shape(key)))
 
     def object_graph(self) -> Any:
         """The checkpoint's tensorflow.TrackableObjectGraph: which object each tensor belongs to."""

@@ -2,15 +2,22 @@
 
 Graph rewrites and weight extraction run on graphs that never saw TensorFlow, so they read and
 write constants through this table rather than tensor_util.
+
+A large constant frozen from a checkpoint stays in its file (a StoredTensor): its TensorProto
+holds dtype, shape and a token naming it, so a model of many gigabytes is never copied into
+memory; readers get a memory-mapped array, and weight writing streams it in chunks.
 """
 
 from __future__ import annotations
 
-from typing import Any, Dict, NamedTuple, Optional
+import os
+from dataclasses import dataclass
+from typing import Any, Dict, Iterator, NamedTuple, Optional, Tuple
 
 import numpy as np
 
 from tensorflowjs import tf_protos
+from tensorflowjs.errors import ConversionError
 
 
 class DataType(NamedTuple):
@@ -55,9 +62,95 @@ def numpy_dtype(data_type: int) -> Optional[Any]:
     return None if row is None else np.dtype(row.numpy)
 
 
+# Constants at least this big are kept in their file when they come from one; smaller ones are
+# copied, which costs little and saves a file read per use.
+STORED_MIN_BYTES = 1 << 20
+# Bytes per piece when a stored tensor is streamed: bounds the memory of writing it.
+CHUNK_BYTES = 8 << 20
+
+
+class StoredArray(np.ndarray):
+    """A read-only memory-mapped view of a StoredTensor; knows its source, so writing an
+    unchanged view back as a constant (a folded Reshape) keeps it stored instead of copying it."""
+
+    stored: Optional["StoredTensor"] = None
+    address: int = 0
+
+    def __array_finalize__(self, obj: Any) -> None:
+        self.stored = getattr(obj, "stored", None)
+        self.address = getattr(obj, "address", 0)
+
+    def same_bytes(self) -> bool:
+        """Whether this array is all of its source's bytes, in order."""
+        return (self.stored is not None and self.flags.c_contiguous and self.ctypes.data == self.address
+                and self.dtype == self.stored.dtype and self.nbytes == self.stored.nbytes)
+
+
+@dataclass(frozen=True)
+class StoredTensor:
+    """A tensor whose raw little-endian bytes lie at `offset` in a file (a checkpoint shard)."""
+
+    path: str
+    offset: int
+    dtype: np.dtype
+    shape: Tuple[int, ...]
+
+    @property
+    def nbytes(self) -> int:
+        return int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+
+    def array(self) -> np.ndarray:
+        """The value, memory-mapped read-only: pages are read (and resident) only while used."""
+        if self.nbytes == 0:
+            return np.zeros(self.shape, self.dtype)
+        try:
+            mapped = np.memmap(self.path, dtype=self.dtype, mode="r", offset=self.offset, shape=self.shape)
+        except (OSError, ValueError) as e:  # ValueError: the file shrank since it was indexed
+            raise ConversionError(f"{self.path} cannot be read ({e}); copy the model again") from None
+        view = mapped.view(StoredArray)
+        view.stored, view.address = self, mapped.ctypes.data
+        return view
+
+    def chunks(self, max_bytes: int = CHUNK_BYTES) -> Iterator[np.ndarray]:
+        """The value flattened, as consecutive pieces of at most max_bytes, read from the file
+        (not mapped, so what was read does not stay resident)."""
+        step = max(1, max_bytes // self.dtype.itemsize) * self.dtype.itemsize
+        with open(self.path, "rb", buffering=0) as f:
+            f.seek(self.offset)
+            for start in range(0, self.nbytes, step):
+                piece = np.empty(min(step, self.nbytes - start), np.uint8)
+                view, filled = memoryview(piece), 0
+                while filled < len(piece):
+                    read = f.readinto(view[filled:])
+                    if not read:
+                        raise ConversionError(f"{self.path} ends before byte {self.offset + self.nbytes}; the file is truncated, copy the model again")
+                    filled += read
+                yield piece.view(self.dtype)
+
+
+# A stored constant's tensor_content: this prefix, then its token in _STORED. No real tensor's
+# bytes are mistaken for one: the token is random and known only to this process.
+_STORED_PREFIX = b"\0tensorflowjs stored tensor\0"
+_STORED: Dict[bytes, StoredTensor] = {}
+
+
+def stored_tensor(tensor: Any) -> Optional[StoredTensor]:
+    """The StoredTensor a TensorProto stands for, or None when it holds its value itself."""
+    return _stored_by_content(tensor.tensor_content)
+
+
+def _stored_by_content(content: bytes) -> Optional[StoredTensor]:
+    return _STORED.get(content[len(_STORED_PREFIX):]) if content.startswith(_STORED_PREFIX) else None
+
+
 def to_ndarray(tensor: Any) -> np.ndarray:
     """The value of a TensorProto, as TensorFlow reads it: tensor_content, else the typed values
-    with the last one repeated to fill the shape (an empty list means zeros)."""
+    with the last one repeated to fill the shape (an empty list means zeros). A stored constant's
+    value is memory-mapped from its file."""
+    content = tensor.tensor_content  # read once: each read of a bytes field copies it
+    stored = _stored_by_content(content)
+    if stored is not None:
+        return stored.array()
     name = tf_protos.data_type_name(tensor.dtype)
     row = DATA_TYPES.get(name)
     if row is None:
@@ -70,8 +163,8 @@ def to_ndarray(tensor: Any) -> np.ndarray:
         array[:] = (values + values[-1:] * (count - len(values)))[:count] if values else b""
         return array.reshape(shape)
     dtype = np.dtype(row.numpy)
-    if tensor.tensor_content:
-        return np.frombuffer(tensor.tensor_content, dtype=dtype.newbyteorder("<")).astype(dtype, copy=False).reshape(shape)
+    if content:
+        return np.frombuffer(content, dtype=dtype.newbyteorder("<")).astype(dtype, copy=False).reshape(shape)
     values = getattr(tensor, row.field)
     if name == "DT_HALF":
         values = np.asarray(values, dtype=np.uint16).view(np.float16)
@@ -98,7 +191,15 @@ def set_const(node: Any, value: Any) -> None:
 
 
 def fill_tensor_proto(tensor: Any, value: Any) -> None:
-    """Writes `value` into `tensor` (a TensorProto of any pool) in place: dtype, shape, data."""
+    """Writes `value` into `tensor` (a TensorProto of any pool) in place: dtype, shape, data.
+    A StoredTensor (or an unchanged view of one) of at least STORED_MIN_BYTES stays in its file."""
+    if isinstance(value, StoredArray) and value.same_bytes():
+        value = StoredTensor(value.stored.path, value.stored.offset, value.dtype, tuple(value.shape))
+    if isinstance(value, StoredTensor):
+        if value.nbytes >= STORED_MIN_BYTES:
+            _fill_stored(tensor, value)
+            return
+        value = value.array()
     array = np.asarray(value)
     tensor.Clear()
     tensor.dtype = data_type_of(array.dtype)
@@ -108,3 +209,22 @@ def fill_tensor_proto(tensor: Any, value: Any) -> None:
         tensor.string_val.extend(v if isinstance(v, bytes) else str(v).encode() for v in array.reshape(-1))
     else:
         tensor.tensor_content = np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
+
+
+def _fill_stored(tensor: Any, stored: StoredTensor) -> None:
+    tensor.Clear()
+    tensor.dtype = data_type_of(stored.dtype)
+    for size in stored.shape:
+        tensor.tensor_shape.dim.add().size = size
+    token = os.urandom(16)
+    _STORED[token] = stored
+    tensor.tensor_content = _STORED_PREFIX + token
+
+
+def load_stored(graph_def: Any) -> None:
+    """Copies every stored constant's value into its TensorProto, so the GraphDef stands alone
+    (serialised to a file)."""
+    nodes = list(graph_def.node) + [node for function in graph_def.library.function for node in function.node_def]
+    for node in nodes:
+        if node.op == "Const" and stored_tensor(node.attr["value"].tensor) is not None:
+            fill_tensor_proto(node.attr["value"].tensor, np.array(to_ndarray(node.attr["value"].tensor)))

@@ -54,7 +54,7 @@ def _variables(saved_model_dir: str, graph_def: Any) -> Dict[str, Variable]:
         if node.name not in keys or bundle.sliced(node.name) or bundle.dtype_name(node.name) not in tensors.DATA_TYPES:
             continue  # read by the signature only if TensorFlow's path is taken (the inliner says so)
         reference = node.attr["dtype"].type if _VARIABLE_OPS[node.op] else None
-        variables[node.name] = Variable(node.name, functools.partial(bundle.tensor, node.name), reference)
+        variables[node.name] = Variable(node.name, functools.partial(bundle.tensor, node.name), reference, bundle.stored(node.name))
     return variables
 
 

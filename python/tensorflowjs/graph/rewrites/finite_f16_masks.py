@@ -56,14 +56,14 @@ def finite_f16_masks(view: GraphView) -> int:
     changed = []
     for node in view.live_nodes(["Const"]):
         value = view.const_value(node.name)
-        if value is None or value.dtype != np.float32 or value.size == 0 or node.name in view.keep:
+        # The graph is checked before the value: a model's weights are never read here.
+        if value is None or value.dtype != np.float32 or value.size == 0 or node.name in view.keep or not _only_feeds_softmax(view, node.name):
             continue
         hidden = value < -FLOAT16_MAX
         if not hidden.any() or np.any(value[~hidden] != 0):  # a mask: the fill value, or 0 where nothing is hidden
             continue
-        if _only_feeds_softmax(view, node.name):
-            view.replace_with_const(node, np.where(hidden, np.float32(MASK_VALUE), np.float32(0)))
-            changed.append(f"{node.name} ({float(value.min()):.3g})")
+        view.replace_with_const(node, np.where(hidden, np.float32(MASK_VALUE), np.float32(0)))
+        changed.append(f"{node.name} ({float(value.min()):.3g})")
     if changed:
         warnings.warn(f"softmax mask constants beyond float16's range set to {MASK_VALUE:g} so half-float "
                       f"WebGL stays finite: {', '.join(changed)}", MaskConstantWarning, stacklevel=2)
