@@ -36,8 +36,8 @@ FLOORS = {
     "fuse_prelu_test.py": 5,
     "normalize_bias_add_test.py": 3,
     "tf_module_mapper_test.py": 2,
-    "converter_test.py": 23,
-    "keras_tfjs_loader_test.py": 3,
+    "converter_test.py": 27,
+    "keras_tfjs_loader_test.py": 18,
 }
 
 
