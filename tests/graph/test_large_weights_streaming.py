@@ -150,13 +150,14 @@ def test_stored_constant_keeps_its_value_out_of_the_proto_until_it_must_hold_it(
 
 
 def test_frozen_graph_copy_holds_the_variable_values(tmp_path):
+    from tensorflowjs.converters.tf_graph_model import FROZEN_GRAPH_FILE_NAME
     from tensorflowjs.converters.tf_saved_model_conversion_v2 import convert_tf_saved_model
 
     path = str(tmp_path / "saved_model")
     x, y = build(path, count=1, size=600)  # 1.4 MB: a stored constant
     convert_tf_saved_model(path, str(tmp_path / "out"), frozen_graph_dir=str(tmp_path / "frozen"))
     graph_def = tf_protos.message_class("tensorflow.GraphDef")()
-    with open(tmp_path / "frozen" / "model.pb", "rb") as f:
+    with open(tmp_path / "frozen" / FROZEN_GRAPH_FILE_NAME, "rb") as f:
         graph_def.ParseFromString(f.read())
     (weights,) = [tensors.to_ndarray(n.attr["value"].tensor) for n in graph_def.node if n.op == "Const"]
     np.testing.assert_allclose(x @ weights, y, rtol=1e-4, atol=1e-4)
