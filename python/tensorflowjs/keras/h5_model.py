@@ -16,6 +16,7 @@ from typing import Dict, Iterator, List
 import h5py
 
 from tensorflowjs.errors import ConversionError
+from tensorflowjs.keras.config_schema import check_model_config
 from tensorflowjs.keras.model_source import KerasModelSource, dataset_weight
 from tensorflowjs.keras.weight_names import KERAS3_RENAMES, strip_tensor_suffix
 from tensorflowjs.write_weights import Weight
@@ -102,6 +103,7 @@ def open_keras_h5(path: str) -> Iterator[KerasModelSource]:
         model_config = _json_attr(f, "model_config", path)
         if not isinstance(model_config, dict) or "class_name" not in model_config:
             raise ConversionError(f"{path}: model_config is not a Keras model config")
+        check_model_config(model_config, path)
         keras_version = _text(f.attrs.get("keras_version", f.get("model_weights", f).attrs.get("keras_version", "2")))
         keras_major = int(keras_version.split(".")[0]) if keras_version.split(".")[0].isdigit() else 2
         training_config = _json_attr(f, "training_config", path) if "training_config" in f.attrs and keras_major < 3 else None

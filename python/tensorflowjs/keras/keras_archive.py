@@ -24,6 +24,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 import h5py
 
 from tensorflowjs.errors import ConversionError
+from tensorflowjs.keras.config_schema import check_model_config
 from tensorflowjs.keras.model_source import KerasModelSource, dataset_weight
 from tensorflowjs.keras.weight_names import CELLS, variable_names
 from tensorflowjs.write_weights import Weight
@@ -198,6 +199,7 @@ def _read_config(path: str, archive: zipfile.ZipFile) -> Dict:
         raise ConversionError(f"{path}: {CONFIG} is not valid JSON ({e})") from None
     if not isinstance(config, dict) or "class_name" not in config:
         raise ConversionError(f"{path}: {CONFIG} is not a Keras model config")
+    check_model_config(config, path)
     return config
 
 
