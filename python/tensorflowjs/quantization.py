@@ -5,6 +5,7 @@ shards are byte-identical to it on the same weights.
 """
 
 import fnmatch
+import math
 import warnings
 from typing import Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
@@ -106,15 +107,31 @@ def quantize_weights(data: np.ndarray, quantization_dtype: str) -> Tuple[np.ndar
     return _quantize.affine_encode(data, AFFINE_BITS[quantization_dtype], minimum, scale), {"min": minimum, "scale": scale}
 
 
+def is_finite_number(value) -> bool:
+    """Whether a value read from a manifest is a usable min or scale (JSON allows 1e999 and 10**400)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+def _affine_metadata(metadata: Optional[Mapping[str, float]]) -> Tuple[float, float]:
+    """(min, scale) of affine-quantized data: finite numbers, as a manifest from a file may say anything."""
+    values = [metadata.get(key) if isinstance(metadata, Mapping) else None for key in ("min", "scale")]
+    if not all(is_finite_number(v) for v in values):
+        raise ConversionError(f"affine-quantized data needs finite numbers as 'min' and 'scale' metadata to be dequantized, got {values}")
+    return float(values[0]), float(values[1])
+
+
 def dequantize_weights(data: np.ndarray, metadata: Optional[Mapping[str, float]] = None, original_dtype=np.float32) -> np.ndarray:
     """Inverse of quantize_weights, computed the way TF.js does (q * scale + min)."""
     data = np.asarray(data)
     if data.dtype == np.float16:
         result = _quantize.float16_decode(np.ascontiguousarray(data).view(np.uint16))
     elif data.dtype in (np.uint8, np.uint16):
-        if not metadata or "min" not in metadata or "scale" not in metadata:
-            raise ConversionError("affine-quantized data needs 'min' and 'scale' metadata to be dequantized")
-        result = _quantize.affine_decode(np.ascontiguousarray(data), float(metadata["min"]), float(metadata["scale"]))
+        result = _quantize.affine_decode(np.ascontiguousarray(data), *_affine_metadata(metadata))
     else:
         raise ConversionError(f"cannot dequantize data of dtype {data.dtype}; expected float16, uint8 or uint16")
     return result.astype(original_dtype, copy=False)

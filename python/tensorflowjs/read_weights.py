@@ -140,7 +140,7 @@ def _check_entry(entry: Mapping, where: str) -> int:
     if quant is not None:
         if not isinstance(quant, Mapping) or not _is_key_of(quant.get("dtype"), _QUANTIZED_NUMPY) or entry["dtype"] != "float32":
             raise ConversionError(f"{where}: weight {name!r} has invalid quantization {quant!r}; only float32 weights quantized to uint8, uint16 or float16 are supported")
-        if quant["dtype"] != "float16" and not all(isinstance(quant.get(k), (int, float)) and not isinstance(quant.get(k), bool) and math.isfinite(quant[k]) for k in ("min", "scale")):
+        if quant["dtype"] != "float16" and not all(quantization.is_finite_number(quant.get(k)) for k in ("min", "scale")):
             raise ConversionError(f"{where}: weight {name!r} is {quant['dtype']}-quantized but lacks finite 'min' and 'scale'")
     return math.prod(shape)
 

@@ -24,6 +24,8 @@ HANG_SECONDS = float(os.environ.get("TFJS_FUZZ_HANG_SECONDS", "20"))
 # Growth of the process's peak RSS over the whole run past this is a memory failure.
 MEMORY_BOUND_BYTES = int(os.environ.get("TFJS_FUZZ_MEMORY_MB", "1536")) << 20
 CHUNK = 25  # examples per hypothesis run; each run has its own seed
+# A long run records each failure and goes on fuzzing (then fails listing them all).
+KEEP_GOING = bool(os.environ.get("TFJS_FUZZ_KEEP_GOING"))
 
 
 class Hang(Exception):
@@ -76,14 +78,34 @@ def fuzz(strategy: st.SearchStrategy, target: Callable[[Any], Any], allowed=(), 
         if _peak_rss() - baseline > MEMORY_BOUND_BYTES:
             raise MemoryBound(f"peak RSS grew by {(_peak_rss() - baseline) >> 20} MiB")
 
-    chunk = 0
+    chunk, failures = 0, []
     while chunk == 0 or time.monotonic() < deadline:
-        seed(int(os.environ.get("TFJS_FUZZ_SEED", "0")) * 100003 + chunk)(run)()
+        try:
+            seed(int(os.environ.get("TFJS_FUZZ_SEED", "0")) * 100003 + chunk)(run)()
+        except Exception as e:  # noqa: BLE001 - a long run records every finding, then fails
+            if not KEEP_GOING:
+                raise
+            failures.append(_finding(e))
         chunk += 1
     if os.environ.get("TFJS_FUZZ_REPORT"):
         with open(os.environ["TFJS_FUZZ_REPORT"], "a") as f:
-            f.write(f"{name or getattr(target, '__name__', '?')}\t{count[0]}\t{seconds:.0f}\n")
+            f.write(f"{name or getattr(target, '__name__', '?')}\t{count[0]} inputs\t{seconds:.0f} s\t{len(failures)} failures\n")
+            f.writelines(f"  {failure}\n" for failure in sorted(set(failures)))
+    assert not failures, "\n".join(sorted(set(failures)))
     return count[0]
+
+
+def _finding(error: BaseException) -> str:
+    """One line per distinct crash: its type, message and the innermost frame of our code."""
+    import traceback
+
+    errors = list(getattr(error, "exceptions", [error]))
+    lines = []
+    for e in errors:
+        frames = [f for f in traceback.extract_tb(e.__traceback__) if "/tensorflowjs/" in f.filename or "/tools/" in f.filename]
+        where = f"{frames[-1].filename.split('/python/')[-1]}:{frames[-1].lineno}" if frames else "?"
+        lines.append(f"{type(e).__name__} at {where}: {str(e).splitlines()[0][:160] if str(e) else ''}")
+    return " | ".join(lines)
 
 
 # --- bytes ----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import os
 import tempfile
 import warnings
 import zipfile
+import zlib
 from typing import ContextManager, Dict, Iterator, Optional
 
 from tensorflowjs import formats
@@ -26,8 +27,22 @@ from tensorflowjs.write_weights import DEFAULT_SHARD_SIZE_BYTES
 _READERS = {"keras": open_keras_h5, "keras_keras": open_keras_archive}
 
 
-def open_keras_file(path: str) -> ContextManager[KerasModelSource]:
+# What h5py, zipfile and zlib raise on a damaged file (found by tests/fuzz).
+_DAMAGED_FILE_ERRORS = (OSError, RuntimeError, KeyError, ValueError, EOFError, NotImplementedError, zipfile.BadZipFile, zlib.error)
+
+
+@contextlib.contextmanager
+def open_keras_file(path: str) -> Iterator[KerasModelSource]:
     """A .h5 or .keras model, recognised by content whatever its name or --input_format says."""
+    with contextlib.ExitStack() as stack:
+        try:
+            source = stack.enter_context(_open_reader(path))
+        except _DAMAGED_FILE_ERRORS as e:
+            raise ConversionError(f"{path} cannot be read: {type(e).__name__}: {e}; the file is truncated or damaged") from None
+        yield source
+
+
+def _open_reader(path: str) -> ContextManager[KerasModelSource]:
     if os.path.isdir(path):
         raise ConversionError(f"{path} is a directory; a Keras model file (.h5 or .keras) was expected (a Keras SavedModel needs --input_format keras_saved_model)")
     detected = formats.detect_format(path)

@@ -6,11 +6,12 @@ write constants through this table rather than tensor_util.
 
 from __future__ import annotations
 
-from typing import Any, Dict, NamedTuple, Optional
+from typing import Any, Dict, List, NamedTuple, Optional
 
 import numpy as np
 
 from tensorflowjs import tf_protos
+from tensorflowjs.errors import ConversionError
 
 
 class DataType(NamedTuple):
@@ -55,15 +56,40 @@ def numpy_dtype(data_type: int) -> Optional[Any]:
     return None if row is None else np.dtype(row.numpy)
 
 
+# A constant stored as a few values repeated to fill its shape is expanded in memory; a graph
+# file of a few bytes must not make that take more than this.
+MAX_CONSTANT_BYTES = 1 << 30
+
+
+def _data_type_name(number: int) -> str:
+    try:
+        return tf_protos.data_type_name(number)
+    except (KeyError, ValueError):
+        return f"DataType {number}"
+
+
+def _element_count(shape: List[int], name: str) -> int:
+    """Elements of a constant's shape, refusing shapes no real constant has (negative, or too big to hold)."""
+    count = 1
+    for size in shape:
+        if size < 0:
+            raise ConversionError(f"a {name} constant has shape {shape}, with a negative dimension; the graph is damaged")
+        count *= size
+    itemsize = 16 if name == "DT_STRING" else np.dtype(DATA_TYPES[name].numpy).itemsize
+    if count * itemsize > MAX_CONSTANT_BYTES:
+        raise ConversionError(f"a {name} constant of shape {shape} would take {count * itemsize} bytes, more than the {MAX_CONSTANT_BYTES} allowed")
+    return count
+
+
 def to_ndarray(tensor: Any) -> np.ndarray:
     """The value of a TensorProto, as TensorFlow reads it: tensor_content, else the typed values
     with the last one repeated to fill the shape (an empty list means zeros)."""
-    name = tf_protos.data_type_name(tensor.dtype)
+    name = _data_type_name(tensor.dtype)
     row = DATA_TYPES.get(name)
     if row is None:
-        raise ValueError(f"constant of dtype {name} cannot be read")
+        raise ConversionError(f"a constant of dtype {name} cannot be read; TF.js has no such dtype")
     shape = [d.size for d in tensor.tensor_shape.dim]
-    count = int(np.prod(shape, dtype=np.int64))
+    count = _element_count(shape, name)
     if name == "DT_STRING":
         values = list(tensor.string_val)
         array = np.empty(count, dtype=object)
@@ -71,11 +97,15 @@ def to_ndarray(tensor: Any) -> np.ndarray:
         return array.reshape(shape)
     dtype = np.dtype(row.numpy)
     if tensor.tensor_content:
+        if len(tensor.tensor_content) != count * dtype.itemsize:
+            raise ConversionError(f"a {name} constant of shape {shape} holds {len(tensor.tensor_content)} bytes instead of {count * dtype.itemsize}; the graph is damaged")
         return np.frombuffer(tensor.tensor_content, dtype=dtype.newbyteorder("<")).astype(dtype, copy=False).reshape(shape)
     values = getattr(tensor, row.field)
     if name == "DT_HALF":
-        values = np.asarray(values, dtype=np.uint16).view(np.float16)
+        values = np.asarray(values, dtype=np.int64).astype(np.uint16).view(np.float16)  # int32 field, 16 bits used
     elif name.startswith("DT_COMPLEX"):
+        if len(values) % 2:
+            raise ConversionError(f"a {name} constant has an odd number of values, not (real, imaginary) pairs; the graph is damaged")
         # (real, imag) pairs as one complex each: arithmetic would turn -0.0 into 0.0 and, with an
         # infinite or NaN imaginary part, the real part into NaN.
         values = np.asarray(values, dtype=np.float64).reshape(-1, 2).view(np.complex128).reshape(-1)

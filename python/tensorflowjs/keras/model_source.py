@@ -38,5 +38,11 @@ class KerasModelSource:
 
 def dataset_weight(name: str, dataset) -> Weight:
     """A Weight that reads an HDF5 dataset only when its turn comes to be written."""
+    def read() -> np.ndarray:
+        try:
+            return dataset[()]
+        except (OSError, RuntimeError, ValueError) as e:
+            raise ConversionError(f"{dataset.file.filename}: weight {name!r} cannot be read ({e}); the file is damaged") from None
+
     dtype = dtypes.manifest_dtype_of(np.empty(0, dataset.dtype), name)
-    return Weight(name, lambda: dataset[()], dtype, tuple(int(d) for d in dataset.shape))
+    return Weight(name, read, dtype, tuple(int(d) for d in dataset.shape))
