@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from tensorflowjs.errors import ConversionError
 
-SECONDS = float(os.environ.get("TFJS_FUZZ_SECONDS", "4"))
+SECONDS = float(os.environ.get("TFJS_FUZZ_SECONDS", "3"))
 # One input may take this long; longer is a hang.
 HANG_SECONDS = float(os.environ.get("TFJS_FUZZ_HANG_SECONDS", "20"))
 # Growth of the process's peak RSS over the whole run past this is a memory failure.

@@ -407,5 +407,85 @@ def test_pb2json(seeds, scratch):
 # --- inputs that once crashed a parser --------------------------------------------------------
 
 
+def _refused(action, *args, match=None):
+    with pytest.raises(ConversionError, match=match):
+        action(*args)
+
+
+@pytest.mark.parametrize("entry", [
+    {"name": "w", "shape": [], "dtype": "float32", "quantization": {"dtype": []}},  # was TypeError: unhashable
+    {"name": "w", "shape": [], "dtype": ["float32"]},
+    {"name": "w", "shape": [], "dtype": "float32", "quantization": {"dtype": "uint8", "min": 10**400, "scale": 1}},  # was OverflowError
+])
+def test_regression_manifest_entries(entry):
+    _refused(read_weights.decode_weights, [{"paths": ["w.bin"], "weights": [entry]}], [b"\0" * 4])
+
+
+@pytest.mark.parametrize("metadata", [{"min": None, "scale": 1.0}, {"min": "", "scale": 1.0}, {"min": 0, "scale": 10**400}, {"min": 0, "scale": True}, None])
+def test_regression_dequantize_metadata(metadata):  # were TypeError / ValueError / OverflowError
+    _refused(quantization.dequantize_weights, np.zeros(4, np.uint8), metadata, match="finite numbers")
+
+
+def _graph_with_const(scratch, fill):
+    graph_def = tf_protos.message_class("tensorflow.GraphDef")()
+    x = graph_def.node.add(name="x", op="Placeholder")
+    x.attr["dtype"].type = 1
+    const = graph_def.node.add(name="c", op="Const")
+    fill(const.attr["value"].tensor)
+    const.attr["dtype"].type = const.attr["value"].tensor.dtype or 1  # TensorFlow checks the attr, not the tensor
+    graph_def.node.add(name="out", op="Identity", input=["c"]).attr["T"].type = const.attr["dtype"].type
+    return graph_def.SerializeToString()
+
+
+def _tensor(dtype, shape, **values):
+    def fill(tensor):
+        tensor.dtype = dtype
+        for size in shape:
+            tensor.tensor_shape.dim.add().size = size
+        for key, value in values.items():
+            getattr(tensor, key).extend(value) if isinstance(value, list) else setattr(tensor, key, value)
+    return fill
+
+
+@pytest.mark.parametrize("fill, message", [
+    (_tensor(0, [2]), "DT_INVALID"),  # was ValueError from tensors.to_ndarray
+    (_tensor(1, [2**20, 2**20], float_val=[1.0]), "more than"),  # a few bytes asking for 4 TiB
+    (_tensor(1, [4], tensor_content=b"\0" * 12), "holds 12 bytes instead of 16"),
+    (_tensor(8, [1], scomplex_val=[1.0, 2.0, 3.0]), "odd number of values"),
+])
+def test_regression_graph_def_constants(scratch, fill, message):
+    _refused(_convert_graph_def, _graph_with_const(scratch, fill), scratch, match=message)
+
+
+def test_regression_half_constant_with_out_of_range_bits(scratch):
+    # half_val is an int32 field of which TensorFlow uses 16 bits; was OverflowError in numpy.
+    from tensorflowjs.graph import tensors
+
+    tensor = tf_protos.message_class("tensorflow.TensorProto")()
+    _tensor(19, [2], half_val=[0x3C00 + 0x10000, -1])(tensor)
+    assert tensors.to_ndarray(tensor).view(np.uint16).tolist() == [0x3C00, 0xFFFF]
+
+
+def test_regression_placeholder_of_invalid_dtype(seeds, scratch):
+    graph_def = tf_protos.message_class("tensorflow.GraphDef").FromString(seeds.graph_def)
+    next(n for n in graph_def.node if n.op == "Placeholder").attr["dtype"].type = 0  # was TypeError in tf.as_dtype
+    _refused(_convert_graph_def, graph_def.SerializeToString(), scratch, match="invalid dtype or shape")
+
+
+def _damage_member(archive: bytes, member: str) -> bytes:
+    """The archive with one byte of a member's stored data flipped (its CRC then fails)."""
+    with zipfile.ZipFile(io.BytesIO(archive)) as z:
+        info = z.getinfo(member)
+    name_length, extra_length = struct.unpack_from("<HH", archive, info.header_offset + 26)
+    at = info.header_offset + 30 + name_length + extra_length
+    return archive[:at] + bytes([archive[at] ^ 0xFF]) + archive[at + 1:]
+
+
+@pytest.mark.parametrize("member", ["metadata.json", "config.json"])
+def test_regression_keras_archive_with_a_damaged_member(seeds, scratch, member):
+    archive = _damage_member(seeds.keras_files["k3.keras"], member)  # was BadZipFile / OSError from zipfile
+    _refused(_convert_keras_file, archive, scratch, "model.keras")
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"] + sys.argv[1:]))

@@ -41,14 +41,20 @@ _FIELD_TYPES: Dict[str, Tuple[Tuple[type, ...], str]] = {
 # Suffixes of config keys that hold a serialized object or its name (initializers and the like).
 _OBJECT_SUFFIXES = ("_initializer", "_regularizer", "_constraint")
 
-Item = Tuple[str, Any, str]  # (kind, value, path inside the config)
-Handler = Callable[[Any, str], Iterator[Item]]
+# A place in the config: (parent place, key), built in O(1) per step and spelled out only for
+# the error message (`config.layers[3].inbound_nodes`).
+Path = Any
+_ROOT: Path = None
+_SHOWN_PATH = 200  # characters of a very deep place kept in the message (its innermost part)
+
+Item = Tuple[str, Any, Any]  # (kind, value, place inside the config)
+Handler = Callable[[Any, Any], Iterator[Item]]
 
 
 class _Bad(Exception):
     """A value at `path` is not what the schema wants."""
 
-    def __init__(self, path: str, expected: str, value: Any):
+    def __init__(self, path: Path, expected: str, value: Any):
         super().__init__(path, expected, value)
         self.path, self.expected, self.value = path, expected, value
 
@@ -57,19 +63,28 @@ def _type_name(value: Any) -> str:
     return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(type(value), "a number")
 
 
-def _child(path: str, key: Any) -> str:
-    if isinstance(key, int):
-        return f"{path}[{key}]"
-    return f"{path}.{key}" if path else str(key)
 
 
-def _need(value: Any, types: Tuple[type, ...], path: str, expected: str) -> None:
+def _child(path: Path, key: Any) -> Path:
+    return (path, key)
+
+
+def _spell(path: Path) -> str:
+    keys = []
+    while path is not None:
+        path, key = path
+        keys.append(key)
+    text = "".join(f"[{key}]" if isinstance(key, int) else f".{key}" for key in reversed(keys)).lstrip(".")
+    return text if len(text) <= _SHOWN_PATH else "..." + text[-_SHOWN_PATH:]
+
+
+def _need(value: Any, types: Tuple[type, ...], path: Path, expected: str) -> None:
     # bool is an int in Python, but never a valid count or index in a config.
     if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
         raise _Bad(path, expected, value)
 
 
-def _object(value: Any, path: str) -> Iterator[Item]:
+def _object(value: Any, path: Path) -> Iterator[Item]:
     """A serialized Keras object: {"class_name": str, "config": {...}}; the model and each layer."""
     _need(value, (dict,), path, "an object with class_name and config")
     _need(value.get("class_name"), (str,), _child(path, "class_name"), "a string")
@@ -86,7 +101,7 @@ def _object(value: Any, path: str) -> Iterator[Item]:
         yield "model_config", config, config_path
 
 
-def _model_config(config: Dict, path: str) -> Iterator[Item]:
+def _model_config(config: Dict, path: Path) -> Iterator[Item]:
     layers = config.get("layers")
     _need(layers, (list,), _child(path, "layers"), "a list of layers")
     yield from (("layer", layer, _child(_child(path, "layers"), i)) for i, layer in enumerate(layers))
@@ -95,7 +110,7 @@ def _model_config(config: Dict, path: str) -> Iterator[Item]:
             yield "io", config[key], _child(path, key)
 
 
-def _layer_config(config: Dict, path: str) -> Iterator[Item]:
+def _layer_config(config: Dict, path: Path) -> Iterator[Item]:
     for key, value in config.items():
         here = _child(path, key)
         if key in _FIELD_TYPES and value is not None:
@@ -114,7 +129,7 @@ def _layer_config(config: Dict, path: str) -> Iterator[Item]:
             yield "serialized", value, here
 
 
-def _serialized(value: Any, path: str) -> Iterator[Item]:
+def _serialized(value: Any, path: Path) -> Iterator[Item]:
     """An initializer, regularizer, constraint or activation: null, a name, or an object."""
     if value is None or isinstance(value, str):
         return
@@ -123,7 +138,7 @@ def _serialized(value: Any, path: str) -> Iterator[Item]:
     yield from ()
 
 
-def _dtype(value: Any, path: str) -> Iterator[Item]:
+def _dtype(value: Any, path: Path) -> Iterator[Item]:
     """null, a dtype name, or Keras 3's DTypePolicy object {"class_name", "config": {"name"}}."""
     if value is None or isinstance(value, str):
         return
@@ -135,7 +150,7 @@ def _dtype(value: Any, path: str) -> Iterator[Item]:
     yield from ()
 
 
-def _shape(value: Any, path: str) -> Iterator[Item]:
+def _shape(value: Any, path: Path) -> Iterator[Item]:
     if value is None:
         return
     _need(value, (list,), path, "a list of dimensions")
@@ -147,7 +162,7 @@ def _shape(value: Any, path: str) -> Iterator[Item]:
     yield from ()
 
 
-def _reference(value: Any, path: str) -> None:
+def _reference(value: Any, path: Path) -> None:
     """[layer name, node index, tensor index(, kwargs)]: Keras 2 and TF.js's reference to a tensor."""
     _need(value, (list,), path, "a [layer name, node index, tensor index] list")
     if len(value) not in (3, 4):
@@ -159,7 +174,7 @@ def _reference(value: Any, path: str) -> None:
         _need(value[3], (dict,), _child(path, 3), "an object of call arguments")
 
 
-def _node(value: Any, path: str) -> Iterator[Item]:
+def _node(value: Any, path: Path) -> Iterator[Item]:
     """A call of a layer: Keras 3's {"args": [...], "kwargs": {...}} or Keras 2's list of references."""
     if isinstance(value, dict):
         _need(value.get("args", []), (list,), _child(path, "args"), "a list")
@@ -172,7 +187,7 @@ def _node(value: Any, path: str) -> Iterator[Item]:
         _reference(reference, _child(path, i))
 
 
-def _call_arguments(value: Any, path: str) -> Iterator[Item]:
+def _call_arguments(value: Any, path: Path) -> Iterator[Item]:
     """Call arguments hold Keras tensors anywhere in their nesting; each needs its keras_history."""
     if isinstance(value, list):
         yield from (("call_arguments", v, _child(path, i)) for i, v in enumerate(value))
@@ -185,7 +200,7 @@ def _call_arguments(value: Any, path: str) -> Iterator[Item]:
         yield from (("call_arguments", v, _child(path, k)) for k, v in value.items())
 
 
-def _io(value: Any, path: str) -> Iterator[Item]:
+def _io(value: Any, path: Path) -> Iterator[Item]:
     """A model's inputs or outputs: one [name, node, tensor] triple, or a list or object of them."""
     if isinstance(value, list) and len(value) == 3 and isinstance(value[0], str):
         _reference(value, path)
@@ -212,13 +227,13 @@ _HANDLERS: Dict[str, Handler] = {
 
 def check_model_config(model_config: Any, where: str) -> None:
     """Refuses a config whose structure is not a Keras model's, naming the first bad place in it."""
-    pending: List[Item] = [("layer", model_config, "")]
+    pending: List[Item] = [("layer", model_config, _ROOT)]
     try:
         while pending:
             kind, value, path = pending.pop()
             pending.extend(reversed(list(_HANDLERS[kind](value, path))))
     except _Bad as bad:
-        place = bad.path or "the model config"
+        place = _spell(bad.path) or "the model config"
         shown = _type_name(bad.value) if isinstance(bad.value, (dict, list)) else repr(bad.value)[:60]
         raise ConversionError(
             f"{where}: {place} in the model config must be {bad.expected}, not {shown}; "
