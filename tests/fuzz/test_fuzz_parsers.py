@@ -472,6 +472,28 @@ def test_regression_placeholder_of_invalid_dtype(seeds, scratch):
     _refused(_convert_graph_def, graph_def.SerializeToString(), scratch, match="invalid dtype or shape")
 
 
+def _first_dense(config):
+    return next(layer for layer in config["config"]["layers"] if layer["class_name"] == "Dense")
+
+
+@pytest.mark.parametrize("translate", [_to_tfjs, _to_keras])
+def test_regression_activation_objects(seeds, translate):
+    # An activation given as an object (Keras 3's custom function form): was TypeError, unhashable dict.
+    config = json.loads(json.dumps(seeds.configs[0]))
+    _first_dense(config)["config"]["activation"] = {"class_name": "function", "config": "my_activation"}
+    translate(config)
+
+
+def test_regression_model_class_objects_anywhere_are_checked(seeds):
+    # Translation applies model rules to any object named Functional, wherever it sits: was
+    # TypeError on a config that is a number.
+    config = json.loads(json.dumps(seeds.configs[0]))
+    _first_dense(config)["config"]["units"] = {"class_name": "Functional", "config": 3}
+    _refused(_to_tfjs, config, match=r"config.units.config in the model config must be an object")
+    _first_dense(config)["config"]["units"] = [{"class_name": "Orthogonal", "config": None}, {"class_name": "Conv2D", "config": {"groups": "2"}}]
+    _refused(_to_tfjs, config, match=r"config.units\[1\].config.groups in the model config must be an integer")
+
+
 def _damage_member(archive: bytes, member: str) -> bytes:
     """The archive with one byte of a member's stored data flipped (its CRC then fails)."""
     with zipfile.ZipFile(io.BytesIO(archive)) as z:

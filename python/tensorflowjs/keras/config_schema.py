@@ -127,6 +127,33 @@ def _layer_config(config: Dict, path: Path) -> Iterator[Item]:
             yield "shape", value, here
         elif key.endswith(_OBJECT_SUFFIXES) or key in ("activation", "recurrent_activation"):
             yield "serialized", value, here
+        else:
+            yield "value", value, here
+
+
+def _value(value: Any, path: Path) -> Iterator[Item]:
+    """Any other value. Translation treats every object with a class_name as a Keras object,
+    wherever it sits, so each one found is checked as such."""
+    if isinstance(value, list):
+        yield from (("value", v, _child(path, i)) for i, v in enumerate(value))
+    elif isinstance(value, dict):
+        class_name = value.get("class_name")
+        if class_name in MODEL_CLASSES:
+            yield "layer", value, path
+        elif isinstance(class_name, str) and class_name != KERAS_TENSOR:
+            yield "object", value, path
+        else:
+            yield from (("value", v, _child(path, k)) for k, v in value.items())
+
+
+def _any_object(value: Dict, path: Path) -> Iterator[Item]:
+    """A serialized object other than a layer: its config is an object like a layer's (Keras 3
+    writes a plain function as {"class_name": "function", "config": "<its name>"})."""
+    config = value.get("config")
+    if config is not None and value["class_name"] != "function":
+        _need(config, (dict,), _child(path, "config"), "an object")
+        yield "layer_config", config, _child(path, "config")
+    yield from (("value", v, _child(path, k)) for k, v in value.items() if k != "config")
 
 
 def _serialized(value: Any, path: Path) -> Iterator[Item]:
@@ -135,7 +162,7 @@ def _serialized(value: Any, path: Path) -> Iterator[Item]:
         return
     _need(value, (dict,), path, "null, a name or an object with class_name")
     _need(value.get("class_name"), (str,), _child(path, "class_name"), "a string")
-    yield from ()
+    yield "object", value, path
 
 
 def _dtype(value: Any, path: Path) -> Iterator[Item]:
@@ -222,6 +249,8 @@ _HANDLERS: Dict[str, Handler] = {
     "node": _node,
     "call_arguments": _call_arguments,
     "io": _io,
+    "value": _value,
+    "object": _any_object,
 }
 
 
