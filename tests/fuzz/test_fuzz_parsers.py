@@ -503,6 +503,45 @@ def _damage_member(archive: bytes, member: str) -> bytes:
     return archive[:at] + bytes([archive[at] ^ 0xFF]) + archive[at + 1:]
 
 
+def _flipped_bytes(data: bytes, count: int):
+    """`count` copies of data, each with one byte inverted, spread evenly over it."""
+    for at in range(7, len(data), max(1, len(data) // count)):
+        yield data[:at] + bytes([data[at] ^ 0xFF]) + data[at + 1:]
+
+
+@pytest.mark.parametrize("name", ["k3.h5", "k2.h5", "k3.keras"])
+def test_regression_sweep_of_damaged_keras_files(seeds, scratch, name):
+    # h5py and zipfile raise OSError, RuntimeError ("wrong B-tree signature"), KeyError or
+    # BadZipFile on damaged bytes, while opening or while weights are read; each was a traceback.
+    data = {**seeds.h5_files, **seeds.keras_files}[name]
+    for damaged in _flipped_bytes(data, 150):
+        fuzzing.only_conversion_errors(lambda d: _convert_keras_file(d, scratch, "model" + os.path.splitext(name)[1]), damaged)
+
+
+def test_regression_vlen_string_length_bomb(seeds, scratch):
+    # A variable-length string attribute (the `name` of a vars group) stores its length beside a
+    # global heap reference; its top byte set to 0xFF made libhdf5 allocate and zero 4 GB while
+    # reading a 53 kB .keras (found by the byte-flip sweep). It must be refused within the cap.
+    import re
+    import resource
+
+    archive = seeds.keras_files["k3.keras"]
+    with zipfile.ZipFile(io.BytesIO(archive)) as z:
+        info = z.getinfo("model.weights.h5")
+    name_length, extra_length = struct.unpack_from("<HH", archive, info.header_offset + 26)
+    start = info.header_offset + 30 + name_length + extra_length
+    weights = archive[start:start + info.file_size]
+    heap = weights.find(b"GCOL")
+    references = [m.start() for m in re.finditer(rb"[\x01-\x40]\x00\x00\x00" + re.escape(struct.pack("<Q", heap)), weights) if m.start() > heap]
+    assert heap > 0 and references, "the seed has no variable-length string in a global heap"
+    damaged = bytearray(archive)
+    for reference in references:
+        damaged[start + reference + 3] = 0xFF
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    _refused(_convert_keras_file, bytes(damaged), scratch, "model.keras")
+    assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024 < 1 << 30
+
+
 @pytest.mark.parametrize("member", ["metadata.json", "config.json"])
 def test_regression_keras_archive_with_a_damaged_member(seeds, scratch, member):
     archive = _damage_member(seeds.keras_files["k3.keras"], member)  # was BadZipFile / OSError from zipfile

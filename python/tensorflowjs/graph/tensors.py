@@ -56,16 +56,13 @@ def numpy_dtype(data_type: int) -> Optional[Any]:
     return None if row is None else np.dtype(row.numpy)
 
 
+class UnreadableConstant(ConversionError, ValueError):
+    """A TensorProto this table cannot turn into numpy (a ValueError to the rewrites that try)."""
+
+
 # A constant stored as a few values repeated to fill its shape is expanded in memory; a graph
 # file of a few bytes must not make that take more than this.
 MAX_CONSTANT_BYTES = 1 << 30
-
-
-def _data_type_name(number: int) -> str:
-    try:
-        return tf_protos.data_type_name(number)
-    except (KeyError, ValueError):
-        return f"DataType {number}"
 
 
 def _element_count(shape: List[int], name: str) -> int:
@@ -73,21 +70,21 @@ def _element_count(shape: List[int], name: str) -> int:
     count = 1
     for size in shape:
         if size < 0:
-            raise ConversionError(f"a {name} constant has shape {shape}, with a negative dimension; the graph is damaged")
+            raise UnreadableConstant(f"a {name} constant has shape {shape}, with a negative dimension; the graph is damaged")
         count *= size
     itemsize = 16 if name == "DT_STRING" else np.dtype(DATA_TYPES[name].numpy).itemsize
     if count * itemsize > MAX_CONSTANT_BYTES:
-        raise ConversionError(f"a {name} constant of shape {shape} would take {count * itemsize} bytes, more than the {MAX_CONSTANT_BYTES} allowed")
+        raise UnreadableConstant(f"a {name} constant of shape {shape} would take {count * itemsize} bytes, more than the {MAX_CONSTANT_BYTES} allowed")
     return count
 
 
 def to_ndarray(tensor: Any) -> np.ndarray:
     """The value of a TensorProto, as TensorFlow reads it: tensor_content, else the typed values
     with the last one repeated to fill the shape (an empty list means zeros)."""
-    name = _data_type_name(tensor.dtype)
+    name = tf_protos.data_type_name(tensor.dtype)
     row = DATA_TYPES.get(name)
     if row is None:
-        raise ConversionError(f"a constant of dtype {name} cannot be read; TF.js has no such dtype")
+        raise UnreadableConstant(f"a constant of dtype {name} cannot be read; TF.js has no such dtype")
     shape = [d.size for d in tensor.tensor_shape.dim]
     count = _element_count(shape, name)
     if name == "DT_STRING":
@@ -98,14 +95,14 @@ def to_ndarray(tensor: Any) -> np.ndarray:
     dtype = np.dtype(row.numpy)
     if tensor.tensor_content:
         if len(tensor.tensor_content) != count * dtype.itemsize:
-            raise ConversionError(f"a {name} constant of shape {shape} holds {len(tensor.tensor_content)} bytes instead of {count * dtype.itemsize}; the graph is damaged")
+            raise UnreadableConstant(f"a {name} constant of shape {shape} holds {len(tensor.tensor_content)} bytes instead of {count * dtype.itemsize}; the graph is damaged")
         return np.frombuffer(tensor.tensor_content, dtype=dtype.newbyteorder("<")).astype(dtype, copy=False).reshape(shape)
     values = getattr(tensor, row.field)
     if name == "DT_HALF":
         values = np.asarray(values, dtype=np.int64).astype(np.uint16).view(np.float16)  # int32 field, 16 bits used
     elif name.startswith("DT_COMPLEX"):
         if len(values) % 2:
-            raise ConversionError(f"a {name} constant has an odd number of values, not (real, imaginary) pairs; the graph is damaged")
+            raise UnreadableConstant(f"a {name} constant has an odd number of values, not (real, imaginary) pairs; the graph is damaged")
         # (real, imag) pairs as one complex each: arithmetic would turn -0.0 into 0.0 and, with an
         # infinite or NaN imaginary part, the real part into NaN.
         values = np.asarray(values, dtype=np.float64).reshape(-1, 2).view(np.complex128).reshape(-1)

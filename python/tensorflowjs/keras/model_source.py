@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
+import h5py
 import numpy as np
 
 from tensorflowjs import dtypes
@@ -38,6 +39,9 @@ class KerasModelSource:
 
 def dataset_weight(name: str, dataset) -> Weight:
     """A Weight that reads an HDF5 dataset only when its turn comes to be written."""
+    if not isinstance(dataset, h5py.Dataset):  # e.g. a committed datatype where a variable belongs
+        raise ConversionError(f"{dataset.file.filename}: weight {name!r} is not an HDF5 dataset; the file is damaged")
+
     def read() -> np.ndarray:
         try:
             return dataset[()]
