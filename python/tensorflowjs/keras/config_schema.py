@@ -99,6 +99,7 @@ def _object(value: Any, path: Path) -> Iterator[Item]:
     yield "layer_config", config, config_path
     if value["class_name"] in MODEL_CLASSES:
         yield "model_config", config, config_path
+    yield from (("value", v, _child(path, k)) for k, v in value.items() if k not in ("class_name", "config", "name", "inbound_nodes"))
 
 
 def _model_config(config: Dict, path: Path) -> Iterator[Item]:
@@ -138,9 +139,12 @@ def _value(value: Any, path: Path) -> Iterator[Item]:
         yield from (("value", v, _child(path, i)) for i, v in enumerate(value))
     elif isinstance(value, dict):
         class_name = value.get("class_name")
-        if class_name in MODEL_CLASSES:
+        if class_name == KERAS_TENSOR:  # a layer's input in a Keras 3 call node: its keras_history names it
+            _need(value.get("config"), (dict,), _child(path, "config"), "an object")
+            _reference(value["config"].get("keras_history"), _child(_child(path, "config"), "keras_history"))
+        elif class_name in MODEL_CLASSES:
             yield "layer", value, path
-        elif isinstance(class_name, str) and class_name != KERAS_TENSOR:
+        elif isinstance(class_name, str):
             yield "object", value, path
         else:
             yield from (("value", v, _child(path, k)) for k, v in value.items())
@@ -174,7 +178,7 @@ def _dtype(value: Any, path: Path) -> Iterator[Item]:
     _need(value.get("config"), (dict,), _child(path, "config"), "an object")
     if "name" in value["config"]:
         _need(value["config"]["name"], (str,), _child(_child(path, "config"), "name"), "a string")
-    yield from ()
+    yield "object", value, path
 
 
 def _shape(value: Any, path: Path) -> Iterator[Item]:
@@ -206,25 +210,12 @@ def _node(value: Any, path: Path) -> Iterator[Item]:
     if isinstance(value, dict):
         _need(value.get("args", []), (list,), _child(path, "args"), "a list")
         _need(value.get("kwargs") or {}, (dict,), _child(path, "kwargs"), "an object")
-        yield "call_arguments", value.get("args", []), _child(path, "args")
-        yield "call_arguments", value.get("kwargs") or {}, _child(path, "kwargs")
+        yield "value", value.get("args", []), _child(path, "args")
+        yield "value", value.get("kwargs") or {}, _child(path, "kwargs")
         return
     _need(value, (list,), path, "a call node (a list of references, or an object with args)")
     for i, reference in enumerate(value):
         _reference(reference, _child(path, i))
-
-
-def _call_arguments(value: Any, path: Path) -> Iterator[Item]:
-    """Call arguments hold Keras tensors anywhere in their nesting; each needs its keras_history."""
-    if isinstance(value, list):
-        yield from (("call_arguments", v, _child(path, i)) for i, v in enumerate(value))
-    elif isinstance(value, dict) and value.get("class_name") == KERAS_TENSOR:
-        _need(value.get("config"), (dict,), _child(path, "config"), "an object")
-        history = value["config"].get("keras_history")
-        history_path = _child(_child(path, "config"), "keras_history")
-        _reference(history, history_path)
-    elif isinstance(value, dict):
-        yield from (("call_arguments", v, _child(path, k)) for k, v in value.items())
 
 
 def _io(value: Any, path: Path) -> Iterator[Item]:
@@ -247,7 +238,6 @@ _HANDLERS: Dict[str, Handler] = {
     "dtype": _dtype,
     "shape": _shape,
     "node": _node,
-    "call_arguments": _call_arguments,
     "io": _io,
     "value": _value,
     "object": _any_object,
