@@ -514,7 +514,7 @@ def test_regression_sweep_of_damaged_keras_files(seeds, scratch, name):
     # h5py and zipfile raise OSError, RuntimeError ("wrong B-tree signature"), KeyError or
     # BadZipFile on damaged bytes, while opening or while weights are read; each was a traceback.
     data = {**seeds.h5_files, **seeds.keras_files}[name]
-    for damaged in _flipped_bytes(data, 150):
+    for damaged in _flipped_bytes(data, 80):
         fuzzing.only_conversion_errors(lambda d: _convert_keras_file(d, scratch, "model" + os.path.splitext(name)[1]), damaged)
 
 
