@@ -503,6 +503,14 @@ def _damage_member(archive: bytes, member: str) -> bytes:
     return archive[:at] + bytes([archive[at] ^ 0xFF]) + archive[at + 1:]
 
 
+def test_regression_wrapped_layer_as_a_list(seeds):
+    # A Bidirectional's backward_layer given as a list: was AttributeError in the mirror check.
+    config = json.loads(json.dumps(seeds.configs[0]))
+    bidirectional = next(layer for layer in config["config"]["layers"] if layer["class_name"] == "Bidirectional")
+    bidirectional["config"]["backward_layer"] = [bidirectional["config"]["layer"]]
+    _refused(_to_tfjs, config, match=r"config.backward_layer in the model config must be an object")
+
+
 def _flipped_bytes(data: bytes, count: int):
     """`count` copies of data, each with one byte inverted, spread evenly over it."""
     for at in range(7, len(data), max(1, len(data) // count)):

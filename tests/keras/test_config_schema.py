@@ -104,7 +104,7 @@ def test_wrong_types_in_a_layers_model_are_refused_before_keras_builds_it(files,
     out = tmp_path / "m.h5"
     assert converter.main(["--input_format=tfjs_layers_model", "--output_format=keras", str(source), str(out)]) == 1
     err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "config.layers[1].config.layer[0] in the model config must be an object" in err, err
+    assert "\n" not in err and "config.layers[1].config.layer in the model config must be an object" in err, err
     assert not out.exists()
 
 
@@ -131,7 +131,7 @@ def test_deep_configs_are_checked_without_recursion():
         inner["config"]["layers" if inner is config else "layer"] = [layer] if inner is config else layer
         inner = layer
     inner["config"]["layer"] = [1]
-    with pytest.raises(ConversionError, match=r"layer\[0\] in the model config must be an object"):
+    with pytest.raises(ConversionError, match=r"\.layer in the model config must be an object"):
         check_model_config(config, "deep.keras")
 
 

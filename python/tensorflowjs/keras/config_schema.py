@@ -17,8 +17,9 @@ from tensorflowjs.errors import ConversionError
 MODEL_CLASSES = ("Sequential", "Functional", "Model")
 KERAS_TENSOR = "__keras_tensor__"
 
-# Config keys that hold one layer object (wrappers, recurrent layers) or a list of them.
-_LAYER_KEYS = ("layer", "backward_layer", "cell")
+# Config keys that hold one layer object (wrappers), one or a list (an RNN's cell), a list.
+_LAYER_KEYS = ("layer", "backward_layer")
+_LAYER_OR_LIST_KEYS = ("cell",)
 _LAYER_LIST_KEYS = ("cells",)
 
 # Config fields that translation rules compute with: (accepted types, what to call them).
@@ -118,6 +119,8 @@ def _layer_config(config: Dict, path: Path) -> Iterator[Item]:
             types, expected = _FIELD_TYPES[key]
             _need(value, types, here, expected)
         if key in _LAYER_KEYS and value is not None:
+            yield "layer", value, here
+        elif key in _LAYER_OR_LIST_KEYS and value is not None:
             yield from (("layer", v, _child(here, i)) for i, v in enumerate(value)) if isinstance(value, list) else [("layer", value, here)]
         elif key in _LAYER_LIST_KEYS and value is not None:
             _need(value, (list,), here, "a list of layers")
@@ -154,8 +157,9 @@ def _any_object(value: Dict, path: Path) -> Iterator[Item]:
     """A serialized object other than a layer: its config is an object like a layer's (Keras 3
     writes a plain function as {"class_name": "function", "config": "<its name>"})."""
     config = value.get("config")
-    if config is not None and value["class_name"] != "function":
+    if value["class_name"] != "function" and config is not None:
         _need(config, (dict,), _child(path, "config"), "an object")
+    if isinstance(config, dict):
         yield "layer_config", config, _child(path, "config")
     yield from (("value", v, _child(path, k)) for k, v in value.items() if k != "config")
 
