@@ -13,7 +13,7 @@ import signal
 import time
 from typing import Any, Callable, Iterator, List
 
-from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 
 from tensorflowjs.errors import ConversionError
@@ -71,7 +71,10 @@ def fuzz(strategy: st.SearchStrategy, target: Callable[[Any], Any], allowed=(), 
     deadline = time.monotonic() + seconds
     count = [0]
 
-    @settings(max_examples=CHUNK, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    # A long run records failures unshrunk: shrinking an input that hangs for HANG_SECONDS can take hours.
+    phases = [p for p in Phase if p != Phase.shrink] if KEEP_GOING else list(Phase)
+
+    @settings(max_examples=CHUNK, deadline=None, database=None, suppress_health_check=list(HealthCheck), phases=phases)
     @given(strategy)
     def run(value):
         if count[0] >= MIN_EXAMPLES and time.monotonic() > deadline:
