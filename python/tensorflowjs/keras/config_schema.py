@@ -115,7 +115,7 @@ def _model_config(config: Dict, path: Path) -> Iterator[Item]:
 def _layer_config(config: Dict, path: Path) -> Iterator[Item]:
     for key, value in config.items():
         here = _child(path, key)
-        if key in _FIELD_TYPES and value is not None:
+        if key in _FIELD_TYPES and (value is not None or key == "name"):
             types, expected = _FIELD_TYPES[key]
             _need(value, types, here, expected)
         if key in _LAYER_KEYS and value is not None:
@@ -145,6 +145,8 @@ def _value(value: Any, path: Path) -> Iterator[Item]:
         if class_name == KERAS_TENSOR:  # a layer's input in a Keras 3 call node: its keras_history names it
             _need(value.get("config"), (dict,), _child(path, "config"), "an object")
             _reference(value["config"].get("keras_history"), _child(_child(path, "config"), "keras_history"))
+            yield from (("value", v, _child(_child(path, "config"), k)) for k, v in value["config"].items() if k != "keras_history")
+            yield from (("value", v, _child(path, k)) for k, v in value.items() if k not in ("class_name", "config"))
         elif class_name in MODEL_CLASSES:
             yield "layer", value, path
         elif isinstance(class_name, str):
@@ -209,17 +211,21 @@ def _reference(value: Any, path: Path) -> None:
         _need(value[3], (dict,), _child(path, 3), "an object of call arguments")
 
 
+def _reference_item(value: Any, path: Path) -> Iterator[Item]:
+    _reference(value, path)
+    if len(value) == 4 and value[3] is not None:
+        yield "value", value[3], _child(path, 3)
+
+
 def _node(value: Any, path: Path) -> Iterator[Item]:
     """A call of a layer: Keras 3's {"args": [...], "kwargs": {...}} or Keras 2's list of references."""
     if isinstance(value, dict):
         _need(value.get("args", []), (list,), _child(path, "args"), "a list")
         _need(value.get("kwargs") or {}, (dict,), _child(path, "kwargs"), "an object")
-        yield "value", value.get("args", []), _child(path, "args")
-        yield "value", value.get("kwargs") or {}, _child(path, "kwargs")
+        yield from (("value", v, _child(path, k)) for k, v in value.items())
         return
     _need(value, (list,), path, "a call node (a list of references, or an object with args)")
-    for i, reference in enumerate(value):
-        _reference(reference, _child(path, i))
+    yield from (("reference", reference, _child(path, i)) for i, reference in enumerate(value))
 
 
 def _io(value: Any, path: Path) -> Iterator[Item]:
@@ -243,6 +249,7 @@ _HANDLERS: Dict[str, Handler] = {
     "shape": _shape,
     "node": _node,
     "io": _io,
+    "reference": _reference_item,
     "value": _value,
     "object": _any_object,
 }
