@@ -14,9 +14,12 @@ namespace py = pybind11;
 
 namespace {
 
-using FloatArray = py::array_t<float, py::array::c_style | py::array::forcecast>;
+// C-contiguous and aligned: numpy copies a strided or misaligned array (e.g. np.frombuffer at an
+// odd offset) before the kernels see it, as loading a misaligned float is undefined behaviour.
+constexpr int kKernelInput = py::array::c_style | py::array::forcecast | py::detail::npy_api::NPY_ARRAY_ALIGNED_;
+using FloatArray = py::array_t<float, kKernelInput>;
 template <typename T>
-using Array = py::array_t<T, py::array::c_style | py::array::forcecast>;
+using Array = py::array_t<T, kKernelInput>;
 
 int CheckBits(int bits) {
   if (bits != 8 && bits != 16) throw py::value_error("affine quantization takes 8 or 16 bits, got " + std::to_string(bits));

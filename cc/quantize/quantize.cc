@@ -35,7 +35,7 @@ template <typename Q>
 void EncodeByDivision(const float* in, size_t count, double lo, double hi, double scale, Q* out) {
   for (size_t i = 0; i < count; ++i) {
     double x = static_cast<double>(in[i]);
-    x = x < lo ? lo : (x > hi ? hi : x);
+    x = !(x >= lo) ? lo : (x > hi ? hi : x);  // NaN (only from a caller's own params) -> lo, not UB
     out[i] = static_cast<Q>(RoundHalfEven((x - lo) / scale));
   }
 }
@@ -330,11 +330,26 @@ size_t EncodeSingle(const float*, size_t, double, double, double, uint32_t, Q*) 
 }
 #endif
 
+// Parameters ComputeAffineParams cannot produce (a caller's own, e.g. from a damaged
+// manifest): each quotient is clamped into [0, qmax] in float64 (NaN to 0) so that converting
+// it to an integer is defined; the values are then unspecified but the same on every path.
+template <typename Q>
+void EncodeWithForeignParams(const float* in, size_t count, const AffineParams& params, uint32_t qmax, Q* out) {
+  for (size_t i = 0; i < count; ++i) {
+    const double q = (static_cast<double>(in[i]) - params.min) / params.scale;
+    out[i] = static_cast<Q>(q >= 0.0 ? (q <= qmax ? RoundHalfEven(q) : qmax) : 0.0);
+  }
+}
+
 template <typename Q>
 void AffineEncode(const float* in, size_t count, const AffineParams& params, uint32_t qmax, Q* out) {
   // The clip bound of the reference: hi = qmax * scale + min.
   const double lo = params.min;
   const double hi = static_cast<double>(qmax) * params.scale + params.min;
+  if (!(std::isfinite(lo) && std::isfinite(hi) && params.scale > 0.0 && std::isfinite(1.0 / params.scale))) {
+    EncodeWithForeignParams(in, count, params, qmax, out);
+    return;
+  }
   const size_t single = EncodeSingle(in, count, lo, hi, params.scale, qmax, out);
   in += single, out += single, count -= single;
   const double inverse = 1.0 / params.scale;

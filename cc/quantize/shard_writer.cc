@@ -11,7 +11,8 @@ ShardWriter::ShardWriter(std::string directory, int group, uint64_t total_bytes,
     : directory_(std::move(directory)), group_(group), total_bytes_(total_bytes), shard_size_(shard_size) {
   if (shard_size == 0) throw std::invalid_argument("shard size must be a positive number of bytes");
   if (group < 1) throw std::invalid_argument("group numbers start at 1");
-  shard_count_ = (total_bytes + shard_size - 1) / shard_size;
+  // Not (total + size - 1) / size: that wraps around for shard sizes near 2^64.
+  shard_count_ = total_bytes / shard_size + (total_bytes % shard_size != 0 ? 1 : 0);
 }
 
 ShardWriter::~ShardWriter() {

@@ -114,6 +114,19 @@ TEST_F(ShardWriterTest, EncodedWritesMatchEncodingDirectly) {
   EXPECT_TRUE(std::equal(all.begin() + total / 2, all.end(), expected_half));
 }
 
+TEST_F(ShardWriterTest, HugeShardSizesDoNotWrapTheShardCount) {
+  const std::vector<uint8_t> data = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10};
+  for (uint64_t shard_size : {UINT64_MAX, UINT64_MAX - 1, uint64_t{1} << 63}) {
+    ShardWriter writer(dir_, 1, data.size(), shard_size);
+    EXPECT_EQ(writer.shard_count(), 1u) << shard_size;
+    writer.Write(data.data(), data.size());
+    EXPECT_EQ(writer.Close(), std::vector<std::string>{"group1-shard1of1.bin"});
+    EXPECT_EQ(Read("group1-shard1of1.bin"), data);
+  }
+  EXPECT_EQ(ShardWriter(dir_, 1, UINT64_MAX, UINT64_MAX).shard_count(), 1u);
+  EXPECT_EQ(ShardWriter(dir_, 1, UINT64_MAX, 2).shard_count(), (UINT64_MAX / 2) + 1);
+}
+
 TEST_F(ShardWriterTest, RejectsOtherBitWidths) {
   float value = 1.0f;
   ShardWriter writer(dir_, 1, 4, 4);

@@ -68,6 +68,10 @@ def write_model_json(
     if metadata:
         model["userDefinedMetadata"] = metadata
     path = os.path.join(output_dir, MODEL_JSON)
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(model, f, ensure_ascii=False)
+    try:
+        text = json.dumps(model, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as e:  # a lone surrogate: JSON "\udc8c" or an undecodable HDF5 name
+        raise ConversionError(f"the model holds text that is not valid Unicode ({e.object[e.start:e.end]!r}); its input is damaged") from None
+    with open(path, "wb") as f:
+        f.write(text)
     return path

@@ -5,6 +5,7 @@ shards are byte-identical to it on the same weights.
 """
 
 import fnmatch
+import math
 import warnings
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
@@ -133,6 +134,24 @@ def quantize_weights(data: np.ndarray, quantization_dtype: Any) -> Tuple[np.ndar
     return _quantize.affine_encode(data, AFFINE_BITS[name], minimum, scale), {"min": minimum, "scale": scale}
 
 
+def is_finite_number(value) -> bool:
+    """Whether a value read from a manifest is a usable min or scale (JSON allows 1e999 and 10**400)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+def _affine_metadata(metadata: Optional[Mapping[str, float]]) -> Tuple[float, float]:
+    """(min, scale) of affine-quantized data: finite numbers, as a manifest from a file may say anything."""
+    values = [metadata.get(key) if isinstance(metadata, Mapping) else None for key in ("min", "scale")]
+    if not all(is_finite_number(v) for v in values):
+        raise ConversionError(f"affine-quantized data needs finite numbers as 'min' and 'scale' metadata to be dequantized, got {values}")
+    return float(values[0]), float(values[1])
+
+
 def dequantize_weights(data: np.ndarray, metadata: Optional[Mapping[str, float]] = None, original_dtype=np.float32) -> np.ndarray:
     """Inverse of quantize_weights, computed the way TF.js does (q * scale + min); int32
     originals are rounded to the nearest integer."""
@@ -143,9 +162,7 @@ def dequantize_weights(data: np.ndarray, metadata: Optional[Mapping[str, float]]
         return _quantize.float16_decode(np.ascontiguousarray(data).view(np.uint16))
     if data.dtype not in (np.uint8, np.uint16):
         raise ConversionError(f"cannot dequantize data of dtype {data.dtype}; expected float16, uint8 or uint16")
-    if not metadata or "min" not in metadata or "scale" not in metadata:
-        raise ConversionError("affine-quantized data needs 'min' and 'scale' metadata to be dequantized")
-    result = _quantize.affine_decode(np.ascontiguousarray(data), float(metadata["min"]), float(metadata["scale"]))
+    result = _quantize.affine_decode(np.ascontiguousarray(data), *_affine_metadata(metadata))
     if np.issubdtype(np.dtype(original_dtype), np.integer):
         result = np.round(result)
     return result.astype(original_dtype, copy=False)

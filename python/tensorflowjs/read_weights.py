@@ -125,6 +125,11 @@ def _decode_strings(raw: memoryview, shape: Sequence[int], name: str) -> np.ndar
     return out.reshape(shape)
 
 
+def _is_key_of(value, table: Mapping) -> bool:
+    """A manifest's dtype names are strings; a list or object there must not reach a dict lookup."""
+    return isinstance(value, str) and value in table
+
+
 def _check_entry(entry: Mapping, where: str) -> int:
     """Validates one manifest entry; returns its element count."""
     if not isinstance(entry, Mapping) or not isinstance(entry.get("name"), str) or not entry["name"]:
@@ -133,13 +138,13 @@ def _check_entry(entry: Mapping, where: str) -> int:
     shape = entry.get("shape")
     if not isinstance(shape, list) or any(isinstance(d, bool) or not isinstance(d, int) or d < 0 or d > _MAX_DIM for d in shape):
         raise ConversionError(f"{where}: weight {name!r} has an invalid shape {shape!r}; expected a list of non-negative integers")
-    if entry.get("dtype") not in dtypes.MANIFEST_DTYPES:
+    if not _is_key_of(entry.get("dtype"), dtypes.MANIFEST_DTYPES):
         raise ConversionError(f"{where}: weight {name!r} has unknown dtype {entry.get('dtype')!r}; expected one of {', '.join(dtypes.MANIFEST_DTYPES)}")
     quant = entry.get("quantization")
     if quant is not None:
-        if not isinstance(quant, Mapping) or quant.get("dtype") not in _QUANTIZED_NUMPY or entry["dtype"] != "float32":
+        if not isinstance(quant, Mapping) or not _is_key_of(quant.get("dtype"), _QUANTIZED_NUMPY) or entry["dtype"] != "float32":
             raise ConversionError(f"{where}: weight {name!r} has invalid quantization {quant!r}; only float32 weights quantized to uint8, uint16 or float16 are supported")
-        if quant["dtype"] != "float16" and not all(isinstance(quant.get(k), (int, float)) and not isinstance(quant.get(k), bool) and math.isfinite(quant[k]) for k in ("min", "scale")):
+        if quant["dtype"] != "float16" and not all(quantization.is_finite_number(quant.get(k)) for k in ("min", "scale")):
             raise ConversionError(f"{where}: weight {name!r} is {quant['dtype']}-quantized but lacks finite 'min' and 'scale'")
     return math.prod(shape)
 

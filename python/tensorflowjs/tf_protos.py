@@ -39,8 +39,10 @@ def message_class(full_name: str) -> Any:
 
 
 def data_type_name(number: int) -> str:
-    """'DT_FLOAT' for 1: the DataType enum's name of a value."""
-    return _pool().FindEnumTypeByName("tensorflow.DataType").values_by_number[number].name
+    """'DT_FLOAT' for 1: the DataType enum's name of a value; 'DataType 34' for a number the enum
+    lacks (a file's proto3 enum field can hold any number)."""
+    value = _pool().FindEnumTypeByName("tensorflow.DataType").values_by_number.get(number)
+    return value.name if value is not None else f"DataType {number}"
 
 
 def data_type(name: str) -> int:

@@ -13,7 +13,6 @@ import os
 import shutil
 import sys
 import zipfile
-import zlib
 from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Optional
 
@@ -398,7 +397,7 @@ case("h5-graph-deep-config", "keras_h5", H5_GRAPH, says="levels deep", bounded=F
 case("h5-graph-size-bomb", "keras_h5", H5_GRAPH, says="declares shape", bounded=False)(_h5(lambda d, f: _bomb_config(f)))
 
 
-@case("h5-output-is-a-file", "keras_h5", H5, says="not a directory")
+@case("h5-output-is-a-file", "keras_h5", H5, says="already exists as a file")
 def _(d, b, root):
     _copy(b["h5"], d)
     _write(os.path.join(d, "out"), "the user's file")

@@ -12,7 +12,7 @@ import os
 import resource
 import subprocess
 import sys
-from typing import Dict, List, Optional
+from typing import Dict, Optional
 
 import pytest
 

@@ -25,6 +25,7 @@ import numpy as np
 from tensorflowjs import extras, model_json, read_weights
 from tensorflowjs.errors import ConversionError
 from tensorflowjs.keras import from_tfjs_config
+from tensorflowjs.keras.config_schema import check_model_config
 
 Buffers = Union[bytes, bytearray, memoryview, Sequence[Union[bytes, bytearray, memoryview]]]
 INSTALL_TF_KERAS = "pip install tf-keras (it comes with pip install tensorflowjs[tensorflow])"
@@ -73,6 +74,7 @@ def model_config_of(topology: Any, where: str) -> Dict:
     config = topology.get("model_config", topology) if isinstance(topology, dict) else None
     if not isinstance(config, dict) or not isinstance(config.get("class_name"), str) or "config" not in config:
         raise ConversionError(f"{where}: modelTopology holds no Keras model config (class_name and config)")
+    check_model_config(config, where)
     return config
 
 

@@ -79,8 +79,11 @@ def signature_of(graph_def: Any, output_names: List[str], path: str) -> GraphSig
     inputs = []
     for node in graph_def.node:
         if node.op == "Placeholder":
-            dtype = tf.as_dtype(node.attr["dtype"].type)
-            shape = tf.TensorShape(node.attr["shape"].shape) if "shape" in node.attr else tf.TensorShape(None)
+            try:
+                dtype = tf.as_dtype(node.attr["dtype"].type)
+                shape = tf.TensorShape(node.attr["shape"].shape) if "shape" in node.attr else tf.TensorShape(None)
+            except (TypeError, ValueError) as e:
+                raise ConversionError(f"{path}: Placeholder {node.name!r} has an invalid dtype or shape ({e}); the graph is damaged") from None
             inputs.append(SignatureTensor(node.name, _tensor_of(node.name), dtype, shape))
     graph = _output_specs(tf, graph_def, output_names)
     outputs = [SignatureTensor(_output_key(name), _tensor_of(name), dtype, shape) for name, (dtype, shape) in zip(output_names, graph)]

@@ -222,13 +222,6 @@ def _read_table(path: str) -> List[Tuple[bytes, bytes]]:
 # --- the bundle -------------------------------------------------------------------------------
 
 
-def _dtype_name(number: int) -> str:
-    try:
-        return tf_protos.data_type_name(number)
-    except KeyError:
-        return f"DataType {number}"
-
-
 def _numpy_dtype(dtype_name: str, where: str) -> Optional[np.dtype]:
     """The numpy dtype of `where`'s elements (a tensor); None for DT_STRING; ConversionError if none."""
     if dtype_name == "DT_STRING":
@@ -300,7 +293,7 @@ class TensorBundle:
 
     def dtype_name(self, key: str) -> str:
         """e.g. 'DT_FLOAT': the DataType a tensor was saved with."""
-        return _dtype_name(self._entry(key).dtype)
+        return tf_protos.data_type_name(self._entry(key).dtype)
 
     def shape(self, key: str) -> List[int]:
         """The full shape ([] for a scalar), known from the index without reading any data."""
@@ -404,7 +397,7 @@ class TensorBundle:
     def _check_size(self, key: str, entry: Any) -> None:
         """A numeric tensor's byte size must be its element count times the element size."""
         try:
-            dtype = _numpy_dtype(_dtype_name(entry.dtype), key)
+            dtype = _numpy_dtype(tf_protos.data_type_name(entry.dtype), key)
         except ConversionError:
             return  # an unsupported dtype is refused when (and only if) the tensor is read
         count = 1
@@ -415,7 +408,7 @@ class TensorBundle:
                 self._index_error(f"{key!r} is {entry.size} bytes, too few for {count} strings")
         elif count * dtype.itemsize != entry.size:
             self._index_error(
-                f"{key!r} is {entry.size} bytes but its shape {self.shape(key)} of {_dtype_name(entry.dtype)} "
+                f"{key!r} is {entry.size} bytes but its shape {self.shape(key)} of {tf_protos.data_type_name(entry.dtype)} "
                 f"needs {count * dtype.itemsize}"
             )
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, Dict, Iterator, NamedTuple, Optional, Tuple
+from typing import Any, Dict, Iterator, List, NamedTuple, Optional, Tuple
 
 import numpy as np
 
@@ -143,6 +143,28 @@ def _stored_by_content(content: bytes) -> Optional[StoredTensor]:
     return _STORED.get(content[len(_STORED_PREFIX):]) if content.startswith(_STORED_PREFIX) else None
 
 
+class UnreadableConstant(ConversionError, ValueError):
+    """A TensorProto this table cannot turn into numpy (a ValueError to the rewrites that try)."""
+
+
+# A constant stored as a few values repeated to fill its shape is expanded in memory; a graph
+# file of a few bytes must not make that take more than this.
+MAX_CONSTANT_BYTES = 1 << 30
+
+
+def _element_count(shape: List[int], name: str) -> int:
+    """Elements of a constant's shape, refusing shapes no real constant has (negative, or too big to hold)."""
+    count = 1
+    for size in shape:
+        if size < 0:
+            raise UnreadableConstant(f"a {name} constant has shape {shape}, with a negative dimension; the graph is damaged")
+        count *= size
+    itemsize = 16 if name == "DT_STRING" else np.dtype(DATA_TYPES[name].numpy).itemsize
+    if count * itemsize > MAX_CONSTANT_BYTES:
+        raise UnreadableConstant(f"a {name} constant of shape {shape} would take {count * itemsize} bytes, more than the {MAX_CONSTANT_BYTES} allowed")
+    return count
+
+
 def to_ndarray(tensor: Any) -> np.ndarray:
     """The value of a TensorProto, as TensorFlow reads it: tensor_content, else the typed values
     with the last one repeated to fill the shape (an empty list means zeros). A stored constant's
@@ -154,9 +176,9 @@ def to_ndarray(tensor: Any) -> np.ndarray:
     name = tf_protos.data_type_name(tensor.dtype)
     row = DATA_TYPES.get(name)
     if row is None:
-        raise ValueError(f"constant of dtype {name} cannot be read")
+        raise UnreadableConstant(f"a constant of dtype {name} cannot be read; TF.js has no such dtype")
     shape = [d.size for d in tensor.tensor_shape.dim]
-    count = int(np.prod(shape, dtype=np.int64))
+    count = _element_count(shape, name)
     if name == "DT_STRING":
         values = list(tensor.string_val)
         array = np.empty(count, dtype=object)
@@ -164,11 +186,15 @@ def to_ndarray(tensor: Any) -> np.ndarray:
         return array.reshape(shape)
     dtype = np.dtype(row.numpy)
     if content:
+        if len(content) != count * dtype.itemsize:
+            raise UnreadableConstant(f"a {name} constant of shape {shape} holds {len(content)} bytes instead of {count * dtype.itemsize}; the graph is damaged")
         return np.frombuffer(content, dtype=dtype.newbyteorder("<")).astype(dtype, copy=False).reshape(shape)
     values = getattr(tensor, row.field)
     if name == "DT_HALF":
-        values = np.asarray(values, dtype=np.uint16).view(np.float16)
+        values = np.asarray(values, dtype=np.int64).astype(np.uint16).view(np.float16)  # int32 field, 16 bits used
     elif name.startswith("DT_COMPLEX"):
+        if len(values) % 2:
+            raise UnreadableConstant(f"a {name} constant has an odd number of values, not (real, imaginary) pairs; the graph is damaged")
         # (real, imag) pairs as one complex each: arithmetic would turn -0.0 into 0.0 and, with an
         # infinite or NaN imaginary part, the real part into NaN.
         values = np.asarray(values, dtype=np.float64).reshape(-1, 2).view(np.complex128).reshape(-1)

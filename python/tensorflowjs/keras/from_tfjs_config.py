@@ -74,7 +74,7 @@ _INITIALIZER_NAMES = {"LeCunNormal": "LecunNormal", "LeCunUniform": "LecunUnifor
 def _activations_known_to_keras(layer: Config, where: str) -> None:
     config = layer.get("config") or {}
     for key in _ACTIVATION_KEYS:
-        if config.get(key) in _TFJS_ONLY_ACTIVATIONS:
+        if isinstance(config.get(key), str) and config[key] in _TFJS_ONLY_ACTIVATIONS:
             raise ConversionError(f"{where}: layer {_name(layer)!r} uses the TF.js activation {config[key]!r} ({_TFJS_ONLY_ACTIVATIONS[config[key]]}), which Keras does not have")
 
 

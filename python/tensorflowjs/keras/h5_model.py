@@ -14,6 +14,7 @@ from typing import Dict, Iterator, List, Tuple, Union
 
 from tensorflowjs import bounded_json, extras
 from tensorflowjs.errors import ConversionError
+from tensorflowjs.keras.config_schema import check_model_config
 from tensorflowjs.keras.model_source import KerasModelSource, dataset_weight, hard_linked
 from tensorflowjs.keras.weight_check import check_weights
 from tensorflowjs.keras.weight_names import KERAS3_RENAMES, strip_tensor_suffix
@@ -131,6 +132,7 @@ def open_keras_h5(path_or_file: Union[str, h5py.File]) -> Iterator[KerasModelSou
         model_config = _json_attr(f, "model_config", path)
         if not isinstance(model_config, dict) or "class_name" not in model_config:
             raise ConversionError(f"{path}: model_config is not a Keras model config")
+        check_model_config(model_config, path)
         keras_version = _text(f.attrs.get("keras_version", f.get("model_weights", f).attrs.get("keras_version", "2")))
         keras_major = keras_major_version(f)
         training_config = _json_attr(f, "training_config", path) if "training_config" in f.attrs and keras_major < 3 else None

@@ -24,6 +24,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 from tensorflowjs import bounded_json, extras
 from tensorflowjs.errors import ConversionError
+from tensorflowjs.keras.config_schema import check_model_config
 from tensorflowjs.keras.model_source import KerasModelSource, dataset_weight, hard_linked
 from tensorflowjs.keras.weight_check import check_weights
 from tensorflowjs.keras.weight_names import CELLS, variable_names
@@ -253,6 +254,7 @@ def _read_config(path: str, archive: zipfile.ZipFile) -> Dict:
     config = bounded_json.loads(_read_member(path, archive, CONFIG, bounded_json.MAX_BYTES), f"{path}: {CONFIG}")
     if not isinstance(config, dict) or "class_name" not in config:
         raise ConversionError(f"{path}: {CONFIG} is not a Keras model config")
+    check_model_config(config, path)
     return config
 
 

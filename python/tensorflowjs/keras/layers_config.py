@@ -207,7 +207,7 @@ def _activation_names(obj: Obj) -> Obj:
 
 def _has_renamed_activation(obj: Obj) -> bool:
     config = _config(obj)
-    return any(config.get(key) in ACTIVATION_RENAMES for key in ("activation", "recurrent_activation"))
+    return any(isinstance(config.get(key), str) and config[key] in ACTIVATION_RENAMES for key in ("activation", "recurrent_activation"))
 
 
 def _reject_lambda(obj: Obj) -> Obj:

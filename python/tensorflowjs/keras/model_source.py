@@ -93,7 +93,7 @@ def dataset_weight(name: str, dataset, where: str) -> Weight:
     def read() -> np.ndarray:
         try:
             return dataset[()]
-        except OSError as e:
+        except (OSError, RuntimeError, ValueError) as e:
             raise ConversionError(f"{where}: weight {name!r} cannot be read ({e}); the file is damaged") from None
 
     dtype = dtypes.manifest_dtype_of(np.empty(0, dataset.dtype), name)
