@@ -353,15 +353,15 @@ def test_saved_model_reader_and_freezer(seeds, scratch):
 
 
 def _convert_graph_def(data, scratch):
-    from tensorflowjs.graph import frozen_graph, pipeline
+    """The CLI's frozen-graph handler: without TensorFlow first, TensorFlow's path when needed."""
+    from tensorflowjs.converters.tf_graph_model import convert_frozen_model
+    from tensorflowjs.graph import frozen_graph
 
     def convert(src, out):
         path = os.path.join(src, "model.pb")
         graph_def = frozen_graph.read_graph_def(path)
         names = [n.name for n in graph_def.node if n.op == "Identity"][-2:] or [graph_def.node[-1].name]
-        signature = frozen_graph.signature_of(graph_def, names, path)
-        ours = tf_protos.message_class("tensorflow.GraphDef").FromString(graph_def.SerializeToString())
-        pipeline.write_graph_model(out, ours, signature, ConversionOptions(), "fuzz", path, frozen_without_tensorflow=True)
+        convert_frozen_model(path, out, ConversionOptions(output_node_names=",".join(names)))
 
     _in_fresh_dir(scratch, {"model.pb": data}, convert)
 

@@ -200,6 +200,10 @@ def freeze_without_tensorflow(graph_def: Any, output_names: List[str], path: str
     check_output_names(graph_def, output_names, path)
     refuse_what_needs_tensorflow(graph_def, output_names)
     placeholders = [node for node in graph_def.node if node.op == "Placeholder"]
+    for p in placeholders:
+        dtype = p.attr["dtype"].type
+        if dtype == 0 or tf_protos.data_type_name(dtype).startswith("DataType "):
+            raise ConversionError(f"{path}: Placeholder {p.name!r} has an invalid dtype or shape (dtype {dtype}); the graph is damaged")
     frozen, outputs = prune(graph_def, op_registry.op_defs(), [p.name for p in placeholders], [(_output_key(n), n) for n in output_names])
     inputs = [SignatureTensor(p.name, _tensor_of(p.name), p.attr["dtype"].type, p.attr["shape"].shape if "shape" in p.attr else None)
               for p in placeholders]
