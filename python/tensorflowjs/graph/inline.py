@@ -10,7 +10,7 @@ or rewrite to freeze: control flow functions, stateful resources other than vari
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -78,14 +78,18 @@ class Inliner:
             self._consts[id(variable)] = node.name
         return self._consts[id(variable)]
 
-    def inline(self, function_name: str, arguments: List[Value], prefix: str = "") -> List[Value]:
-        """Emits the function's nodes (names under `prefix`) and returns its outputs, in order."""
+    def _body(self, function_name: str, arguments: List[Value], prefix: str) -> Tuple[Any, "_Body"]:
+        """The library function and a body that emits it with `arguments` bound to its inputs."""
         function = self.functions.get(function_name)
         if function is None:
             raise NeedsTensorFlow(f"function {function_name} is not in the graph's library")
         nodes = {node.name: node for node in function.node_def}
         bound = {arg.name: value for arg, value in zip(function.signature.input_arg, arguments)}
-        body = _Body(self, function_name, nodes, bound, prefix)
+        return function, _Body(self, function_name, nodes, bound, prefix)
+
+    def inline(self, function_name: str, arguments: List[Value], prefix: str = "") -> List[Value]:
+        """Emits the function's nodes (names under `prefix`) and returns its outputs, in order."""
+        function, body = self._body(function_name, arguments, prefix)
         outputs = [body.resolve(function.ret[arg.name]) for arg in function.signature.output_arg]
         body.check_no_lost_side_effects()
         return outputs
@@ -93,12 +97,7 @@ class Inliner:
     def inline_effects(self, function_name: str, arguments: List[Value], prefix: str = "") -> List[str]:
         """Emits a function's stateful nodes (a table's fill) and what they read, not its outputs;
         returns their names, for a control dependency on them."""
-        function = self.functions.get(function_name)
-        if function is None:
-            raise NeedsTensorFlow(f"function {function_name} is not in the graph's library")
-        nodes = {node.name: node for node in function.node_def}
-        bound = {arg.name: value for arg, value in zip(function.signature.input_arg, arguments)}
-        body = _Body(self, function_name, nodes, bound, prefix)
+        function, body = self._body(function_name, arguments, prefix)
         effects = [node for node in function.node_def if node.op != "NoOp" and getattr(self.op_defs.get(node.op), "is_stateful", True)]
         for node in effects:
             body._emit(node)
