@@ -2,6 +2,7 @@
 
 #include <cfloat>
 #include <cmath>
+#include <limits>
 #include <cstring>
 
 #if defined(__SSE2__)
@@ -36,7 +37,11 @@ void EncodeByDivision(const float* in, size_t count, double lo, double hi, doubl
   for (size_t i = 0; i < count; ++i) {
     double x = static_cast<double>(in[i]);
     x = !(x >= lo) ? lo : (x > hi ? hi : x);  // NaN (only from a caller's own params) -> lo, not UB
-    out[i] = static_cast<Q>(RoundHalfEven((x - lo) / scale));
+    // (hi - lo) / scale can round past the top code when min dwarfs scale (a caller's own
+    // params): clamp, since casting 2^16 to uint16 is undefined.
+    const double q = RoundHalfEven((x - lo) / scale);
+    constexpr double kTop = static_cast<double>(std::numeric_limits<Q>::max());
+    out[i] = static_cast<Q>(q < kTop ? q : kTop);
   }
 }
 

@@ -87,6 +87,16 @@ def test_affine_encode_and_decode_take_any_parameters(bits, data, minimum, scale
     assert _quantize.affine_decode(encoded, minimum, scale).shape == plain.shape
 
 
+@pytest.mark.parametrize("bits, top", [(8, 255), (16, 65535)])
+@pytest.mark.parametrize("minimum, scale", [(1e20, 1.0), (-1e20, 1.0), (3e9, 1e-3), (1.0, 1e-300)])
+def test_affine_encode_clamps_when_min_dwarfs_scale(bits, top, minimum, scale):
+    """hi = top * scale + min rounds away from min + top * scale: (hi - min) / scale can be top + 1,
+    which the kernel clamps instead of casting out of range (UBSan found it, min 1e20-ish)."""
+    data = np.array([minimum, np.float32(minimum) * 2, 1e38, -1e38, np.nextafter(np.float32(minimum), np.float32(np.inf))] * 5000, np.float32)
+    encoded = _quantize.affine_encode(data, bits, minimum, scale)
+    assert encoded.max() <= top
+
+
 @pytest.mark.parametrize("shard_size", [1, 3, 2**32 + 1, 2**63, 2**64 - 2, 2**64 - 1])
 @pytest.mark.parametrize("total", [0, 1, 10, 4097])
 def test_shard_writer_with_huge_shard_sizes(tmp_path, shard_size, total):
