@@ -472,6 +472,14 @@ def test_regression_placeholder_of_invalid_dtype(seeds, scratch):
     _refused(_convert_graph_def, graph_def.SerializeToString(), scratch, match="invalid dtype or shape")
 
 
+def test_regression_node_with_too_few_inputs(seeds, scratch):
+    # An AddV2 reading one tensor: was IndexError in fuse_prelu, which reads inputs by position.
+    graph_def = tf_protos.message_class("tensorflow.GraphDef").FromString(seeds.graph_def)
+    node = next(n for n in graph_def.node if n.op == "AddV2")
+    del node.input[1:]
+    _refused(_convert_graph_def, graph_def.SerializeToString(), scratch, match="inputs where its op takes 2")
+
+
 def _first_dense(config):
     return next(layer for layer in config["config"]["layers"] if layer["class_name"] == "Dense")
 

@@ -194,6 +194,18 @@ def prune(graph_def: Any, op_defs: Dict[str, Any], inputs: List[str], outputs: L
     return frozen, signature_outputs
 
 
+def _check_input_counts(graph_def: Any, op_defs: Dict[str, Any], path: str) -> None:
+    """Every node of a fixed-arity op has as many inputs as its op takes: the rewrites read them
+    by position, and a damaged file may say anything."""
+    for node in graph_def.node:
+        op_def = op_defs.get(node.op)
+        if op_def is None or any(arg.number_attr or arg.type_list_attr for arg in op_def.input_arg):
+            continue
+        count = sum(1 for tensor in node.input if not tensor.startswith("^"))
+        if count != len(op_def.input_arg):
+            raise ConversionError(f"{path}: node {node.name!r} ({node.op}) has {count} inputs where its op takes {len(op_def.input_arg)}; the graph is damaged")
+
+
 def freeze_without_tensorflow(graph_def: Any, output_names: List[str], path: str) -> Tuple[Any, GraphSignature]:
     """The graph pruned to its Placeholders and the named outputs, ready for the TF-free
     optimisation, and its signature; NeedsTensorFlow when only TensorFlow converts it right."""
@@ -204,7 +216,9 @@ def freeze_without_tensorflow(graph_def: Any, output_names: List[str], path: str
         dtype = p.attr["dtype"].type
         if dtype == 0 or tf_protos.data_type_name(dtype).startswith("DataType "):
             raise ConversionError(f"{path}: Placeholder {p.name!r} has an invalid dtype or shape (dtype {dtype}); the graph is damaged")
-    frozen, outputs = prune(graph_def, op_registry.op_defs(), [p.name for p in placeholders], [(_output_key(n), n) for n in output_names])
+    op_defs = op_registry.op_defs()
+    frozen, outputs = prune(graph_def, op_defs, [p.name for p in placeholders], [(_output_key(n), n) for n in output_names])
+    _check_input_counts(frozen, op_defs, path)
     inputs = [SignatureTensor(p.name, _tensor_of(p.name), p.attr["dtype"].type, p.attr["shape"].shape if "shape" in p.attr else None)
               for p in placeholders]
     return frozen, GraphSignature(inputs, outputs)
