@@ -480,6 +480,15 @@ def test_regression_node_with_too_few_inputs(seeds, scratch):
     _refused(_convert_graph_def, graph_def.SerializeToString(), scratch, match="inputs where its op takes 2")
 
 
+def test_regression_model_object_with_null_config():
+    # A Functional object whose config is null where the schema walks no layer: was TypeError in layers_config.
+    from tensorflowjs.errors import ConversionError
+    from tensorflowjs.keras import layers_config
+
+    with pytest.raises(ConversionError, match="not an object"):
+        layers_config._model_io_layers({"class_name": "Functional", "config": None})
+
+
 def _first_dense(config):
     return next(layer for layer in config["config"]["layers"] if layer["class_name"] == "Dense")
 

@@ -163,6 +163,7 @@ def _io_triples(value: Any) -> List[List]:
 
 def _keras3_graph_to_lists(obj: Obj) -> Obj:
     """Rewrites a Keras 3 functional graph's calls and outputs in the Keras 2 list form."""
+    _need_object_config(obj)
     offsets = {entry["config"].get("name", entry.get("name")): 1 for entry in _layer_entries(obj) if _is_nested_model(entry)}
     for entry in _layer_entries(obj):
         name = entry.get("name", _config(entry).get("name", "?"))
@@ -173,7 +174,13 @@ def _keras3_graph_to_lists(obj: Obj) -> Obj:
     return obj
 
 
+def _need_object_config(obj: Obj) -> None:
+    if not isinstance(obj.get("config"), dict):
+        raise ConversionError(f"a {obj.get('class_name')} model's config is {type(obj.get('config')).__name__}, not an object; the model config is damaged")
+
+
 def _model_io_layers(obj: Obj) -> Obj:
+    _need_object_config(obj)
     config = obj["config"]
     for key in ("input_layers", "output_layers"):
         if key in config:
