@@ -71,7 +71,7 @@ def _tf_keras_model():
 
 def _layers_models(seeds: Seeds, h5_paths: List[str]) -> None:
     from tensorflowjs.converters.keras_h5_conversion import convert_keras_to_layers
-    from tensorflowjs.converters.options import ConversionOptions
+    from tensorflowjs.options import ConversionOptions
 
     quantizations = [{}, {"uint8": "*/kernel", "float16": "*/bias"}, {"uint16": True}]
     for i, (path, quantization) in enumerate(zip(h5_paths + h5_paths[:1], quantizations)):

@@ -24,7 +24,7 @@ import fuzzing
 import seeds as seeds_lib
 from fuzzing import fuzz, mutated_bytes, mutated_json, mutated_proto
 from tensorflowjs import quantization, read_weights, tf_protos
-from tensorflowjs.converters.options import ConversionOptions
+from tensorflowjs.options import ConversionOptions
 from tensorflowjs.errors import ConversionError
 
 warnings.simplefilter("ignore")

@@ -13,7 +13,7 @@ from typing import Iterator, List, Optional
 
 from tensorflowjs import formats, output, quantization, quiet_tensorflow, verify
 from tensorflowjs.converters import pairs
-from tensorflowjs.converters.options import ConversionOptions
+from tensorflowjs.options import ConversionOptions
 from tensorflowjs.errors import ConversionError
 from tensorflowjs.metadata import parse_metadata_flag
 from tensorflowjs.version import version

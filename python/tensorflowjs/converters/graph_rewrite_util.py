@@ -16,8 +16,8 @@ import numpy as np
 from tensorflowjs import tf_protos
 from tensorflowjs.graph import tensors
 from tensorflowjs.graph.rewrites import apply_rewrites
-from tensorflowjs.graph.rewrites.fusion import CONV2D, DEPTHWISE, MATMUL
-from tensorflowjs.graph.rewrites.graph_view import GraphView, output_index
+from tensorflowjs.graph.fusion import CONV2D, DEPTHWISE, MATMUL
+from tensorflowjs.graph.graph_view import GraphView, output_index
 
 # Op names of the fused ops TF.js runs (the depthwise one exists only in TF.js).
 FUSED_DEPTHWISE_CONV2D = DEPTHWISE.fused_op

@@ -20,7 +20,7 @@ import numpy as np
 from tensorflowjs import formats, model_json
 from tensorflowjs import write_weights as write_weights_lib
 from tensorflowjs import verify as verification
-from tensorflowjs.converters.options import ConversionOptions
+from tensorflowjs.options import ConversionOptions
 from tensorflowjs.converters.tfjs_layers_model import group_by_layer, write_layers_model
 from tensorflowjs.errors import ConversionError
 from tensorflowjs.keras import h5_model

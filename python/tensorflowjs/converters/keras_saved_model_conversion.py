@@ -9,7 +9,7 @@ from typing import Dict, Optional
 
 from tensorflowjs import extras
 from tensorflowjs.converters import keras_h5_conversion
-from tensorflowjs.converters.options import ConversionOptions
+from tensorflowjs.options import ConversionOptions
 from tensorflowjs.errors import ConversionError
 
 

@@ -8,7 +8,7 @@ import os
 from typing import Any, Dict, Optional
 
 from tensorflowjs import extras
-from tensorflowjs.converters.options import ConversionOptions
+from tensorflowjs.options import ConversionOptions
 from tensorflowjs.graph import freeze, pipeline, signature as signature_lib
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Dict, Optional, Sequence, Union
 
 from tensorflowjs import verify as verification
-from tensorflowjs.converters.options import ConversionOptions
+from tensorflowjs.options import ConversionOptions
 from tensorflowjs.write_weights import DEFAULT_SHARD_SIZE_BYTES
 
 

@@ -9,7 +9,7 @@ from typing import Dict, List
 
 from tensorflowjs import metadata as metadata_lib
 from tensorflowjs import model_json, read_weights, write_weights
-from tensorflowjs.converters.options import ConversionOptions
+from tensorflowjs.options import ConversionOptions
 from tensorflowjs.errors import ConversionError
 from tensorflowjs.output import output_directory
 

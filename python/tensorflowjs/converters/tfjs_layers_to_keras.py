@@ -10,7 +10,7 @@ import warnings
 
 from tensorflowjs import model_json
 from tensorflowjs.converters import keras_tfjs_loader
-from tensorflowjs.converters.options import ConversionOptions
+from tensorflowjs.options import ConversionOptions
 from tensorflowjs.converters.tfjs_layers_model import read_layers_model
 from tensorflowjs.output import output_directory, output_file
 from tensorflowjs.write_weights import DEFAULT_SHARD_SIZE_BYTES

@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Optional
 
 from tensorflowjs import metadata as metadata_lib
 from tensorflowjs import model_json, write_weights
-from tensorflowjs.converters.options import ConversionOptions
+from tensorflowjs.options import ConversionOptions
 from tensorflowjs.graph import graph_json, signature as signature_lib
 from tensorflowjs.output import output_directory
 

@@ -9,7 +9,7 @@ and check (the comparison itself).
 from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 if TYPE_CHECKING:
-    from tensorflowjs.converters.options import ConversionOptions
+    from tensorflowjs.options import ConversionOptions
     from tensorflowjs.verify.check import Plan
 
 VERIFY_EXIT_CODE = 3  # a mismatch; 1 stays "bad input", 2 "bad usage"

@@ -9,13 +9,29 @@ moved onto Identities TF.js honours, the others dropped (TF.js would misread the
 
 from __future__ import annotations
 
-from typing import Callable, Dict, Iterable, Sequence
+from typing import Sequence
 
-from tensorflowjs.graph.rewrites.graph_view import GraphView
-
-Rewrite = Callable[[GraphView], int]
-
-REGISTRY: Dict[str, Rewrite] = {}
+from tensorflowjs.graph.rewrites import (  # noqa: F401  (imported for their registrations)
+    add_to_bias_add,
+    combine_constant_operands,
+    drop_control_inputs,
+    erfc_to_erf,
+    finite_f16_masks,
+    fold_batch_norms,
+    fold_constants,
+    fuse_conv_matmul,
+    fuse_depthwise,
+    fuse_prelu,
+    grouped_conv_to_depthwise,
+    lower_einsum,
+    lower_matrix_band_part,
+    place_branch_constants,
+    remove_neutral_ops,
+    static_tensor_lists,
+    unfuse_unsupported,
+    unroll_loops,
+)
+from tensorflowjs.graph.rewrites.registry import REGISTRY, apply_rewrites, register  # noqa: F401  (the package's API)
 
 FOLDING: Sequence[str] = ("grouped_conv_to_depthwise", "remove_neutral_ops", "combine_constant_operands", "fold_batch_norms", "add_to_bias_add")
 # What Grappler's constant folding does, for graphs frozen without TensorFlow: before FOLDING,
@@ -38,44 +54,3 @@ FUSIONS: Sequence[str] = (
 # graph whose constants are folded; the folding in between makes the TensorList indices constant.
 LOOPS: Sequence[str] = ("unroll_loops", "fold_constants", "static_tensor_lists")
 
-
-def register(name: str) -> Callable[[Rewrite], Rewrite]:
-    """Record a rewrite: a function that edits a GraphView in place and returns how many matches."""
-
-    def decorate(function: Rewrite) -> Rewrite:
-        REGISTRY[name] = function
-        return function
-
-    return decorate
-
-
-def apply_rewrites(graph_def, names: Sequence[str], keep: Iterable[str]) -> Dict[str, int]:
-    """Run the named rewrites in order on graph_def (edited in place); returns matches per name."""
-    view = GraphView(graph_def, keep)
-    counts: Dict[str, int] = {}
-    for name in names:
-        counts[name] = counts.get(name, 0) + REGISTRY[name](view)
-    return counts
-
-
-# Imported for their registrations.
-from tensorflowjs.graph.rewrites import (  # noqa: E402,F401
-    add_to_bias_add,
-    combine_constant_operands,
-    drop_control_inputs,
-    erfc_to_erf,
-    finite_f16_masks,
-    fold_batch_norms,
-    fold_constants,
-    fuse_conv_matmul,
-    fuse_depthwise,
-    fuse_prelu,
-    grouped_conv_to_depthwise,
-    lower_einsum,
-    lower_matrix_band_part,
-    place_branch_constants,
-    remove_neutral_ops,
-    static_tensor_lists,
-    unfuse_unsupported,
-    unroll_loops,
-)

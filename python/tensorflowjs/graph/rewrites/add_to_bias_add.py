@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from tensorflowjs.graph.rewrites import register
-from tensorflowjs.graph.rewrites.graph_view import GraphView, attr, output_index, string_attr, type_attr
-from tensorflowjs.graph.rewrites.linear import (
+from tensorflowjs.graph.rewrites.registry import register
+from tensorflowjs.graph.graph_view import GraphView, attr, output_index, string_attr, type_attr
+from tensorflowjs.graph.linear import (
     DT_FLOAT,
     channel_vector,
     is_float32_nhwc,

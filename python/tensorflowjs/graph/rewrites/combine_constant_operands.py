@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from tensorflowjs.graph.rewrites import register
-from tensorflowjs.graph.rewrites.graph_view import GraphView
+from tensorflowjs.graph.rewrites.registry import register
+from tensorflowjs.graph.graph_view import GraphView
 
 _ADD = ("Add", "AddV2")
 _COMBINE = {"Add": np.add, "AddV2": np.add, "Mul": np.multiply}

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import List, Set
 
-from tensorflowjs.graph.rewrites import register
-from tensorflowjs.graph.rewrites.graph_view import GraphView
+from tensorflowjs.graph.rewrites.registry import register
+from tensorflowjs.graph.graph_view import GraphView
 
 
 def pinned_by_control_inputs(view: GraphView, node) -> bool:

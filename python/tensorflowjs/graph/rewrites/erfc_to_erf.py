@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from tensorflowjs.graph import tensors
-from tensorflowjs.graph.rewrites import register
-from tensorflowjs.graph.rewrites.graph_view import GraphView, attr, type_attr
+from tensorflowjs.graph.rewrites.registry import register
+from tensorflowjs.graph.graph_view import GraphView, attr, type_attr
 
 
 @register("erfc_to_erf")

@@ -16,8 +16,8 @@ import warnings
 
 import numpy as np
 
-from tensorflowjs.graph.rewrites import register
-from tensorflowjs.graph.rewrites.graph_view import GraphView
+from tensorflowjs.graph.rewrites.registry import register
+from tensorflowjs.graph.graph_view import GraphView
 
 FLOAT16_MAX = 65504.0
 MASK_VALUE = -30000.0

@@ -16,9 +16,9 @@ from typing import NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
-from tensorflowjs.graph.rewrites import register
-from tensorflowjs.graph.rewrites.graph_view import GraphView, attr, output_index, string_attr
-from tensorflowjs.graph.rewrites.linear import (
+from tensorflowjs.graph.rewrites.registry import register
+from tensorflowjs.graph.graph_view import GraphView, attr, output_index, string_attr
+from tensorflowjs.graph.linear import (
     DT_FLOAT,
     LINEAR_OPS,
     channel_vector,

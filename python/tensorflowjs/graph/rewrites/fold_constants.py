@@ -14,8 +14,8 @@ from typing import Any, Callable, Dict, List, Optional
 import numpy as np
 
 from tensorflowjs.graph import tensors
-from tensorflowjs.graph.rewrites import register
-from tensorflowjs.graph.rewrites.graph_view import GraphView, attr
+from tensorflowjs.graph.rewrites.registry import register
+from tensorflowjs.graph.graph_view import GraphView, attr
 
 Folder = Callable[[Any, List[np.ndarray]], np.ndarray]
 

@@ -6,9 +6,9 @@ Prelu is fused too (after fuse_prelu made it), when its alpha is one value per c
 
 from __future__ import annotations
 
-from tensorflowjs.graph.rewrites import register
-from tensorflowjs.graph.rewrites.fusion import CONV2D, MATMUL, fuse_bias_activation
-from tensorflowjs.graph.rewrites.graph_view import GraphView
+from tensorflowjs.graph.rewrites.registry import register
+from tensorflowjs.graph.fusion import CONV2D, MATMUL, fuse_bias_activation
+from tensorflowjs.graph.graph_view import GraphView
 
 
 @register("fuse_conv_matmul")

@@ -10,9 +10,9 @@ does not run (its depthwise convs have a bias once batch norms are folded).
 
 from __future__ import annotations
 
-from tensorflowjs.graph.rewrites import register
-from tensorflowjs.graph.rewrites.fusion import DEPTHWISE, activation_after, fuse_bias_activation, fused_channels, is_base
-from tensorflowjs.graph.rewrites.graph_view import GraphView, int_attr, strings_attr
+from tensorflowjs.graph.rewrites.registry import register
+from tensorflowjs.graph.fusion import DEPTHWISE, activation_after, fuse_bias_activation, fused_channels, is_base
+from tensorflowjs.graph.graph_view import GraphView, int_attr, strings_attr
 
 # The activations the public API fuses without a bias.
 _BARE_ACTIVATIONS = ("Relu", "Relu6", "Elu")

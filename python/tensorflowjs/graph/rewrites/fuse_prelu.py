@@ -17,10 +17,10 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from tensorflowjs.graph.rewrites import register
-from tensorflowjs.graph.rewrites.fusion import KINDS, fuse_bias_activation
-from tensorflowjs.graph.rewrites.graph_view import GraphView, attr, node_name
-from tensorflowjs.graph.rewrites.linear import DT_FLOAT
+from tensorflowjs.graph.rewrites.registry import register
+from tensorflowjs.graph.fusion import KINDS, fuse_bias_activation
+from tensorflowjs.graph.graph_view import GraphView, attr, node_name
+from tensorflowjs.graph.linear import DT_FLOAT
 
 
 @register("fuse_prelu")

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 from typing import Optional
 
-from tensorflowjs.graph.rewrites import register
-from tensorflowjs.graph.rewrites.graph_view import GraphView, attr, output_index
-from tensorflowjs.graph.rewrites.fusion import BY_BASE, KINDS, fused_channels
-from tensorflowjs.graph.rewrites.linear import const_shape, is_float32_nhwc, output_channels
+from tensorflowjs.graph.rewrites.registry import register
+from tensorflowjs.graph.graph_view import GraphView, attr, output_index
+from tensorflowjs.graph.fusion import BY_BASE, KINDS, fused_channels
+from tensorflowjs.graph.linear import const_shape, is_float32_nhwc, output_channels
 
 _UNARY = {"Relu", "Relu6", "Elu", "Selu", "LeakyRelu", "Sigmoid", "Tanh", "Erf", "Identity", "Neg", "Abs", "Square",
           "Sqrt", "Rsqrt", "Exp", "Softplus", "Pad", "MirrorPad", "MaxPool", "AvgPool", "Cast", "FusedBatchNormV3",

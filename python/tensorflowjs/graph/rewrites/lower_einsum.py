@@ -18,8 +18,8 @@ from typing import List, Optional, Sequence, Union
 
 import numpy as np
 
-from tensorflowjs.graph.rewrites import register
-from tensorflowjs.graph.rewrites.graph_view import GraphView, attr, bool_attr, int_attr, type_attr
+from tensorflowjs.graph.rewrites.registry import register
+from tensorflowjs.graph.graph_view import GraphView, attr, bool_attr, int_attr, type_attr
 
 INT32 = 3  # DT_INT32
 

@@ -14,8 +14,8 @@ from typing import List
 
 import numpy as np
 
-from tensorflowjs.graph.rewrites import register
-from tensorflowjs.graph.rewrites.graph_view import GraphView, attr, int_attr, type_attr
+from tensorflowjs.graph.rewrites.registry import register
+from tensorflowjs.graph.graph_view import GraphView, attr, int_attr, type_attr
 
 INT32 = 3  # DataType DT_INT32
 BOOL = 10  # DataType DT_BOOL

@@ -12,9 +12,9 @@ branch is live, which TF.js does honour (drop_control_inputs keeps such control 
 
 from __future__ import annotations
 
-from tensorflowjs.graph.rewrites import register
+from tensorflowjs.graph.rewrites.registry import register
 from tensorflowjs.graph.rewrites.drop_control_inputs import control_anchors
-from tensorflowjs.graph.rewrites.graph_view import GraphView, type_attr
+from tensorflowjs.graph.graph_view import GraphView, type_attr
 
 
 @register("place_branch_constants")

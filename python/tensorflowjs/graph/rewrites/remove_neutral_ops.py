@@ -8,8 +8,8 @@ operand of x's dtype qualifies: anything else could broadcast x to a bigger shap
 
 from __future__ import annotations
 
-from tensorflowjs.graph.rewrites import register
-from tensorflowjs.graph.rewrites.graph_view import GraphView, attr
+from tensorflowjs.graph.rewrites.registry import register
+from tensorflowjs.graph.graph_view import GraphView, attr
 
 # op -> (neutral value, positions of x it holds for: 0 when x may be either operand).
 _NEUTRAL = {"Mul": (1, (0, 1)), "Add": (0, (0, 1)), "AddV2": (0, (0, 1)), "Sub": (0, (0,)), "RealDiv": (1, (0,)), "Div": (1, (0,))}

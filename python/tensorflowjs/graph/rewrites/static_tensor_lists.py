@@ -16,8 +16,8 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
-from tensorflowjs.graph.rewrites import register
-from tensorflowjs.graph.rewrites.graph_view import GraphView, attr, int_attr, type_attr
+from tensorflowjs.graph.rewrites.registry import register
+from tensorflowjs.graph.graph_view import GraphView, attr, int_attr, type_attr
 
 _LIST_OPS = ("TensorListReserve", "TensorListFromTensor", "TensorListSetItem")
 _DT_VARIANT = 21  # the dtype of a TensorList handle

@@ -14,9 +14,9 @@ from typing import List
 
 
 from tensorflowjs.errors import ConversionError
-from tensorflowjs.graph.rewrites import register
-from tensorflowjs.graph.rewrites.fusion import KINDS, fused_channels, prelu_alpha_ok
-from tensorflowjs.graph.rewrites.graph_view import (
+from tensorflowjs.graph.rewrites.registry import register
+from tensorflowjs.graph.fusion import KINDS, fused_channels, prelu_alpha_ok
+from tensorflowjs.graph.graph_view import (
     GraphView,
     attr,
     bool_attr,
@@ -24,7 +24,7 @@ from tensorflowjs.graph.rewrites.graph_view import (
     string_attr,
     type_attr,
 )
-from tensorflowjs.graph.rewrites.linear import const_shape, is_float32_nhwc
+from tensorflowjs.graph.linear import const_shape, is_float32_nhwc
 
 # fused_ops element -> (plain op, number of extra args it reads).
 _ELEMENTS = {

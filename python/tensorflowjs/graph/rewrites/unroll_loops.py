@@ -20,10 +20,10 @@ from typing import Dict, List, Optional, Set
 
 import numpy as np
 
-from tensorflowjs.graph.rewrites import register
+from tensorflowjs.graph.rewrites.registry import register
 from tensorflowjs.graph.rewrites.drop_control_inputs import pinned_by_control_inputs
 from tensorflowjs.graph.rewrites.fold_constants import FOLDERS
-from tensorflowjs.graph.rewrites.graph_view import GraphView, attr, node_name, output_index
+from tensorflowjs.graph.graph_view import GraphView, attr, node_name, output_index
 
 MAX_ITERATIONS = 256
 NODE_BUDGET = 20000

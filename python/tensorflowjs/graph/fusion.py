@@ -13,8 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import FrozenSet, Optional
 
-from tensorflowjs.graph.rewrites.graph_view import GraphView, attr, float_attr, int_attr, strings_attr, types_attr
-from tensorflowjs.graph.rewrites.linear import DT_FLOAT, channels_of, const_shape, is_float32_nhwc
+from tensorflowjs.graph.graph_view import GraphView, attr, float_attr, int_attr, strings_attr, types_attr
+from tensorflowjs.graph.linear import DT_FLOAT, channels_of, const_shape, is_float32_nhwc
 
 ACTIVATIONS = frozenset({"Relu", "Relu6", "Elu", "Sigmoid", "LeakyRelu", "Prelu"})
 

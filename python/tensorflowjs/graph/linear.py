@@ -10,7 +10,7 @@ from typing import Optional
 
 import numpy as np
 
-from tensorflowjs.graph.rewrites.graph_view import GraphView, attr, output_index
+from tensorflowjs.graph.graph_view import GraphView, attr, output_index
 
 LINEAR_OPS = ("Conv2D", "DepthwiseConv2dNative", "MatMul")
 _OUTPUT_RANK = {"Conv2D": 4, "DepthwiseConv2dNative": 4, "MatMul": 2}
