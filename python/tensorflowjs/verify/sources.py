@@ -129,7 +129,7 @@ def jax_function(apply_fn: Callable, params: Any) -> Source:
 
 def _keras_file(path: str) -> Source:
     """A .h5 or .keras file: by tf_keras when a Keras 2 wrote it, else by Keras 3 (safe mode)."""
-    from tensorflowjs.converters.keras_h5_conversion import open_keras_file
+    from tensorflowjs.keras.model_file import open_keras_file
 
     with open_keras_file(path) as source:
         keras2 = source.keras_version.split(".")[0] in ("1", "2")
