@@ -35,9 +35,6 @@ RANKS = {
 # Modules of converters/ that the public layout puts there but that sit above the public API.
 _ENTRY_POINTS = {"tensorflowjs.converters.converter": "cli", "tensorflowjs.converters.wizard": "wizard"}
 
-# The py_library of python/tensorflowjs/BUILD that holds each layer.
-TARGETS = {layer: layer for layer in RANKS}
-TARGETS["wizard"] = "wizard_lib"
 
 
 def layer_of(module: str) -> str:
@@ -170,12 +167,11 @@ def _deps(rule: Dict) -> Set[str]:
 @pytest.mark.parametrize("layer", list(RANKS))
 def test_build_deps_state_the_direction(layer: str):
     """Each layer's py_library deps on lower layers only, and on every layer its modules import."""
-    target_layers = {target: layer for layer, target in TARGETS.items()}
-    deps = {target_layers.get(dep, dep) for dep in _deps(_build_targets()[TARGETS[layer]])}
+    deps = _deps(_build_targets()[layer])
     upward = sorted(dep for dep in deps if RANKS.get(dep, -1) >= RANKS[layer])
-    assert not upward, f"//python/tensorflowjs:{TARGETS[layer]} deps on {upward}, which may not be below {layer}"
+    assert not upward, f"//python/tensorflowjs:{layer} deps on {upward}, which may not be below {layer}"
     missing = sorted(layer_graph()[layer] - deps)
-    assert not missing, f"//python/tensorflowjs:{TARGETS[layer]} imports {missing} without a dep on them"
+    assert not missing, f"//python/tensorflowjs:{layer} imports {missing} without a dep on them"
 
 
 def test_the_aggregate_target_holds_every_layer():
@@ -186,7 +182,7 @@ def test_the_aggregate_target_holds_every_layer():
         target = todo.pop()
         reached.add(target)
         todo |= _deps(rules.get(target, {})) - reached
-    assert set(TARGETS.values()) <= reached
+    assert set(RANKS) <= reached
 
 
 if __name__ == "__main__":
