@@ -12,9 +12,8 @@ from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence
 
 import numpy as np
 
-from tensorflowjs import _quantize, dtypes, quantization
+from tensorflowjs import _quantize, dtypes, progress, quantization
 from tensorflowjs.errors import ConversionError
-from tensorflowjs.progress import Progress
 
 DEFAULT_SHARD_SIZE_BYTES = 4 * 1024 * 1024
 
@@ -125,18 +124,15 @@ def write_weight_groups(
         seen.add(name)
     quantize_to = quantization.dtype_names_by_weight(names, quantization_dtype_map)
     plans = [[_plan(w, quantize_to.get(w.name)) for w in group] for group in groups]
-    progress = Progress("writing weights", sum(p.nbytes for group in plans for p in group))
     manifest = []
-    try:
+    with progress.counting_bytes("writing weights", sum(p.nbytes for group in plans for p in group)) as advance:
         for index, group in enumerate(plans, start=1):
             writer = _quantize.ShardWriter(write_dir, index, sum(p.nbytes for p in group), shard_size_bytes)
             entries = []
             for planned in group:
                 entries.append(_write_one(writer, planned))
-                progress.advance(planned.nbytes)
+                advance(planned.nbytes)
             manifest.append({"paths": writer.close(), "weights": entries})
-    finally:
-        progress.done()
     return manifest
 
 

@@ -11,7 +11,7 @@ import sys
 import warnings
 from typing import Iterator, List, Optional
 
-from tensorflowjs import formats, output, quantization, quiet_tensorflow, verify
+from tensorflowjs import formats, output, progress, quantization, quiet_tensorflow, verify
 from tensorflowjs.converters import pairs
 from tensorflowjs.options import ConversionOptions
 from tensorflowjs.errors import ConversionError
@@ -179,7 +179,7 @@ def convert(argv: List[str]) -> None:
     handler = pairs.handler_for(input_format, output_format)
     output.refuse_overlap(args.output_path, None if hub_handle else args.input_path, options.metadata.values())
     plan = verify.prepare(output_format, options.verify_inputs, options.verify_backends) if options.verify else None
-    handler(args.input_path, args.output_path, options)
+    progress.run_conversion(handler, args.input_path, args.output_path, options, output_format)
     if plan:
         verify.run_after_cli(plan, input_format, args.input_path, output_format, args.output_path, options)
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional
 
 from tensorflowjs import metadata as metadata_lib
-from tensorflowjs import model_json, write_weights
+from tensorflowjs import model_json, progress, write_weights
 from tensorflowjs.options import ConversionOptions
 from tensorflowjs.graph import graph_json, signature as signature_lib
 from tensorflowjs.output import output_directory
@@ -74,7 +74,8 @@ def write_graph_model(
     named by options.metadata. A graph frozen without TensorFlow (saved_model_graph) is
     optimised without it too.
     """
-    graph_def = _optimize_and_check(graph_def, signature, options, source_path, frozen_without_tensorflow)
+    with progress.step("optimising the graph"):
+        graph_def = _optimize_and_check(graph_def, signature, options, source_path, frozen_without_tensorflow)
     metadata = dict(metadata_lib.load_metadata(options.metadata) or {})
     metadata.update(user_metadata or {})
     if options.use_structured_outputs_names:

@@ -16,6 +16,7 @@ from prompt_toolkit.shortcuts import CompleteStyle
 from questionary import Choice
 
 from tensorflowjs import formats
+from tensorflowjs.progress import human_size, snapshot
 from tensorflowjs.converters import pairs
 from tensorflowjs.wizard import command, model_info
 from tensorflowjs.write_weights import DEFAULT_SHARD_SIZE_BYTES
@@ -336,28 +337,6 @@ def _json_file(typed: str):
 
 
 # --- the conversion and its report ---------------------------------------------------------
-
-def snapshot(path: str) -> Dict[str, Tuple[int, int, int]]:
-    """(size, mtime_ns, inode) of every file at `path` (a file or a directory tree)."""
-    if os.path.isfile(path):
-        s = os.stat(path)
-        return {path: (s.st_size, s.st_mtime_ns, s.st_ino)}
-    result = {}
-    for root, _, files in os.walk(path):
-        for name in files:
-            full = os.path.join(root, name)
-            s = os.stat(full)
-            result[full] = (s.st_size, s.st_mtime_ns, s.st_ino)
-    return result
-
-
-def human_size(size: int) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024
-    return ""
-
 
 def report_written(before: Dict, output_path: str, say=print) -> List[Tuple[str, int]]:
     """Prints the files the conversion wrote (new or changed since `before`), sizes and total."""
