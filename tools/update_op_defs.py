@@ -9,7 +9,8 @@ TensorFlow installed here.
 """
 
 import os
-import sys
+
+import regenerate
 
 OP_DEFS_PATH = os.path.join("python", "tensorflowjs", "tf_op_defs.binpb")
 
@@ -35,11 +36,7 @@ def tf_op_list() -> bytes:
 
 
 def main() -> None:
-    root = os.environ.get("BUILD_WORKSPACE_DIRECTORY") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    path = os.path.join(root, OP_DEFS_PATH)
-    with open(path, "wb") as f:
-        f.write(tf_op_list())
-    print(f"wrote {path}", file=sys.stderr)
+    regenerate.main_from_tensorflow(OP_DEFS_PATH, tf_op_list)
 
 
 if __name__ == "__main__":

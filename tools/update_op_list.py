@@ -23,9 +23,9 @@ import sys
 import tokenize
 from typing import Dict, List
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_NODE_MODULES = os.path.join(REPO, "tests", "e2e", "node_modules")
-DEFAULT_OUTPUT = os.path.join(REPO, "python", "tensorflowjs", "op_list")
+import regenerate
+
+DEFAULT_OUTPUT = os.path.join(regenerate.REPO, "python", "tensorflowjs", "op_list")
 
 _EXPORT = "export const json ="
 # The only bare words a JSON-like JavaScript literal may hold, as Python literals.
@@ -66,18 +66,19 @@ def render(entries: list) -> str:
     return json.dumps(entries, indent=2) + "\n"
 
 
-def main(argv: List[str]) -> int:
-    node_modules = argv[1] if len(argv) > 1 else DEFAULT_NODE_MODULES
-    output = argv[2] if len(argv) > 2 else DEFAULT_OUTPUT
-    tables = derive(node_modules)
+def write(output: str, tables: Dict[str, List[Dict]]) -> None:
+    """One file per category; a category the package no longer has loses its file."""
     os.makedirs(output, exist_ok=True)
     for stale in set(glob.glob(os.path.join(output, "*.json"))) - {os.path.join(output, c + ".json") for c in tables}:
         os.remove(stale)
     for category, entries in tables.items():
         with open(os.path.join(output, category + ".json"), "w", encoding="utf-8") as f:
             f.write(render(entries))
-    print(f"{output}: {len(tables)} categories, {sum(map(len, tables.values()))} ops")
-    return 0
+
+
+def main(argv: List[str]) -> int:
+    return regenerate.main_from_npm(argv, DEFAULT_OUTPUT, derive, write,
+                                    lambda tables: f"{len(tables)} categories, {sum(map(len, tables.values()))} ops")
 
 
 if __name__ == "__main__":

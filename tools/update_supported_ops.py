@@ -18,9 +18,9 @@ import re
 import sys
 from typing import Dict, List
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_NODE_MODULES = os.path.join(REPO, "tests", "e2e", "node_modules")
-DEFAULT_OUTPUT = os.path.join(REPO, "python", "tensorflowjs", "graph", "supported_ops.json")
+import regenerate
+
+DEFAULT_OUTPUT = os.path.join(regenerate.REPO, "python", "tensorflowjs", "graph", "supported_ops.json")
 
 _TF_OP_NAME = re.compile(r"""['"]tfOpName['"]\s*:\s*['"]([A-Za-z0-9_]+)['"]""")
 
@@ -47,13 +47,8 @@ def render(document: Dict[str, object]) -> str:
 
 
 def main(argv: List[str]) -> int:
-    node_modules = argv[1] if len(argv) > 1 else DEFAULT_NODE_MODULES
-    output = argv[2] if len(argv) > 2 else DEFAULT_OUTPUT
-    document = derive(node_modules)
-    with open(output, "w", encoding="utf-8") as f:
-        f.write(render(document))
-    print(f"{output}: {len(document['ops'])} ops from tfjs-converter {document['tfjs_converter_version']}")
-    return 0
+    return regenerate.main_from_npm(argv, DEFAULT_OUTPUT, derive, regenerate.write_text(render),
+                                    lambda document: f"{len(document['ops'])} ops from tfjs-converter {document['tfjs_converter_version']}")
 
 
 if __name__ == "__main__":

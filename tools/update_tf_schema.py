@@ -9,8 +9,9 @@ exactly TensorFlow's field numbers and names while needing only the protobuf run
 """
 
 import os
-import sys
 from typing import List
+
+import regenerate
 
 SCHEMA_PATH = os.path.join("python", "tensorflowjs", "tf_schema.binpb")
 
@@ -39,11 +40,7 @@ def tf_descriptor_set() -> bytes:
 
 
 def main() -> None:
-    root = os.environ.get("BUILD_WORKSPACE_DIRECTORY") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    path = os.path.join(root, SCHEMA_PATH)
-    with open(path, "wb") as f:
-        f.write(tf_descriptor_set())
-    print(f"wrote {path}", file=sys.stderr)
+    regenerate.main_from_tensorflow(SCHEMA_PATH, tf_descriptor_set)
 
 
 if __name__ == "__main__":

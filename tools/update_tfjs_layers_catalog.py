@@ -22,9 +22,9 @@ import sys
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Set, Tuple
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_NODE_MODULES = os.path.join(REPO, "tests", "e2e", "node_modules")
-DEFAULT_OUTPUT = os.path.join(REPO, "python", "tensorflowjs", "keras", "tfjs_layers_catalog.json")
+import regenerate
+
+DEFAULT_OUTPUT = os.path.join(regenerate.REPO, "python", "tensorflowjs", "keras", "tfjs_layers_catalog.json")
 
 _IMPORT = re.compile(r"""^(?:import|export)\b[^'";]*?from\s+['"](\.[^'"]+)['"]|^import\s+['"](\.[^'"]+)['"]""", re.M)
 _CLASS = re.compile(r"^(?:export )?class (\w+)(?: extends ([\w.]+))? \{$", re.M)
@@ -176,13 +176,8 @@ def render(document: Dict[str, object]) -> str:
 
 
 def main(argv: List[str]) -> int:
-    node_modules = argv[1] if len(argv) > 1 else DEFAULT_NODE_MODULES
-    output = argv[2] if len(argv) > 2 else DEFAULT_OUTPUT
-    document = derive(node_modules)
-    with open(output, "w", encoding="utf-8") as f:
-        f.write(render(document))
-    print(f"{output}: {len(document['layers'])} layer classes from tfjs-layers {document['tfjs_layers_version']}")
-    return 0
+    return regenerate.main_from_npm(argv, DEFAULT_OUTPUT, derive, regenerate.write_text(render),
+                                    lambda document: f"{len(document['layers'])} layer classes from tfjs-layers {document['tfjs_layers_version']}")
 
 
 if __name__ == "__main__":
