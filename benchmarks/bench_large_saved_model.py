@@ -10,19 +10,18 @@ is not run: per issue 14 it was OOM-killed at 23 GB on the 1.6 GB model, more th
 machine can spare.
 """
 
-import argparse
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tempfile
-from typing import Dict, List, Tuple
+from typing import Dict, Iterator, List, Tuple
 
 import numpy as np
 
 from large_saved_model import variables_bytes
 from measure import measure
+from runner import run_table
 
 OURS = [sys.executable, "-m", "tensorflowjs.converters.converter", "--input_format=tf_saved_model", "--output_format=tfjs_graph_model"]
 # name -> (variables, size): each variable is size x size float32.
@@ -79,30 +78,23 @@ def _predict_from_shards(model_dir: str, x: np.ndarray) -> np.ndarray:
     return x
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dir", default=None, help="where to build the models (needs about 2.5x the largest model free)")
-    parser.add_argument("--cases", default=",".join(CASES), help="comma-separated case names (default: all)")
-    args = parser.parse_args()
+def _run_case(args, name: str, case: Tuple[int, int], tmp: str) -> Iterator[str]:
+    count, size = case
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    rows = ["| model | weights | wall time | peak RSS | peak RSS / model | max abs diff vs TF |", "|---|---|---|---|---|---|"]
-    for name in args.cases.split(","):
-        count, size = CASES[name]
-        tmp = tempfile.mkdtemp(dir=args.dir)
-        try:
-            source = os.path.join(tmp, "saved_model")
-            x, expected = _build(source, count, size, env)
-            model_mb = variables_bytes(source) / 1e6
-            for label, flags in FLAG_SETS.items():
-                out = os.path.join(tmp, "out")
-                seconds, rss = measure([*OURS, *flags, source, out], env)
-                diff = float(np.max(np.abs(_predict_from_shards(out, x) - expected)))
-                rows.append(f"| {name} | {label} | {seconds:.1f} s | {rss:.0f} MB | {rss / model_mb:.3f}x | {diff:.1e} |")
-                print(rows[-1], file=sys.stderr, flush=True)
-                shutil.rmtree(out)
-        finally:
-            shutil.rmtree(tmp)
-    print("\n".join(rows))
+    source = os.path.join(tmp, "saved_model")
+    x, expected = _build(source, count, size, env)
+    model_mb = variables_bytes(source) / 1e6
+    for label, flags in FLAG_SETS.items():
+        out = os.path.join(tmp, "out")
+        seconds, rss = measure([*OURS, *flags, source, out], env)
+        diff = float(np.max(np.abs(_predict_from_shards(out, x) - expected)))
+        yield f"| {name} | {label} | {seconds:.1f} s | {rss:.0f} MB | {rss / model_mb:.3f}x | {diff:.1e} |"
+        shutil.rmtree(out)
+
+
+def main() -> None:
+    run_table(__doc__, CASES, ["model", "weights", "wall time", "peak RSS", "peak RSS / model", "max abs diff vs TF"], _run_case,
+              lambda parser: parser.add_argument("--dir", default=None, help="where to build the models (needs about 2.5x the largest model free)"))
 
 
 if __name__ == "__main__":

@@ -9,16 +9,15 @@ time and peak RSS. Each output is then run in TF.js (CPU backend) on the same in
 largest difference from TensorFlow's own prediction is reported, so a fast wrong answer shows.
 """
 
-import argparse
 import os
 import statistics
 import sys
-import tempfile
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, Iterator, List, Tuple
 
 import numpy as np
 
 from measure import measure
+from runner import run_table
 from tfjs_e2e import run_tfjs
 
 RUNS = 3
@@ -162,9 +161,13 @@ def _tfjs_error(model_dir: str, x: np.ndarray, expected: np.ndarray) -> str:
     return f"{float(np.max(np.abs(got - expected))):.1e}"
 
 
-def run_case(name: str, make: Callable, flags: List[str], converters: Dict[str, Tuple[List[str], Dict]], tmp: str) -> List[str]:
+def run_case(args, name: str, case: Tuple[Callable, List[str]], tmp: str) -> Iterator[str]:
+    make, flags = case
     source, x, expected = make(tmp)
-    rows = []
+    ours_env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    # The public converter runs on its own virtualenv: none of this build's paths may leak in.
+    public_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONSAFEPATH")}
+    converters = {"this converter": (OURS, ours_env), "tensorflowjs 4.22": ([args.public], public_env)}
     for who, (command, env) in converters.items():
         results = []
         slug = who.replace(" ", "_")  # the public converter fails on paths with spaces
@@ -172,26 +175,12 @@ def run_case(name: str, make: Callable, flags: List[str], converters: Dict[str, 
             out = os.path.join(tmp, f"{slug}{run}")
             results.append(measure([*command, *flags, source, out], env))
         times, rss = zip(*results)
-        rows.append(f"| {name} | {who} | {statistics.median(times):.1f} s | {statistics.median(rss):.0f} MB | {_tfjs_error(os.path.join(tmp, f'{slug}0'), x, expected)} |")
-        print(rows[-1], file=sys.stderr, flush=True)
-    return rows
+        yield f"| {name} | {who} | {statistics.median(times):.1f} s | {statistics.median(rss):.0f} MB | {_tfjs_error(os.path.join(tmp, f'{slug}0'), x, expected)} |"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--public", required=True, help="the public converter's tensorflowjs_converter (see setup_public_converter.sh)")
-    parser.add_argument("--cases", default=",".join(CASES), help="comma-separated case names (default: all)")
-    args = parser.parse_args()
-    ours_env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    # The public converter runs on its own virtualenv: none of this build's paths may leak in.
-    public_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONSAFEPATH")}
-    converters = {"this converter": (OURS, ours_env), "tensorflowjs 4.22": ([args.public], public_env)}
-    rows = ["| case | converter | median wall time | median peak RSS | TF.js CPU max abs diff vs TF |", "|---|---|---|---|---|"]
-    for name in args.cases.split(","):
-        make, flags = CASES[name]
-        with tempfile.TemporaryDirectory() as tmp:
-            rows += run_case(name, make, flags, converters, tmp)
-    print("\n".join(rows))
+    run_table(__doc__, CASES, ["case", "converter", "median wall time", "median peak RSS", "TF.js CPU max abs diff vs TF"], run_case,
+              lambda parser: parser.add_argument("--public", required=True, help="the public converter's tensorflowjs_converter (see setup_public_converter.sh)"))
 
 
 if __name__ == "__main__":
