@@ -29,6 +29,7 @@ from tensorflowjs.converters import (  # noqa: E402
     load_keras_model,
     save_keras_model,
 )
+from testing.tf1_models import table_saved_model  # noqa: E402
 
 RNG = np.random.default_rng(5)
 X = RNG.normal(size=(3, 4)).astype(np.float32)
@@ -64,24 +65,6 @@ def call(name, function, *args, **kwargs):
         raise AssertionError(f"{name} changed TensorFlow's global state: {changed}")
     print(f"survived: {name}", flush=True)
     return result
-
-
-def tf1_saved_model(path, tags, signature_name, cast_input=False):
-    """A TF1 SavedModel with a variable and a string -> int64 hash table filled by its main op;
-    `cast_input`: the signature's input is a Cast of the placeholder, as TF1 signatures may say."""
-    with tf.Graph().as_default(), tf.compat.v1.Session() as session:
-        x = tf.compat.v1.placeholder(tf.int32 if cast_input else tf.float32, [None, 4], name="x")
-        fed = tf.cast(x, tf.float32, name="x_float") if cast_input else x
-        words = tf.compat.v1.placeholder(tf.string, [None], name="words")
-        w = tf.compat.v1.get_variable("w", initializer=W)
-        table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(["cat", "dog"], tf.constant([4, 9], tf.int64)), -1)
-        scores = tf.nn.relu(tf.matmul(fed, w), name="scores")
-        ids = tf.identity(table.lookup(words), name="ids")
-        session.run([tf.compat.v1.global_variables_initializer(), tf.compat.v1.tables_initializer()])
-        builder = tf.compat.v1.saved_model.Builder(path)
-        signature = tf.compat.v1.saved_model.predict_signature_def({"x": fed, "words": words}, {"scores": scores, "ids": ids})
-        builder.add_meta_graph_and_variables(session, tags, signature_def_map={signature_name: signature}, main_op=tf.compat.v1.tables_initializer())
-        builder.save()
 
 
 class Loop(tf.Module):
@@ -133,11 +116,11 @@ def main(work):
     cases["loop"] = (f"{work}/loop", {"x": X}, [loop.serve(tf.constant(X))["y"].numpy()])
 
     tables_expected = [np.array([4, -1, 9]), np.maximum(X @ W, 0)]
-    tf1_saved_model(f"{work}/tf1_saved_model", ["serve"], "serving_default")
+    table_saved_model(f"{work}/tf1_saved_model", ["serve"], "serving_default", W)
     call("convert_tf_saved_model (TF1, hash table)", convert_tf_saved_model, f"{work}/tf1_saved_model", f"{work}/tf1")
     cases["tf1"] = (f"{work}/tf1", {"x": X, "words": WORDS}, tables_expected)
 
-    tf1_saved_model(f"{work}/tf1_cast_saved_model", ["serve"], "serving_default", cast_input=True)
+    table_saved_model(f"{work}/tf1_cast_saved_model", ["serve"], "serving_default", W, cast_input=True)
     call("convert_tf_saved_model (TF1, hash table, Cast input)", convert_tf_saved_model, f"{work}/tf1_cast_saved_model", f"{work}/tf1_cast")
     cases["tf1_cast"] = (f"{work}/tf1_cast", {"x": X, "words": WORDS}, tables_expected)
 
@@ -145,7 +128,7 @@ def main(work):
     call("convert_tf_frozen_model", convert_tf_frozen_model, f"{work}/frozen.pb", "probs", f"{work}/frozen")
     cases["frozen"] = (f"{work}/frozen", X, [np.tanh(X @ W)])
 
-    tf1_saved_model(f"{work}/hub_module", [], "default")
+    table_saved_model(f"{work}/hub_module", [], "default", W)
     with open(f"{work}/hub_module/tfhub_module.pb", "wb") as f:
         f.write(HUB_MODULE_DEF)
     call("convert_tf_hub_module (TF1 hub format)", convert_tf_hub_module, f"{work}/hub_module", f"{work}/hub")

@@ -15,6 +15,7 @@ from tensorflowjs import output
 from tensorflowjs.converters import converter
 from tensorflowjs.errors import ConversionError
 from tensorflowjs.output import output_directory, output_file
+from testing.files import read_tree
 
 CLI = [sys.executable, "-m", "tensorflowjs.converters.converter"]
 
@@ -67,15 +68,7 @@ def test_output_file_replaces_the_file_only_on_success(tmp_path):
 
 def _snapshot(directory):
     """{relative path: bytes} of every file under `directory` (None if it does not exist)."""
-    if not os.path.isdir(directory):
-        return None
-    files = {}
-    for root, _, names in os.walk(directory):
-        for name in names:
-            path = os.path.join(root, name)
-            with open(path, "rb") as f:
-                files[os.path.relpath(path, directory)] = f.read()
-    return files
+    return read_tree(directory) if os.path.isdir(directory) else None
 
 
 def _layers_args(source, target, shard_bytes):

@@ -17,6 +17,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 
+from testing.files import read_tree  # noqa: E402
+
 RNG = np.random.default_rng(5)
 
 
@@ -31,16 +33,6 @@ class Seeds:
     saved_model: Dict[str, bytes] = field(default_factory=dict)  # relative path -> bytes
     graph_def: bytes = b""
     old_model: Dict[str, bytes] = field(default_factory=dict)  # pre-1.0 model dir
-
-
-def _files(directory: str) -> Dict[str, bytes]:
-    found = {}
-    for base, _, names in os.walk(directory):
-        for name in names:
-            path = os.path.join(base, name)
-            with open(path, "rb") as f:
-                found[os.path.relpath(path, directory)] = f.read()
-    return found
 
 
 def _keras3_model():
@@ -77,7 +69,7 @@ def _layers_models(seeds: Seeds, h5_paths: List[str]) -> None:
     for i, (path, quantization) in enumerate(zip(h5_paths + h5_paths[:1], quantizations)):
         out = os.path.join(seeds.root, f"layers{i}")
         convert_keras_to_layers(path, out, ConversionOptions(quantization_dtype_map=quantization, weight_shard_size_bytes=512))
-        files = _files(out)
+        files = read_tree(out)
         seeds.layers_models.append(files)
         seeds.tfjs_configs.append(json.loads(files["model.json"])["modelTopology"]["model_config"])
 
@@ -101,7 +93,7 @@ def _saved_model(seeds: Seeds) -> None:
     module.serve = serve
     directory = os.path.join(seeds.root, "saved_model")
     tf.saved_model.save(module, directory, signatures={"serving_default": serve})
-    seeds.saved_model = _files(directory)
+    seeds.saved_model = read_tree(directory)
     frozen = convert_variables_to_constants_v2(serve.get_concrete_function())
     seeds.graph_def = frozen.graph.as_graph_def().SerializeToString()
 
@@ -125,7 +117,7 @@ def _old_model(seeds: Seeds) -> None:
     write_weights.write_weights([weights], directory, shard_size_bytes=256)
     with open(os.path.join(directory, "tensorflowjs_model.pb"), "wb") as f:
         f.write(graph_def.SerializeToString())
-    seeds.old_model = _files(directory)
+    seeds.old_model = read_tree(directory)
 
 
 def build(root: str) -> Seeds:

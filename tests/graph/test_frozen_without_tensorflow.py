@@ -24,6 +24,7 @@ import update_op_defs  # noqa: E402
 from graph_models import ATOL, RTOL, convert, model_json, ops  # noqa: E402
 from tensorflowjs.graph import frozen_graph, op_registry  # noqa: E402
 from tfjs_e2e import Case, check_tfjs_batch  # noqa: E402
+from testing.no_tensorflow import assert_converts_without_tensorflow  # noqa: E402
 
 RNG = np.random.default_rng(5)
 IMAGES = RNG.uniform(size=(2, 64, 64, 3)).astype(np.float32)
@@ -122,17 +123,8 @@ def test_no_more_ops_than_tensorflows_path_and_the_same_inputs(graphs, name, tmp
 
 
 def test_conversion_imports_no_tensorflow(graphs, tmp_path):
-    runs = [(str(case[0]), str(tmp_path / name), ",".join(case[1])) for name, case in graphs.items()]
-    code = (
-        "import sys\n"
-        "from tensorflowjs.converters import converter\n"
-        f"for src, dst, outputs in {runs!r}:\n"
-        "    assert converter.main(['--input_format=tf_frozen_model', f'--output_node_names={outputs}', src, dst]) == 0\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras')))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
+    assert_converts_without_tensorflow([["--input_format=tf_frozen_model", f"--output_node_names={','.join(case[1])}", case[0], tmp_path / name]
+                                        for name, case in graphs.items()])
 
 
 def test_an_identity_output_keeps_its_name(tmp_path):

@@ -7,7 +7,6 @@ predictions in TF.js), and that what it cannot freeze goes to TensorFlow's path,
 
 import collections
 import os
-import subprocess
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -21,6 +20,7 @@ from graph_models import ATOL, RTOL, assert_failed_cleanly, convert, model_json,
 from tensorflowjs.converters.tf_saved_model_conversion_v2 import convert_tf_saved_model  # noqa: E402
 from tensorflowjs.graph import saved_model, saved_model_graph  # noqa: E402
 from tfjs_e2e import assert_tfjs_matches  # noqa: E402
+from testing.no_tensorflow import assert_converts_without_tensorflow  # noqa: E402
 
 RNG = np.random.default_rng(11)
 X = RNG.normal(size=(3, 6)).astype(np.float32)
@@ -136,17 +136,7 @@ def test_same_graph_as_tensorflows_freezing_with_no_more_weights(saved, name, tm
 
 
 def test_conversion_imports_no_tensorflow(saved, tmp_path):
-    runs = [(str(saved[name][0]), str(tmp_path / name), saved[name][1]) for name in ("shared", "embed", "keras3")]
-    code = (
-        "import sys\n"
-        "from tensorflowjs.converters import converter\n"
-        f"for src, dst, signature in {runs!r}:\n"
-        "    assert converter.main([f'--signature_name={signature}', src, dst]) == 0\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras')))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
+    assert_converts_without_tensorflow([[f"--signature_name={saved[name][1]}", saved[name][0], tmp_path / name] for name in ("shared", "embed", "keras3")])
 
 
 def test_a_variable_read_in_two_functions_is_one_weight(saved, tmp_path, monkeypatch):

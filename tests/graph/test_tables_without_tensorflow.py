@@ -9,7 +9,6 @@ as TensorFlow, the same signatures and op sets as TensorFlow's path, and no Tens
 
 import collections
 import os
-import subprocess
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -22,6 +21,7 @@ import tensorflow as tf  # noqa: E402
 from graph_models import convert, model_json, ops  # noqa: E402
 from tensorflowjs.graph import saved_model_graph  # noqa: E402
 from tfjs_e2e import Case, check_tfjs_batch  # noqa: E402
+from testing.no_tensorflow import assert_converts_without_tensorflow  # noqa: E402
 
 WORDS = np.array(["dog", "ému", "yak", "cat"], dtype=object)
 MATRIX = np.array([["dog", "yak"], ["emu", "cat"]], dtype=object)
@@ -143,17 +143,7 @@ def test_text_files_are_read_as_tensorflow_reads_them(tmp_path, content, key_ind
 
 
 def test_conversion_imports_no_tensorflow(models, tmp_path):
-    runs = [(str(case[0]), str(tmp_path / name)) for name, case in models.items()]
-    code = (
-        "import sys\n"
-        "from tensorflowjs.converters import converter\n"
-        f"for src, dst in {runs!r}:\n"
-        "    assert converter.main([src, dst]) == 0\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras')))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
+    assert_converts_without_tensorflow([[case[0], tmp_path / name] for name, case in models.items()])
 
 
 if __name__ == "__main__":

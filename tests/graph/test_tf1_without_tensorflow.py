@@ -10,7 +10,6 @@ than TensorFlow's path, no TensorFlow import, and TensorFlow's path for what thi
 
 import collections
 import os
-import subprocess
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -22,6 +21,7 @@ import tensorflow as tf  # noqa: E402
 from graph_models import ATOL, RTOL, convert, model_json, ops  # noqa: E402
 from tensorflowjs.graph import tf1_saved_model  # noqa: E402
 from tfjs_e2e import Case, check_tfjs_batch  # noqa: E402
+from testing.no_tensorflow import assert_converts_without_tensorflow  # noqa: E402
 
 RNG = np.random.default_rng(13)
 X = RNG.normal(size=(3, 8, 8, 2)).astype(np.float32)
@@ -115,17 +115,7 @@ def test_no_more_ops_or_weights_than_tensorflows_path(models, name, tmp_path, mo
 
 
 def test_conversion_imports_no_tensorflow(models, tmp_path):
-    runs = [(str(case[0]), str(tmp_path / name), case[1]) for name, case in models.items()]
-    code = (
-        "import sys\n"
-        "from tensorflowjs.converters import converter\n"
-        f"for src, dst, flags in {runs!r}:\n"
-        "    assert converter.main([*flags, src, dst]) == 0\n"
-        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras', 'tf_keras')))\n"
-    )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
+    assert_converts_without_tensorflow([[*case[1], case[0], tmp_path / name] for name, case in models.items()])
 
 
 def test_a_table_filled_from_an_asset_file_is_read_into_constants(tmp_path):

@@ -13,6 +13,7 @@ import tensorflow as tf  # noqa: E402
 
 from graph_models import ATOL, RTOL, assert_failed_cleanly, convert, model_json, output_keys  # noqa: E402
 from tfjs_e2e import assert_tfjs_matches  # noqa: E402
+from testing.tf1_models import table_saved_model  # noqa: E402
 
 RNG = np.random.default_rng(9)
 W = RNG.normal(size=(4, 2)).astype(np.float32)
@@ -23,27 +24,11 @@ WORDS = np.array(["cat", "yak", "dog"], dtype=object)
 HUB_MODULE_DEF = b"\x08\x03"
 
 
-def _tf1_saved_model(path: str, tags, signature_name: str) -> None:
-    """A TF1 SavedModel: a variable, and a string -> int64 table filled by the main op."""
-    with tf.Graph().as_default(), tf.compat.v1.Session() as session:
-        x = tf.compat.v1.placeholder(tf.float32, [None, 4], name="x")
-        words = tf.compat.v1.placeholder(tf.string, [None], name="words")
-        w = tf.compat.v1.get_variable("w", initializer=W)
-        table = tf.lookup.StaticHashTable(tf.lookup.KeyValueTensorInitializer(["cat", "dog"], tf.constant([4, 9], tf.int64)), -1)
-        scores = tf.nn.relu(tf.matmul(x, w), name="scores")
-        ids = tf.identity(table.lookup(words), name="ids")
-        session.run([tf.compat.v1.global_variables_initializer(), tf.compat.v1.tables_initializer()])
-        builder = tf.compat.v1.saved_model.Builder(path)
-        signature = tf.compat.v1.saved_model.predict_signature_def({"x": x, "words": words}, {"scores": scores, "ids": ids})
-        builder.add_meta_graph_and_variables(session, tags, signature_def_map={signature_name: signature}, main_op=tf.compat.v1.tables_initializer())
-        builder.save()
-
-
 EXPECTED = [np.array([4, -1, 9]), np.maximum(X @ W, 0)]
 
 
 def test_tf1_saved_model_hash_table_runs_in_tfjs(tmp_path):
-    _tf1_saved_model(str(tmp_path / "tf1"), ["serve"], "serving_default")
+    table_saved_model(str(tmp_path / "tf1"), ["serve"], "serving_default", W)
     assert convert(tmp_path / "tf1", tmp_path / "out") == 0
     model = model_json(tmp_path / "out")
     assert {"HashTableV2", "LookupTableImportV2"} <= {n["op"] for n in model["modelInitializer"]["node"]}
@@ -54,7 +39,7 @@ def test_tf1_saved_model_hash_table_runs_in_tfjs(tmp_path):
 @pytest.fixture(scope="module")
 def hub_v1_module(tmp_path_factory):
     path = tmp_path_factory.mktemp("hub") / "hub_v1"
-    _tf1_saved_model(str(path), [], "default")
+    table_saved_model(str(path), [], "default", W)
     (path / "tfhub_module.pb").write_bytes(HUB_MODULE_DEF)
     return path
 

@@ -13,6 +13,8 @@ from typing import Dict, List
 
 import pexpect
 
+from testing.files import read_tree as tree  # noqa: F401 (the wizard tests' name for it)
+
 _ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Za-z0-9]|\x1b[=>]")
 CTRL_C, CTRL_D = "\x03", "\x04"
 
@@ -103,20 +105,6 @@ def rerun_printed_command(transcript: str, cwd: str, output_path: str) -> subpro
     words = shlex.split(printed_command(transcript))
     assert words[0] == "tensorflowjs_converter"
     return run_converter(words[1:-1] + [str(output_path)], cwd)
-
-
-def tree(path: str) -> Dict[str, bytes]:
-    """Every file under `path` (or the file itself) -> its bytes."""
-    if os.path.isfile(path):
-        with open(path, "rb") as f:
-            return {os.path.basename(path): f.read()}
-    result = {}
-    for root, _, files in os.walk(path):
-        for name in files:
-            full = os.path.join(root, name)
-            with open(full, "rb") as f:
-                result[os.path.relpath(full, path)] = f.read()
-    return result
 
 
 def listed_files(transcript: str) -> Dict[str, int]:
