@@ -12,7 +12,7 @@ largest difference from TensorFlow's own prediction is reported, so a fast wrong
 import os
 import statistics
 import sys
-from typing import Callable, Dict, Iterator, List, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 import numpy as np
 
@@ -51,46 +51,42 @@ def _dense_stack():
     return tf_keras.Model(inputs, x)
 
 
-def _h5(build: Callable) -> Callable[[str], Tuple[str, np.ndarray, np.ndarray]]:
-    def save(tmp: str):
-        model = build()
-        path = os.path.join(tmp, "model.h5")
-        model.save(path)
-        x = np.random.default_rng(1).normal(size=(1, *model.input_shape[1:])).astype(np.float32)
-        return path, x, model.predict(x, verbose=0)
+def _saved_as(file_name: str, save: Callable[[Any, str], None]) -> Callable[[Callable], Callable[[str], Tuple[str, np.ndarray, np.ndarray]]]:
+    """How a case makes its input: the model `build` returns, written to tmp/file_name by `save`,
+    with an input and the model's own prediction for it."""
+    def case(build: Callable) -> Callable[[str], Tuple[str, np.ndarray, np.ndarray]]:
+        def make(tmp: str):
+            model = build()
+            path = os.path.join(tmp, file_name)
+            save(model, path)
+            x = np.random.default_rng(1).normal(size=(1, *model.input_shape[1:])).astype(np.float32)
+            return path, x, model.predict(x, verbose=0)
 
-    return save
+        return make
 
-
-def _saved_model(build: Callable) -> Callable[[str], Tuple[str, np.ndarray, np.ndarray]]:
-    def save(tmp: str):
-        import tensorflow as tf
-
-        model = build()
-        path = os.path.join(tmp, "saved_model")
-        tf.saved_model.save(model, path)
-        x = np.random.default_rng(1).normal(size=(1, *model.input_shape[1:])).astype(np.float32)
-        return path, x, model.predict(x, verbose=0)
-
-    return save
+    return case
 
 
-def _frozen_graph(build: Callable) -> Callable[[str], Tuple[str, np.ndarray, np.ndarray]]:
+def _write_saved_model(model, path: str) -> None:
+    import tensorflow as tf
+
+    tf.saved_model.save(model, path)
+
+
+def _write_frozen_graph(model, path: str) -> None:
     """The model's inference function frozen by TensorFlow, its output node named `probs`."""
-    def save(tmp: str):
-        import tensorflow as tf
-        from tensorflow.python.framework import convert_to_constants
+    import tensorflow as tf
+    from tensorflow.python.framework import convert_to_constants
 
-        model = build()
-        function = tf.function(lambda x: tf.identity(model(x, training=False), name="probs"))
-        concrete = function.get_concrete_function(tf.TensorSpec([None, *model.input_shape[1:]], tf.float32, name="x"))
-        path = os.path.join(tmp, "frozen.pb")
-        with open(path, "wb") as f:
-            f.write(convert_to_constants.convert_variables_to_constants_v2(concrete).graph.as_graph_def().SerializeToString())
-        x = np.random.default_rng(1).normal(size=(1, *model.input_shape[1:])).astype(np.float32)
-        return path, x, model.predict(x, verbose=0)
+    function = tf.function(lambda x: tf.identity(model(x, training=False), name="probs"))
+    concrete = function.get_concrete_function(tf.TensorSpec([None, *model.input_shape[1:]], tf.float32, name="x"))
+    with open(path, "wb") as f:
+        f.write(convert_to_constants.convert_variables_to_constants_v2(concrete).graph.as_graph_def().SerializeToString())
 
-    return save
+
+_h5 = _saved_as("model.h5", lambda model, path: model.save(path))
+_saved_model = _saved_as("saved_model", _write_saved_model)
+_frozen_graph = _saved_as("frozen.pb", _write_frozen_graph)
 
 
 def _tf1_cnn(tmp: str):

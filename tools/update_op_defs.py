@@ -35,9 +35,5 @@ def tf_op_list() -> bytes:
     return op_list.SerializeToString(deterministic=True)
 
 
-def main() -> None:
-    regenerate.main_from_tensorflow(OP_DEFS_PATH, tf_op_list)
-
-
 if __name__ == "__main__":
-    main()
+    regenerate.main_from_tensorflow(OP_DEFS_PATH, tf_op_list)

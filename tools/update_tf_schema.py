@@ -39,9 +39,5 @@ def tf_descriptor_set() -> bytes:
     return descriptor_set.SerializeToString(deterministic=True)
 
 
-def main() -> None:
-    regenerate.main_from_tensorflow(SCHEMA_PATH, tf_descriptor_set)
-
-
 if __name__ == "__main__":
-    main()
+    regenerate.main_from_tensorflow(SCHEMA_PATH, tf_descriptor_set)
