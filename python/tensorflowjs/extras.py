@@ -1,7 +1,7 @@
 """Packages a conversion may need beyond the core install, imported through one door.
 
 `pip install tensorflowjs` brings only what the TensorFlow-free paths use (numpy, h5py,
-protobuf); TensorFlow, JAX and the wizard's prompts are extras. Every import of such a package
+protobuf, tqdm); TensorFlow, JAX and the wizard's prompts are extras. Every import of such a package
 goes through `require`, so a path that needs a missing one stops with one line naming the pip
 command that provides it, never a "No module named ..." traceback.
 """

@@ -1,4 +1,4 @@
-"""The wheel in a fresh virtualenv with only its core dependencies (numpy, h5py, protobuf): every
+"""The wheel in a fresh virtualenv with only its core dependencies (numpy, h5py, protobuf, tqdm): every
 TensorFlow-free path converts, and a path that needs an extra says which in one line."""
 
 import json
@@ -70,7 +70,7 @@ def _convert(venv, *args):
 
 def test_core_requirements_are_ranges_and_cover_the_tensorflow_free_imports():
     requirements = {r.name: r for r in wheel_requirements()}
-    assert set(requirements) == {"numpy", "h5py", "protobuf"}
+    assert set(requirements) == {"numpy", "h5py", "protobuf", "tqdm"}
     assert all(r.specifier and all(s.operator == ">=" for s in r.specifier) for r in requirements.values())
 
 
