@@ -5,13 +5,19 @@ Every module of the package is read with `ast` (nothing is imported), and each o
 at module level or inside a function, is checked against the layer table below, which
 python/tensorflowjs/BUILD states as the deps of one py_library per layer. A lazy import is
 still a dependency: it only moves the failure from import time to the first call.
+
+verify/ sits between the format packages and converters/: it runs a converted model against its
+source, which it reads with the format packages (Keras files, frozen graphs, hub modules), and
+both the public API (converters/, verify=True) and the CLI (--verify) call it. converters/converter.py
+(the CLI) and converters/wizard.py stay where the public package has them, in the CLI and wizard
+layers above the public API.
 """
 
 import ast
 import functools
 import pathlib
 import sys
-from typing import Dict, Iterator, List, Set, Tuple
+from typing import Dict, Iterator, List, Set
 
 import pytest
 
@@ -34,7 +40,6 @@ RANKS = {
 
 # Modules of converters/ that the public layout puts there but that sit above the public API.
 _ENTRY_POINTS = {"tensorflowjs.converters.converter": "cli", "tensorflowjs.converters.wizard": "wizard"}
-
 
 
 def layer_of(module: str) -> str:
