@@ -17,7 +17,7 @@ import ast
 import functools
 import pathlib
 import sys
-from typing import Dict, Iterator, List, Set
+from typing import Dict, Iterator, List, Set, Tuple
 
 import pytest
 
@@ -102,13 +102,31 @@ def test_the_scan_sees_every_kind_of_import():
     assert layer_of("tensorflowjs.converters.converter") == "cli" and layer_of("tensorflowjs.write_weights") == "core"
 
 
-def test_no_import_runs_against_the_layers():
-    offending = sorted(
+def against_the_layers(graph: Dict[str, Set[str]]) -> List[Tuple[str, str]]:
+    """(module, imported module) of every import into a layer that is not below the importer's."""
+    return sorted(
         (module, name)
-        for module, imported in import_graph().items()
+        for module, imported in graph.items()
         for name in imported
         if RANKS[layer_of(name)] >= RANKS[layer_of(module)] and layer_of(name) != layer_of(module)
     )
+
+
+def test_the_rule_flags_upward_and_sideways_imports():
+    assert against_the_layers({
+        "tensorflowjs.graph.pipeline": {"tensorflowjs.converters.options", "tensorflowjs.options", "tensorflowjs.graph.resources"},
+        "tensorflowjs.keras.h5_model": {"tensorflowjs.graph.tensors"},
+        "tensorflowjs.converters.pairs": {"tensorflowjs.converters.converter"},
+        "tensorflowjs.wizard.cli": {"tensorflowjs.converters.converter"},
+    }) == [
+        ("tensorflowjs.converters.pairs", "tensorflowjs.converters.converter"),
+        ("tensorflowjs.graph.pipeline", "tensorflowjs.converters.options"),
+        ("tensorflowjs.keras.h5_model", "tensorflowjs.graph.tensors"),
+    ]
+
+
+def test_no_import_runs_against_the_layers():
+    offending = against_the_layers(import_graph())
     order = " <- ".join(", ".join(layer for layer in RANKS if RANKS[layer] == rank) for rank in sorted(set(RANKS.values())))
     assert not offending, "imports against the layering (%s):\n%s" % (
         order,
