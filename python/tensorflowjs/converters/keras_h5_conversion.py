@@ -91,11 +91,11 @@ def _open_reader(path: str) -> ContextManager[KerasModelSource]:
     return _READERS[detected](path)
 
 
-def write_source(source: KerasModelSource, output_path: str, options: ConversionOptions, metadata: Optional[Dict] = None) -> None:
+def write_source(source: KerasModelSource, output_path: str, options: ConversionOptions) -> None:
     """Writes a read Keras model as a layers model; the output appears only if all went well."""
     topology, weights = source.topology(), source.layers_weights()
     with output_directory(output_path) as staging:
-        write_layers_model(staging, topology, weights, options, source.generated_by, metadata=metadata)
+        write_layers_model(staging, topology, weights, options, source.generated_by)
 
 
 def convert_keras_to_layers(input_path: str, output_path: str, options: ConversionOptions) -> None:
@@ -132,9 +132,9 @@ def save_keras_model(
     `metadata` is a dict embedded as userDefinedMetadata; verify=True runs the result in TF.js
     and compares it with the model (tensorflowjs.verify).
     """
-    options = ConversionOptions(quantization_dtype_map=quantization_dtype_map or {}, weight_shard_size_bytes=weight_shard_size_bytes)
+    options = ConversionOptions(quantization_dtype_map=quantization_dtype_map or {}, weight_shard_size_bytes=weight_shard_size_bytes, metadata=metadata)
     with saved_copy(model) as path, open_keras_file(path) as source:
-        write_source(source, artifacts_dir, options, metadata)
+        write_source(source, artifacts_dir, options)
     if verify:
         verification.keras_model(artifacts_dir, model)
 

@@ -5,9 +5,11 @@ needs no TensorFlow never imports it. Adding a pair is adding a row.
 """
 
 import importlib
-from typing import Callable, Dict, Tuple
+from typing import Callable, Dict, Iterable, Tuple
 
+from tensorflowjs import output
 from tensorflowjs.errors import ConversionError
+from tensorflowjs.options import ConversionOptions
 
 INPUT_FORMATS = ("tf_saved_model", "tf_hub", "tfjs_layers_model", "keras", "keras_saved_model", "keras_keras", "tf_frozen_model")
 OUTPUT_FORMATS = ("tfjs_layers_model", "tfjs_graph_model", "keras", "keras_saved_model", "keras_keras")
@@ -49,3 +51,17 @@ def handler_for(input_format: str, output_format: str) -> Callable:
         raise ConversionError(f"converting {input_format} to {output_format} is not supported; supported pairs: {supported}")
     module, function = target.split(":")
     return getattr(importlib.import_module(module), function)
+
+
+def convert(input_format: str, output_format: str, input_path: str, output_path: str, options: ConversionOptions,
+            also_read: Iterable[str] = ()) -> None:
+    """Every conversion of a model on disk, asked by the CLI or the Python API.
+
+    The pair's handler runs only after an output that is, holds or lies inside what the
+    conversion reads (the model, and `also_read`: the --metadata files) has been refused. A TF
+    Hub handle that is a URL is no path to compare.
+    """
+    handler = handler_for(input_format, output_format)
+    hub_handle = input_format == "tf_hub" and "://" in input_path
+    output.refuse_overlap(output_path, None if hub_handle else input_path, also_read)
+    handler(input_path, output_path, options)
