@@ -7,23 +7,14 @@ needs no TensorFlow never imports it. Adding a pair is adding a row.
 import importlib
 from typing import Callable, Dict, Iterable, Tuple
 
-from tensorflowjs import output
+from tensorflowjs import formats, output
 from tensorflowjs.errors import ConversionError
 from tensorflowjs.options import ConversionOptions
 
-INPUT_FORMATS = ("tf_saved_model", "tf_hub", "tfjs_layers_model", "keras", "keras_saved_model", "keras_keras", "tf_frozen_model")
-OUTPUT_FORMATS = ("tfjs_layers_model", "tfjs_graph_model", "keras", "keras_saved_model", "keras_keras")
-
+INPUT_FORMATS = formats.INPUT_FORMATS
+OUTPUT_FORMATS = formats.OUTPUT_FORMATS
 # What --output_format means when it is omitted, as in the public converter.
-DEFAULT_OUTPUT_FORMAT: Dict[str, str] = {
-    "keras": "tfjs_layers_model",
-    "keras_keras": "tfjs_layers_model",
-    "keras_saved_model": "tfjs_layers_model",
-    "tfjs_layers_model": "keras",
-    "tf_saved_model": "tfjs_graph_model",
-    "tf_hub": "tfjs_graph_model",
-    "tf_frozen_model": "tfjs_graph_model",
-}
+DEFAULT_OUTPUT_FORMAT: Dict[str, str] = {f.name: f.default_output for f in formats.CATALOG if f.default_output}
 
 HANDLERS: Dict[Tuple[str, str], str] = {
     ("tfjs_layers_model", "tfjs_layers_model"): "tensorflowjs.converters.tfjs_layers_model:convert_layers_to_layers",
