@@ -200,7 +200,7 @@ def dispatch_keras_h5_to_tfjs_layers_model_conversion(h5_path, output_dir=None, 
         model_json, groups = None, conversion.h5_weights_to_tfjs_format(h5_path, split_by_layer=split_weights_by_layer)
     else:
         model_json, groups = conversion.h5_merged_saved_model_to_tfjs_format(h5_path, split_by_layer=split_weights_by_layer)
-    if output_dir:
+    if output_dir:  # the public converter's artifacts (a save_weights() file too), not a handler's
         output.refuse_overlap(output_dir, h5_path)
         conversion.write_artifacts(model_json, groups, output_dir, quantization_dtype_map, weight_shard_size_bytes, metadata)
     return model_json, groups
@@ -218,9 +218,9 @@ def dispatch_keras_keras_to_tfjs_layers_model_conversion(v3_path, output_dir=Non
         raise ConversionError(f"Invalid `filepath` argument: expected a `.keras` extension, got {v3_path}")
     with open_keras_archive(v3_path) as source:
         model_json, groups = conversion._topology_and_groups(source, split_weights_by_layer)
-        if output_dir:
-            output.refuse_overlap(output_dir, v3_path)
-            conversion.write_source(source, output_dir, _layers_options(quantization_dtype_map, split_weights_by_layer, weight_shard_size_bytes, metadata))
+    if output_dir:
+        pairs.convert("keras_keras", "tfjs_layers_model", v3_path, output_dir,
+                      _layers_options(quantization_dtype_map, split_weights_by_layer, weight_shard_size_bytes, metadata))
     return model_json, groups
 
 
