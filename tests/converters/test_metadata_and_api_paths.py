@@ -1,5 +1,5 @@
-"""One userDefinedMetadata rule for both writers, and the Python API's refusal of outputs that
-would overwrite its input (the CLI's refusal is pinned in test_output.py and tests/hostile)."""
+"""One userDefinedMetadata rule for both writers, and the Python API's refusal of an output
+that is its input (the CLI's wider refusal is pinned in test_output.py and tests/hostile)."""
 
 import json
 import os
@@ -68,15 +68,18 @@ def test_the_python_api_refuses_an_output_that_would_overwrite_its_input(tmp_pat
     assert sorted(os.listdir(tmp_path / "in")) == before
 
 
-def test_the_graph_api_refuses_an_output_inside_the_saved_model(tmp_path):
+def test_the_graph_api_refuses_the_saved_model_itself_as_output_but_not_a_directory_inside_it(tmp_path):
     from tensorflowjs.converters import convert_tf_saved_model
 
     (tmp_path / "sm").mkdir()
     (tmp_path / "sm" / "saved_model.pb").write_bytes(b"")
-    with pytest.raises(ConversionError, match="lies inside"):
+    with pytest.raises(ConversionError, match="is the input"):
+        convert_tf_saved_model(str(tmp_path / "sm"), str(tmp_path / "sm"))
+    # The public converter's own tests write their output inside the input directory.
+    with pytest.raises(ConversionError) as refused:
         convert_tf_saved_model(str(tmp_path / "sm"), str(tmp_path / "sm" / "web"))
+    assert "the input" not in str(refused.value)
     assert os.listdir(tmp_path / "sm") == ["saved_model.pb"]
-
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))

@@ -201,7 +201,7 @@ def dispatch_keras_h5_to_tfjs_layers_model_conversion(h5_path, output_dir=None, 
     else:
         model_json, groups = conversion.h5_merged_saved_model_to_tfjs_format(h5_path, split_by_layer=split_weights_by_layer)
     if output_dir:  # the public converter's artifacts (a save_weights() file too), not a handler's
-        output.refuse_overlap(output_dir, h5_path)
+        output.refuse_overlap(output_dir, h5_path, only_the_input_itself=True)
         conversion.write_artifacts(model_json, groups, output_dir, quantization_dtype_map, weight_shard_size_bytes, metadata)
     return model_json, groups
 
@@ -220,7 +220,7 @@ def dispatch_keras_keras_to_tfjs_layers_model_conversion(v3_path, output_dir=Non
         model_json, groups = conversion._topology_and_groups(source, split_weights_by_layer)
     if output_dir:
         pairs.convert("keras_keras", "tfjs_layers_model", v3_path, output_dir,
-                      _layers_options(quantization_dtype_map, split_weights_by_layer, weight_shard_size_bytes, metadata))
+                      _layers_options(quantization_dtype_map, split_weights_by_layer, weight_shard_size_bytes, metadata), api=True)
     return model_json, groups
 
 
@@ -234,7 +234,7 @@ def dispatch_keras_h5_to_tfjs_graph_model_conversion(h5_path, output_dir=None, q
                                   use_structured_outputs_names=use_structured_outputs_names,
                                   weight_shard_size_bytes=check_shard_size(weight_shard_size_bytes), control_flow_v2=control_flow_v2, metadata=metadata)
     with _eager():
-        pairs.convert("keras", "tfjs_graph_model", h5_path, output_dir, options)
+        pairs.convert("keras", "tfjs_graph_model", h5_path, output_dir, options, api=True)
 
 
 def dispatch_keras_saved_model_to_tensorflowjs_conversion(keras_saved_model_path, output_dir, quantization_dtype_map=None,
@@ -243,7 +243,7 @@ def dispatch_keras_saved_model_to_tensorflowjs_conversion(keras_saved_model_path
     """A tf_keras SavedModel directory -> TF.js layers model in output_dir."""
     options = _layers_options(quantization_dtype_map, split_weights_by_layer, weight_shard_size_bytes, metadata)
     with _eager():
-        pairs.convert("keras_saved_model", "tfjs_layers_model", keras_saved_model_path, output_dir, options)
+        pairs.convert("keras_saved_model", "tfjs_layers_model", keras_saved_model_path, output_dir, options, api=True)
 
 
 def dispatch_tensorflowjs_to_keras_h5_conversion(config_json_path, h5_path):
@@ -251,7 +251,7 @@ def dispatch_tensorflowjs_to_keras_h5_conversion(config_json_path, h5_path):
     _require_model_json(config_json_path)
     _require_no_directory(h5_path, "an HDF5 file")
     with _eager():
-        pairs.convert("tfjs_layers_model", "keras", config_json_path, h5_path, ConversionOptions())
+        pairs.convert("tfjs_layers_model", "keras", config_json_path, h5_path, ConversionOptions(), api=True)
 
 
 def dispatch_tensorflowjs_to_keras_keras_conversion(config_json_path, v3_path):
@@ -259,14 +259,14 @@ def dispatch_tensorflowjs_to_keras_keras_conversion(config_json_path, v3_path):
     _require_model_json(config_json_path)
     _require_no_directory(v3_path, "a .keras file")
     with _eager():
-        pairs.convert("tfjs_layers_model", "keras_keras", config_json_path, v3_path, ConversionOptions())
+        pairs.convert("tfjs_layers_model", "keras_keras", config_json_path, v3_path, ConversionOptions(), api=True)
 
 
 def dispatch_tensorflowjs_to_keras_saved_model_conversion(config_json_path, keras_saved_model_path):
     """A layers model.json -> tf_keras SavedModel directory."""
     _require_model_json(config_json_path)
     with _eager():
-        pairs.convert("tfjs_layers_model", "keras_saved_model", config_json_path, keras_saved_model_path, ConversionOptions())
+        pairs.convert("tfjs_layers_model", "keras_saved_model", config_json_path, keras_saved_model_path, ConversionOptions(), api=True)
 
 
 def dispatch_tensorflowjs_to_tensorflowjs_conversion(config_json_path, output_dir_path, quantization_dtype_map=None,
@@ -274,7 +274,7 @@ def dispatch_tensorflowjs_to_tensorflowjs_conversion(config_json_path, output_di
     """A layers model re-sharded and re-quantized into output_dir_path (no Keras involved)."""
     _require_model_json(config_json_path)
     pairs.convert("tfjs_layers_model", "tfjs_layers_model", config_json_path, output_dir_path,
-                  _layers_options(quantization_dtype_map, False, weight_shard_size_bytes))
+                  _layers_options(quantization_dtype_map, False, weight_shard_size_bytes), api=True)
 
 
 def dispatch_tfjs_layers_model_to_tfjs_graph_conversion(config_json_path, output_dir_path, quantization_dtype_map=None, skip_op_check=False,
@@ -285,7 +285,7 @@ def dispatch_tfjs_layers_model_to_tfjs_graph_conversion(config_json_path, output
     options = options_of_keywords(quantization_dtype_map=quantization_dtype_map, skip_op_check=skip_op_check, strip_debug_ops=strip_debug_ops,
                                   weight_shard_size_bytes=check_shard_size(weight_shard_size_bytes), control_flow_v2=control_flow_v2, metadata=metadata)
     with _eager():
-        pairs.convert("tfjs_layers_model", "tfjs_graph_model", config_json_path, output_dir_path, options)
+        pairs.convert("tfjs_layers_model", "tfjs_graph_model", config_json_path, output_dir_path, options, api=True)
 
 
 def main(argv: Optional[List[str]] = None) -> int:

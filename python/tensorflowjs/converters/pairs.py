@@ -45,14 +45,17 @@ def handler_for(input_format: str, output_format: str) -> Callable:
 
 
 def convert(input_format: str, output_format: str, input_path: str, output_path: str, options: ConversionOptions,
-            also_read: Iterable[str] = ()) -> None:
+            also_read: Iterable[str] = (), api: bool = False) -> None:
     """Every conversion of a model on disk, asked by the CLI or the Python API.
 
-    The pair's handler runs only after an output that is, holds or lies inside what the
-    conversion reads (the model, and `also_read`: the --metadata files) has been refused. A TF
-    Hub handle that is a URL is no path to compare.
+    The pair's handler runs only after an output that would overwrite what the conversion
+    reads (the model, and `also_read`: the --metadata files) has been refused: for the CLI one
+    that is, holds or lies inside it (output.refuse_overlap); for the API (`api`) one that is
+    it, since the public converter's API writes an output directory around its .h5 or inside
+    its SavedModel (its own tests do both), which the atomic writer keeps safe. A TF Hub handle
+    that is a URL is no path to compare.
     """
     handler = handler_for(input_format, output_format)
     hub_handle = input_format == "tf_hub" and "://" in input_path
-    output.refuse_overlap(output_path, None if hub_handle else input_path, also_read)
+    output.refuse_overlap(output_path, None if hub_handle else input_path, also_read, only_the_input_itself=api)
     handler(input_path, output_path, options)

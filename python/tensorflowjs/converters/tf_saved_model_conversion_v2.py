@@ -42,7 +42,7 @@ def convert_tf_saved_model(
                                   skip_op_check=skip_op_check, strip_debug_ops=strip_debug_ops,
                                   use_structured_outputs_names=use_structured_outputs_names, weight_shard_size_bytes=weight_shard_size_bytes,
                                   control_flow_v2=control_flow_v2, metadata=metadata, frozen_graph_dir=frozen_graph_dir)
-    pairs.convert("tf_saved_model", "tfjs_graph_model", saved_model_dir, output_dir, options)
+    pairs.convert("tf_saved_model", "tfjs_graph_model", saved_model_dir, output_dir, options, api=True)
     if verify:
         verification.saved_model(output_dir, saved_model_dir, options.saved_model_tags, signature_def)
 
@@ -64,7 +64,7 @@ def convert_tf_frozen_model(
     options = options_of_keywords(output_node_names=output_node_names, quantization_dtype_map=quantization_dtype_map, skip_op_check=skip_op_check,
                                   strip_debug_ops=strip_debug_ops, use_structured_outputs_names=use_structured_outputs_names,
                                   weight_shard_size_bytes=weight_shard_size_bytes, metadata=metadata)
-    pairs.convert("tf_frozen_model", "tfjs_graph_model", frozen_model_path, output_dir, options)
+    pairs.convert("tf_frozen_model", "tfjs_graph_model", frozen_model_path, output_dir, options, api=True)
     if verify:
         verification.frozen_model(output_dir, frozen_model_path, options.output_node_names)
 
@@ -89,7 +89,7 @@ def convert_tf_hub_module(
                                   skip_op_check=skip_op_check, strip_debug_ops=strip_debug_ops,
                                   use_structured_outputs_names=use_structured_outputs_names, weight_shard_size_bytes=weight_shard_size_bytes,
                                   control_flow_v2=control_flow_v2, metadata=metadata)
-    pairs.convert("tf_hub", "tfjs_graph_model", module_handle, output_dir, options)
+    pairs.convert("tf_hub", "tfjs_graph_model", module_handle, output_dir, options, api=True)
     if verify:
         verification.hub_module(output_dir, module_handle, options.saved_model_tags, signature)
 
