@@ -1,8 +1,10 @@
-"""Recognising a model's format from its content, not its name."""
+"""The model formats: one catalog (name, description, detector, default output, what it needs), and
+recognising a model's format from its content, not its name."""
 
 import os
 import zipfile
-from typing import Callable, List, Optional, Tuple
+from dataclasses import dataclass
+from typing import Callable, Dict, Optional, Tuple
 
 from tensorflowjs import bounded_json
 from tensorflowjs.errors import ConversionError
@@ -93,24 +95,56 @@ def _is_frozen_graph(path: str) -> bool:
     return nodes > 0
 
 
-# First match wins: the more specific kinds come before the ones they look like.
-_DETECTORS: List[Tuple[str, Callable[[str], bool]]] = [
-    ("keras", _is_hdf5),
-    ("keras_keras", _is_keras_archive),
-    ("tfjs_graph_model", lambda p: _model_json_kind(p) == "tfjs_graph_model"),
-    ("tfjs_layers_model", lambda p: _model_json_kind(p) == "tfjs_layers_model"),
-    ("tf_hub", _in_dir("tfhub_module.pb")),
-    ("keras_saved_model", _is_keras_saved_model),
-    ("tf_saved_model", _in_dir("saved_model.pb", "saved_model.pbtxt")),
-    ("tf_frozen_model", _is_frozen_graph),
-]
+@dataclass(frozen=True)
+class Format:
+    """One model format: everything the converter, the wizard and the detector know of it.
+
+    `default_output` is None for a format that is never an input (its --output_format default
+    otherwise); `writes` is None for one that is never an output (what the wizard says of
+    it otherwise). `file_suffix` marks an output that is one file, not a directory.
+    `reads_with` and `writes_with` are the packages beyond the core install that reading and
+    writing it always import; each is a key of extras.INSTALL, which names the extra.
+    """
+
+    name: str
+    description: str
+    detect: Callable[[str], bool]
+    default_output: Optional[str] = None
+    writes: Optional[str] = None
+    file_suffix: Optional[str] = None
+    reads_with: Tuple[str, ...] = ()
+    writes_with: Tuple[str, ...] = ()
+
+
+# In the order of --input_format's and --output_format's choices.
+CATALOG: Tuple[Format, ...] = (
+    Format("tf_saved_model", "TensorFlow SavedModel (directory)", _in_dir("saved_model.pb", "saved_model.pbtxt"), "tfjs_graph_model"),
+    Format("tf_hub", "TensorFlow Hub module (directory with tfhub_module.pb)", _in_dir("tfhub_module.pb"), "tfjs_graph_model"),
+    Format("tfjs_layers_model", "TF.js layers model (model.json and weight files)", lambda p: _model_json_kind(p) == "tfjs_layers_model", "keras",
+           writes="TF.js layers model: tf.loadLayersModel(), inference and training"),
+    Format("tfjs_graph_model", "TF.js graph model (model.json and weight files)", lambda p: _model_json_kind(p) == "tfjs_graph_model",
+           writes="TF.js graph model: tf.loadGraphModel(), inference only, usually faster"),
+    Format("keras", "Keras HDF5 model (.h5)", _is_hdf5, "tfjs_layers_model", writes="Keras HDF5 file (.h5)", file_suffix=".h5",
+           writes_with=("tf_keras",)),
+    Format("keras_saved_model", "Keras SavedModel (tf.keras directory with keras_metadata.pb)", _is_keras_saved_model, "tfjs_layers_model",
+           writes="Keras SavedModel directory", reads_with=("tf_keras",), writes_with=("tf_keras",)),
+    Format("keras_keras", "Keras v3 model archive (.keras)", _is_keras_archive, "tfjs_layers_model", writes="Keras v3 archive (.keras)",
+           file_suffix=".keras", writes_with=("keras",)),
+    Format("tf_frozen_model", "TensorFlow frozen model (binary GraphDef)", _is_frozen_graph, "tfjs_graph_model"),
+)
+BY_NAME: Dict[str, Format] = {f.name: f for f in CATALOG}
+INPUT_FORMATS: Tuple[str, ...] = tuple(f.name for f in CATALOG if f.default_output)
+OUTPUT_FORMATS: Tuple[str, ...] = tuple(f.name for f in CATALOG if f.writes)
+
+# Detection tries the more specific formats before the ones they look like; first match wins.
+_DETECTION_ORDER = ("keras", "keras_keras", "tfjs_graph_model", "tfjs_layers_model", "tf_hub", "keras_saved_model", "tf_saved_model", "tf_frozen_model")
 
 
 def detect_format(path: str) -> Optional[str]:
     """The format name of the model at `path` (a file or directory), or None if unknown."""
-    for name, matches in _DETECTORS:
+    for name in _DETECTION_ORDER:
         try:
-            if matches(path):
+            if BY_NAME[name].detect(path):
                 return name
         except OSError:
             return None

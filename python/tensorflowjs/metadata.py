@@ -1,7 +1,8 @@
-"""--metadata name:path,... : user JSON files embedded in model.json as userDefinedMetadata."""
+"""User metadata: --metadata name:path,... (or the API's `metadata=`) embedded in model.json as
+userDefinedMetadata, by one rule for every writer."""
 
 import os
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 from tensorflowjs import bounded_json
 from tensorflowjs.errors import ConversionError
@@ -32,3 +33,18 @@ def load_metadata(paths: Optional[Dict[str, str]]) -> Optional[Dict]:
             raise ConversionError(f"metadata file {path} (for {name!r}) does not exist")
         loaded[name] = bounded_json.read(path, f"metadata file {path} (for {name!r})")
     return loaded
+
+
+def user_defined_metadata(user: Optional[Dict[str, Any]], carried: Optional[Dict[str, Any]] = None,
+                          **converter_keys: Any) -> Optional[Dict[str, Any]]:
+    """model.json's userDefinedMetadata, for layers and graph models alike; None when empty.
+
+    The user's map (--metadata or the API's `metadata=`) replaces whatever the source model
+    `carried` (a TF.js model's own userDefinedMetadata): the public converter embeds the map it
+    is given as is, merging it with nothing. Keys the converter writes itself
+    (structuredOutputKeys) go into that same map, over a user key of the same name, as the
+    public converter's graph writer does.
+    """
+    result = dict(user or carried or {})
+    result.update(converter_keys)
+    return result or None

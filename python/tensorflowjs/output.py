@@ -207,13 +207,14 @@ def _relation(out: str, source: str, inside_counts: bool) -> Optional[str]:
     return None
 
 
-def refuse_overlap(output: str, model: Optional[str], files: Iterable[str] = ()) -> None:
+def refuse_overlap(output: str, model: Optional[str], files: Iterable[str] = (), only_the_input_itself: bool = False) -> None:
     """An output that is, holds or lies inside an input would overwrite it: refused up front.
 
     Symlinks and relative paths are resolved first. A model directory (SavedModel, TF.js model)
     holds nothing of ours; a model given as its model.json is also its directory, in which only
     a new subdirectory may be written (its files, the shards, are the input too). `files`
     (.h5, .pb, metadata) may have outputs beside them, never on or around them.
+    `only_the_input_itself` refuses just an output that is an input (see pairs.convert).
     """
     out = os.path.realpath(output)
     checks = [(given, os.path.realpath(given), False) for given in files]
@@ -224,5 +225,5 @@ def refuse_overlap(output: str, model: Optional[str], files: Iterable[str] = ())
         checks.append((model, source, os.path.isdir(source)))
     for given, source, inside_counts in checks:
         relation = _relation(out, source, inside_counts)
-        if relation:
+        if relation and (relation == "is" or not only_the_input_itself):
             raise ConversionError(f"the output path {output} {relation} the input {given}; writing there would overwrite the input, so choose an output path outside it")

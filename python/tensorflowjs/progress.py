@@ -137,13 +137,13 @@ def summary(output_path: str, output_format: str, written: Dict[str, Tuple[int, 
     return f"wrote {output_format} to {output_path}: {count} file{'s' * (count != 1)}, {human_size(nbytes)} in {seconds:.1f} s"
 
 
-def run_conversion(handler: Callable[[str, str, object], None], input_path: str, output_path: str, options: object, output_format: str) -> None:
+def run_conversion(convert: Callable[[], None], input_path: str, output_path: str, output_format: str) -> None:
     """The CLI's conversion: on a terminal, with its status line and one summary line of what it wrote."""
     if not on_terminal():
-        handler(input_path, output_path, options)
+        convert()
         return
     before, start = snapshot(output_path) if os.path.exists(output_path) else {}, time.monotonic()
     with step(f"reading {input_path}"):
-        handler(input_path, output_path, options)
+        convert()
     written = {path: stat for path, stat in snapshot(output_path).items() if before.get(path) != stat}
     print(summary(output_path, output_format, written, time.monotonic() - start), file=sys.stderr)

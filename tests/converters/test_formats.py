@@ -71,5 +71,29 @@ def test_empty_directory_and_missing_path(tmp_path):
     assert detect_format(str(tmp_path / "missing")) is None
 
 
+def test_the_catalog_is_the_one_list_of_formats():
+    from tensorflowjs import extras, formats
+    from tensorflowjs.converters import pairs
+
+    assert sorted(formats._DETECTION_ORDER) == sorted(formats.BY_NAME)
+    assert set(pairs.DEFAULT_OUTPUT_FORMAT) == set(formats.INPUT_FORMATS)
+    assert set(pairs.DEFAULT_OUTPUT_FORMAT.values()) <= set(formats.OUTPUT_FORMATS)
+    assert {pair for pair in pairs.HANDLERS} <= {(i, o) for i in formats.INPUT_FORMATS for o in formats.OUTPUT_FORMATS}
+    assert all(package in extras.INSTALL for f in formats.CATALOG for package in f.reads_with + f.writes_with)
+
+
+def test_the_option_table_makes_the_flags_and_the_fields():
+    import dataclasses
+
+    from tensorflowjs import options
+    from tensorflowjs.converters import converter
+
+    fields = {f.name: f for f in dataclasses.fields(options.ConversionOptions)}
+    assert set(fields) == {o.name for o in options.OPTIONS if o.field}
+    args = converter.build_parser().parse_args(["a", "b"])
+    for option in options.FLAGS:
+        assert getattr(args, option.name) == (option.default if option.field else None), option.name
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))

@@ -343,7 +343,7 @@ def _convert_saved_model(files, scratch):
     def convert(src, out):
         choice = saved_model.choose_meta_graph(src, "serve", "serving_default")
         if not choice.tf1:
-            _convert_without_tensorflow(src, out, ConversionOptions(), choice, "serving_default", None, None)
+            _convert_without_tensorflow(src, out, ConversionOptions(), choice, "serving_default")
 
     _in_fresh_dir(scratch, files, convert)
 

@@ -8,6 +8,7 @@ import pytest
 
 from tensorflowjs import quantization
 from tensorflowjs.converters import converter
+from tensorflowjs.metadata import parse_metadata_flag
 from tensorflowjs.wizard.command import Plan, converter_argv, shell_command
 
 
@@ -71,7 +72,7 @@ def test_every_option_reaches_the_converter_as_asked():
     assert args.weight_shard_size_bytes == 1000
     assert args.strip_debug_ops and args.control_flow_v2 and args.skip_op_check and args.use_structured_outputs_names
     assert not args.split_weights_by_layer
-    assert converter.options_from_args(args).metadata == {"vocab": "/data/my vocab.json", "labels": "labels.json"}
+    assert parse_metadata_flag(args.metadata) == {"vocab": "/data/my vocab.json", "labels": "labels.json"}
 
 
 def test_false_options_and_the_default_shard_size_are_left_out():

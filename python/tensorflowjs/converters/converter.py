@@ -11,27 +11,15 @@ import sys
 import warnings
 from typing import Iterator, List, Optional
 
-from tensorflowjs import formats, output, progress, quantization, quiet_tensorflow, verify
+from tensorflowjs import formats, options, output, progress, quantization, quiet_tensorflow, verify
 from tensorflowjs.converters import pairs
-from tensorflowjs.options import ConversionOptions
+from tensorflowjs.options import ConversionOptions, options_of_keywords
 from tensorflowjs.errors import ConversionError
-from tensorflowjs.metadata import parse_metadata_flag
+from tensorflowjs.metadata import load_metadata, parse_metadata_flag
 from tensorflowjs.version import version
 from tensorflowjs.write_weights import DEFAULT_SHARD_SIZE_BYTES, check_shard_size
 
 PROG = "tensorflowjs_converter"
-_TRUE = {"true", "t", "yes", "y", "1", "on"}
-_FALSE = {"false", "f", "no", "n", "0", "off"}
-
-
-def _boolean(text: str) -> bool:
-    """A flag value that really is true or false: --control_flow_v2=false means False."""
-    lowered = text.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -41,21 +29,13 @@ class _OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
-BOOLEAN_FLAGS = ("--strip_debug_ops", "--control_flow_v2", "--use_structured_outputs_names", "--split_weights_by_layer", "--skip_op_check", "--verify")
-
-
-def _add_bool(parser: argparse.ArgumentParser, name: str, default: bool, help_text: str) -> None:
-    parser.add_argument(name, type=_boolean, default=default, metavar="true|false", help=help_text + " A bare flag means true.")
-
-
 def _attach_boolean_values(argv: List[str]) -> List[str]:
     """`--flag`, `--flag false` and `--flag=false` all work; a bare flag never eats a path."""
     result, i = [], 0
     while i < len(argv):
         token = argv[i]
-        if token in BOOLEAN_FLAGS:
-            following = argv[i + 1].strip().lower() if i + 1 < len(argv) else ""
-            if following in _TRUE or following in _FALSE:
+        if token in options.BOOLEAN_FLAGS:
+            if i + 1 < len(argv) and options.is_boolean_text(argv[i + 1]):
                 token, i = f"{token}={argv[i + 1]}", i + 1
             else:
                 token = f"{token}=true"
@@ -65,30 +45,14 @@ def _attach_boolean_values(argv: List[str]) -> List[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The paths and the pair are the command's own; every other flag is a row of options.OPTIONS."""
     parser = _OneLineParser(prog=PROG, description="Convert Keras, TensorFlow and TF.js models to TF.js web formats and back.")
     parser.add_argument("input_path", nargs="?", help="Path of the input model: a file (.h5, .keras, .pb, model.json) or a directory (SavedModel, TF Hub module, TF.js model).")
     parser.add_argument("output_path", nargs="?", help="Where to write the converted model: a directory for TF.js outputs, a file for Keras outputs.")
     parser.add_argument("--input_format", choices=pairs.INPUT_FORMATS, help="Format of the input model; detected from its content when omitted.")
     parser.add_argument("--output_format", choices=pairs.OUTPUT_FORMATS, help="Format to write; inferred from --input_format when omitted.")
-    parser.add_argument("--signature_name", help="SavedModel or TF Hub signature to convert (default serving_default, or default for TF Hub).")
-    parser.add_argument("--saved_model_tags", default="serve", help="Comma-separated tags of the MetaGraphDef to load; empty string for none (default serve).")
-    _add_bool(parser, "--strip_debug_ops", False, "Remove Print, Assert and CheckNumerics ops.")
-    parser.add_argument("--quantization_bytes", type=int, choices=(1, 2), help="(Deprecated: use --quantize_uint8 or --quantize_uint16) Quantize all weights to 1 or 2 bytes.")
-    for dtype, note in (("float16", "float16"), ("uint8", "1-byte affine"), ("uint16", "2-byte affine")):
-        parser.add_argument(
-            f"--quantize_{dtype}", nargs="?", const=True, default=None, metavar="PATTERNS",
-            help=f"Comma-separated weight names to {note} quantize; wildcards (conv/*/kernel) allowed; without a value, every weight.",
-        )
-    parser.add_argument("--weight_shard_size_bytes", type=int, default=DEFAULT_SHARD_SIZE_BYTES, help="Maximum size of each weight file (default 4194304).")
-    parser.add_argument("--output_node_names", help="Frozen models: comma-separated names of the output nodes.")
-    _add_bool(parser, "--control_flow_v2", False, "Keep TF2 control flow (While/If functions) instead of converting it to v1.")
-    parser.add_argument("--metadata", help="User metadata JSON files to embed, as name:path,name:path.")
-    _add_bool(parser, "--use_structured_outputs_names", False, "Graph models: return outputs as a dict keyed by the signature's output names.")
-    _add_bool(parser, "--split_weights_by_layer", False, "Layers models: one weight group (and set of shard files) per layer.")
-    _add_bool(parser, "--skip_op_check", False, "Convert even if the graph has ops TF.js cannot run.")
-    _add_bool(parser, "--verify", False, "After converting, run the model in TF.js (Node) and compare its predictions with the source model's; exit 3 on a mismatch.")
-    parser.add_argument("--verify_inputs", metavar="NPZ", help="With --verify: a .npz of inputs keyed by the model's input names, instead of generated ones.")
-    parser.add_argument("--verify_backends", default="cpu,wasm", help="With --verify: comma-separated TF.js backends to run (default cpu,wasm).")
+    for option in options.FLAGS:
+        option.add_to(parser)
     parser.add_argument("-v", "--version", action="store_true", help="Print the versions of the converter and exit.")
     return parser
 
@@ -136,22 +100,15 @@ def _input_format(args: argparse.Namespace) -> str:
 
 
 def options_from_args(args: argparse.Namespace) -> ConversionOptions:
-    return ConversionOptions(
+    """The options of parsed flags; the --metadata files are read up front, as the public converter does."""
+    values = {o.name: getattr(args, o.name) for o in options.FLAGS if o.field}
+    values.update(
         quantization_dtype_map=_quantization_map(args),
         weight_shard_size_bytes=check_shard_size(args.weight_shard_size_bytes),
-        split_weights_by_layer=args.split_weights_by_layer,
-        metadata=parse_metadata_flag(args.metadata),
-        signature_name=args.signature_name,
-        saved_model_tags=args.saved_model_tags,
-        strip_debug_ops=args.strip_debug_ops,
-        output_node_names=args.output_node_names,
-        control_flow_v2=args.control_flow_v2,
-        use_structured_outputs_names=args.use_structured_outputs_names,
-        skip_op_check=args.skip_op_check,
-        verify=args.verify,
+        metadata=load_metadata(parse_metadata_flag(args.metadata)),
         verify_inputs=args.verify_inputs and _resolve(args.verify_inputs),
-        verify_backends=tuple(b.strip() for b in args.verify_backends.split(",") if b.strip()),
     )
+    return ConversionOptions(**values)
 
 
 def _resolve(path: str) -> str:
@@ -176,10 +133,10 @@ def convert(argv: List[str]) -> None:
     options = options_from_args(args)
     input_format = _input_format(args)
     output_format = args.output_format or pairs.DEFAULT_OUTPUT_FORMAT[input_format]
-    handler = pairs.handler_for(input_format, output_format)
-    output.refuse_overlap(args.output_path, None if hub_handle else args.input_path, options.metadata.values())
     plan = verify.prepare(output_format, options.verify_inputs, options.verify_backends) if options.verify else None
-    progress.run_conversion(handler, args.input_path, args.output_path, options, output_format)
+    also_read = parse_metadata_flag(args.metadata).values()
+    progress.run_conversion(lambda: pairs.convert(input_format, output_format, args.input_path, args.output_path, options, also_read),
+                            args.input_path, args.output_path, output_format)
     if plan:
         verify.run_after_cli(plan, input_format, args.input_path, output_format, args.output_path, options)
 
@@ -225,9 +182,9 @@ def _require_no_directory(path: str, what: str) -> None:
         raise ConversionError(f"the output path should be the path to {what}, but received an existing directory ({path})")
 
 
-def _layers_options(quantization_dtype_map, split_weights_by_layer=False, weight_shard_size_bytes=DEFAULT_SHARD_SIZE_BYTES) -> ConversionOptions:
-    return ConversionOptions(quantization_dtype_map=dict(quantization_dtype_map or {}), split_weights_by_layer=split_weights_by_layer,
-                             weight_shard_size_bytes=check_shard_size(weight_shard_size_bytes))
+def _layers_options(quantization_dtype_map, split_weights_by_layer=False, weight_shard_size_bytes=DEFAULT_SHARD_SIZE_BYTES, metadata=None) -> ConversionOptions:
+    return options_of_keywords(quantization_dtype_map=quantization_dtype_map, split_weights_by_layer=split_weights_by_layer,
+                               weight_shard_size_bytes=check_shard_size(weight_shard_size_bytes), metadata=metadata)
 
 
 def dispatch_keras_h5_to_tfjs_layers_model_conversion(h5_path, output_dir=None, quantization_dtype_map=None, split_weights_by_layer=False,
@@ -245,7 +202,8 @@ def dispatch_keras_h5_to_tfjs_layers_model_conversion(h5_path, output_dir=None, 
         model_json, groups = None, conversion.h5_weights_to_tfjs_format(h5_path, split_by_layer=split_weights_by_layer)
     else:
         model_json, groups = conversion.h5_merged_saved_model_to_tfjs_format(h5_path, split_by_layer=split_weights_by_layer)
-    if output_dir:
+    if output_dir:  # the public converter's artifacts (a save_weights() file too), not a handler's
+        output.refuse_overlap(output_dir, h5_path, only_the_input_itself=True)
         conversion.write_artifacts(model_json, groups, output_dir, quantization_dtype_map, weight_shard_size_bytes, metadata)
     return model_json, groups
 
@@ -262,8 +220,9 @@ def dispatch_keras_keras_to_tfjs_layers_model_conversion(v3_path, output_dir=Non
         raise ConversionError(f"Invalid `filepath` argument: expected a `.keras` extension, got {v3_path}")
     with open_keras_archive(v3_path) as source:
         model_json, groups = conversion._topology_and_groups(source, split_weights_by_layer)
-        if output_dir:
-            conversion.write_source(source, output_dir, _layers_options(quantization_dtype_map, split_weights_by_layer, weight_shard_size_bytes), metadata)
+    if output_dir:
+        pairs.convert("keras_keras", "tfjs_layers_model", v3_path, output_dir,
+                      _layers_options(quantization_dtype_map, split_weights_by_layer, weight_shard_size_bytes, metadata), api=True)
     return model_json, groups
 
 
@@ -272,114 +231,93 @@ def dispatch_keras_h5_to_tfjs_graph_model_conversion(h5_path, output_dir=None, q
                                                      weight_shard_size_bytes=DEFAULT_SHARD_SIZE_BYTES, control_flow_v2=False,
                                                      experiments=False, metadata=None):
     """A Keras .h5 (or .keras) file -> TF.js graph model in output_dir."""
-    from tensorflowjs.converters import tf_graph_model
-    from tensorflowjs.converters.tf_saved_model_conversion_v2 import _options
-    from tensorflowjs.graph import keras_model
-
     _require_file(h5_path, "HDF5")
-    options = _options(quantization_dtype_map, skip_op_check, strip_debug_ops, use_structured_outputs_names,
-                       check_shard_size(weight_shard_size_bytes), control_flow_v2)
+    options = options_of_keywords(quantization_dtype_map=quantization_dtype_map, skip_op_check=skip_op_check, strip_debug_ops=strip_debug_ops,
+                                  use_structured_outputs_names=use_structured_outputs_names,
+                                  weight_shard_size_bytes=check_shard_size(weight_shard_size_bytes), control_flow_v2=control_flow_v2, metadata=metadata)
     with _eager():
-        tf_graph_model.convert_keras_model(keras_model.load_keras_file(h5_path), output_dir, options, h5_path, user_metadata=metadata)
+        pairs.convert("keras", "tfjs_graph_model", h5_path, output_dir, options, api=True)
 
 
 def dispatch_keras_saved_model_to_tensorflowjs_conversion(keras_saved_model_path, output_dir, quantization_dtype_map=None,
                                                           split_weights_by_layer=False, weight_shard_size_bytes=DEFAULT_SHARD_SIZE_BYTES,
                                                           metadata=None):
     """A tf_keras SavedModel directory -> TF.js layers model in output_dir."""
-    from tensorflowjs.converters import keras_saved_model_conversion
-
+    options = _layers_options(quantization_dtype_map, split_weights_by_layer, weight_shard_size_bytes, metadata)
     with _eager():
-        keras_saved_model_conversion.convert_keras_saved_model_to_layers(
-            keras_saved_model_path, output_dir, _layers_options(quantization_dtype_map, split_weights_by_layer, weight_shard_size_bytes), metadata)
+        pairs.convert("keras_saved_model", "tfjs_layers_model", keras_saved_model_path, output_dir, options, api=True)
 
 
 def dispatch_tensorflowjs_to_keras_h5_conversion(config_json_path, h5_path):
     """A layers model.json -> Keras .h5 file (tf_keras writes it; Keras 3 loads it too)."""
-    from tensorflowjs.converters import tfjs_layers_to_keras
-
     _require_model_json(config_json_path)
     _require_no_directory(h5_path, "an HDF5 file")
     with _eager():
-        tfjs_layers_to_keras.convert_to_keras_h5(config_json_path, h5_path, ConversionOptions())
+        pairs.convert("tfjs_layers_model", "keras", config_json_path, h5_path, ConversionOptions(), api=True)
 
 
 def dispatch_tensorflowjs_to_keras_keras_conversion(config_json_path, v3_path):
     """A layers model.json -> Keras 3 .keras archive."""
-    from tensorflowjs.converters import tfjs_layers_to_keras
-
     _require_model_json(config_json_path)
     _require_no_directory(v3_path, "a .keras file")
     with _eager():
-        tfjs_layers_to_keras.convert_to_keras_archive(config_json_path, v3_path, ConversionOptions())
+        pairs.convert("tfjs_layers_model", "keras_keras", config_json_path, v3_path, ConversionOptions(), api=True)
 
 
 def dispatch_tensorflowjs_to_keras_saved_model_conversion(config_json_path, keras_saved_model_path):
     """A layers model.json -> tf_keras SavedModel directory."""
-    from tensorflowjs.converters import tfjs_layers_to_keras
-
     _require_model_json(config_json_path)
     with _eager():
-        tfjs_layers_to_keras.convert_to_keras_saved_model(config_json_path, keras_saved_model_path, ConversionOptions())
+        pairs.convert("tfjs_layers_model", "keras_saved_model", config_json_path, keras_saved_model_path, ConversionOptions(), api=True)
 
 
 def dispatch_tensorflowjs_to_tensorflowjs_conversion(config_json_path, output_dir_path, quantization_dtype_map=None,
                                                      weight_shard_size_bytes=DEFAULT_SHARD_SIZE_BYTES):
     """A layers model re-sharded and re-quantized into output_dir_path (no Keras involved)."""
-    from tensorflowjs.converters import tfjs_layers_model
-
     _require_model_json(config_json_path)
-    tfjs_layers_model.convert_layers_to_layers(config_json_path, output_dir_path, _layers_options(quantization_dtype_map, False, weight_shard_size_bytes))
+    pairs.convert("tfjs_layers_model", "tfjs_layers_model", config_json_path, output_dir_path,
+                  _layers_options(quantization_dtype_map, False, weight_shard_size_bytes), api=True)
 
 
 def dispatch_tfjs_layers_model_to_tfjs_graph_conversion(config_json_path, output_dir_path, quantization_dtype_map=None, skip_op_check=False,
                                                         strip_debug_ops=False, weight_shard_size_bytes=DEFAULT_SHARD_SIZE_BYTES,
                                                         control_flow_v2=False, experiments=False, metadata=None):
     """A layers model.json -> TF.js graph model (rebuilt in tf_keras, then traced and optimised)."""
-    from tensorflowjs.converters import tf_graph_model
-    from tensorflowjs.converters.keras_tfjs_loader import load_keras_model
-    from tensorflowjs.converters.tf_saved_model_conversion_v2 import _options
-
     _require_model_json(config_json_path)
-    options = _options(quantization_dtype_map, skip_op_check, strip_debug_ops, False, check_shard_size(weight_shard_size_bytes), control_flow_v2)
+    options = options_of_keywords(quantization_dtype_map=quantization_dtype_map, skip_op_check=skip_op_check, strip_debug_ops=strip_debug_ops,
+                                  weight_shard_size_bytes=check_shard_size(weight_shard_size_bytes), control_flow_v2=control_flow_v2, metadata=metadata)
     with _eager():
-        model = load_keras_model(config_json_path, use_tf_keras=True)
-        tf_graph_model.convert_keras_model(model, output_dir_path, options, config_json_path, user_metadata=metadata)
-
-
-_held_warnings: List[str] = []
-
-
-def _show_warning(message, category, filename, lineno, file=None, line=None):
-    """Warnings are shown once the conversion has succeeded: a refusal is one line."""
-    _held_warnings.append(f"{PROG}: warning: {message}")
+        pairs.convert("tfjs_layers_model", "tfjs_graph_model", config_json_path, output_dir_path, options, api=True)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Runs the converter; every expected failure is one line on stderr and exit code 1."""
-    warnings.showwarning = _show_warning
+    """Runs the converter; every expected failure is one line on stderr and exit code 1.
+
+    Warnings are held while converting and shown once it has succeeded, so a refusal stays
+    one line; the caller's warning settings are restored on return.
+    """
     # TensorFlow's C++ start-up chatter (CPU features, ...) would bury our one-line messages;
     # its errors still show. A user's own setting wins.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     quiet_tensorflow.install()
-    _held_warnings.clear()
-    try:
-        convert(sys.argv[1:] if argv is None else argv)
-        for line in _held_warnings:
-            print(line, file=sys.stderr)
-    except ConversionError as e:
-        print(f"{PROG}: error: {e}", file=sys.stderr)
-        return 1
-    except OSError as e:
-        where = f" ({e.filename})" if e.filename else ""
-        print(f"{PROG}: error: {e.strerror or e}{where}", file=sys.stderr)
-        return 1
-    except verify.VerificationError as e:
-        print(f"{PROG}: verify failed: {e}", file=sys.stderr)
-        return verify.VERIFY_EXIT_CODE
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted; nothing was written", file=sys.stderr)
-        return 130
+    with warnings.catch_warnings(record=True) as held:
+        try:
+            convert(sys.argv[1:] if argv is None else argv)
+        except ConversionError as e:
+            print(f"{PROG}: error: {e}", file=sys.stderr)
+            return 1
+        except OSError as e:
+            where = f" ({e.filename})" if e.filename else ""
+            print(f"{PROG}: error: {e.strerror or e}{where}", file=sys.stderr)
+            return 1
+        except verify.VerificationError as e:
+            print(f"{PROG}: verify failed: {e}", file=sys.stderr)
+            return verify.VERIFY_EXIT_CODE
+        except KeyboardInterrupt:
+            print(f"{PROG}: interrupted; nothing was written", file=sys.stderr)
+            return 130
+    for warning in held:
+        print(f"{PROG}: warning: {warning.message}", file=sys.stderr)
     return 0
 
 

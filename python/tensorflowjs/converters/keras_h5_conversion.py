@@ -15,9 +15,10 @@ import h5py
 import numpy as np
 
 from tensorflowjs import model_json
+from tensorflowjs import metadata as metadata_lib
 from tensorflowjs import write_weights as write_weights_lib
 from tensorflowjs import verify as verification
-from tensorflowjs.options import ConversionOptions
+from tensorflowjs.options import ConversionOptions, options_of_keywords
 from tensorflowjs.converters.tfjs_layers_model import group_by_layer, write_layers_model
 from tensorflowjs.keras import h5_model
 from tensorflowjs.keras.h5_model import open_keras_h5
@@ -32,11 +33,11 @@ from tensorflowjs.write_weights import DEFAULT_SHARD_SIZE_BYTES, Weight
 WeightGroups = List[List[Dict[str, Any]]]
 
 
-def write_source(source: KerasModelSource, output_path: str, options: ConversionOptions, metadata: Optional[Dict] = None) -> None:
+def write_source(source: KerasModelSource, output_path: str, options: ConversionOptions) -> None:
     """Writes a read Keras model as a layers model; the output appears only if all went well."""
     topology, weights = source.topology(), source.layers_weights()
     with output_directory(output_path) as staging:
-        write_layers_model(staging, topology, weights, options, source.generated_by, metadata=metadata)
+        write_layers_model(staging, topology, weights, options, source.generated_by)
 
 
 def convert_keras_to_layers(input_path: str, output_path: str, options: ConversionOptions) -> None:
@@ -73,9 +74,9 @@ def save_keras_model(
     `metadata` is a dict embedded as userDefinedMetadata; verify=True runs the result in TF.js
     and compares it with the model (tensorflowjs.verify).
     """
-    options = ConversionOptions(quantization_dtype_map=quantization_dtype_map or {}, weight_shard_size_bytes=weight_shard_size_bytes)
+    options = options_of_keywords(quantization_dtype_map=quantization_dtype_map, weight_shard_size_bytes=weight_shard_size_bytes, metadata=metadata)
     with saved_copy(model) as path, open_keras_file(path) as source:
-        write_source(source, artifacts_dir, options, metadata)
+        write_source(source, artifacts_dir, options)
     if verify:
         verification.keras_model(artifacts_dir, model)
 
@@ -169,4 +170,4 @@ def write_artifacts(
     groups = [[Weight.of(entry["name"], entry["data"]) for entry in group] for group in weights]
     with output_directory(output_dir) as staging:
         manifest = write_weights_lib.write_weight_groups(groups, staging, weight_shard_size_bytes, quantization_dtype_map)
-        model_json.write_model_json(staging, model_json.LAYERS_FORMAT, topology or None, manifest, generated_by, metadata)
+        model_json.write_model_json(staging, model_json.LAYERS_FORMAT, topology or None, manifest, generated_by, metadata_lib.user_defined_metadata(metadata))

@@ -5,8 +5,6 @@ model is then saved as a private temporary .h5 and goes the same way as any .h5 
 """
 
 import os
-from typing import Dict, Optional
-
 from tensorflowjs import extras
 from tensorflowjs.converters import keras_h5_conversion
 from tensorflowjs.options import ConversionOptions
@@ -24,8 +22,8 @@ def _load(path: str):
         raise ConversionError(f"{path}: tf_keras cannot load this SavedModel ({str(e).splitlines()[0]})") from None
 
 
-def convert_keras_saved_model_to_layers(input_path: str, output_path: str, options: ConversionOptions, metadata: Optional[Dict] = None) -> None:
-    """Handler of keras_saved_model -> tfjs_layers_model; `metadata` (a dict) is the API's userDefinedMetadata."""
+def convert_keras_saved_model_to_layers(input_path: str, output_path: str, options: ConversionOptions) -> None:
+    """Handler of keras_saved_model -> tfjs_layers_model."""
     model = _load(input_path)
     with keras_h5_conversion.saved_copy(model) as path, keras_h5_conversion.open_keras_file(path) as source:
-        keras_h5_conversion.write_source(source, output_path, options, metadata)
+        keras_h5_conversion.write_source(source, output_path, options)

@@ -5,23 +5,16 @@ needs no TensorFlow never imports it. Adding a pair is adding a row.
 """
 
 import importlib
-from typing import Callable, Dict, Tuple
+from typing import Callable, Dict, Iterable, Tuple
 
+from tensorflowjs import formats, output
 from tensorflowjs.errors import ConversionError
+from tensorflowjs.options import ConversionOptions
 
-INPUT_FORMATS = ("tf_saved_model", "tf_hub", "tfjs_layers_model", "keras", "keras_saved_model", "keras_keras", "tf_frozen_model")
-OUTPUT_FORMATS = ("tfjs_layers_model", "tfjs_graph_model", "keras", "keras_saved_model", "keras_keras")
-
+INPUT_FORMATS = formats.INPUT_FORMATS
+OUTPUT_FORMATS = formats.OUTPUT_FORMATS
 # What --output_format means when it is omitted, as in the public converter.
-DEFAULT_OUTPUT_FORMAT: Dict[str, str] = {
-    "keras": "tfjs_layers_model",
-    "keras_keras": "tfjs_layers_model",
-    "keras_saved_model": "tfjs_layers_model",
-    "tfjs_layers_model": "keras",
-    "tf_saved_model": "tfjs_graph_model",
-    "tf_hub": "tfjs_graph_model",
-    "tf_frozen_model": "tfjs_graph_model",
-}
+DEFAULT_OUTPUT_FORMAT: Dict[str, str] = {f.name: f.default_output for f in formats.CATALOG if f.default_output}
 
 HANDLERS: Dict[Tuple[str, str], str] = {
     ("tfjs_layers_model", "tfjs_layers_model"): "tensorflowjs.converters.tfjs_layers_model:convert_layers_to_layers",
@@ -49,3 +42,20 @@ def handler_for(input_format: str, output_format: str) -> Callable:
         raise ConversionError(f"converting {input_format} to {output_format} is not supported; supported pairs: {supported}")
     module, function = target.split(":")
     return getattr(importlib.import_module(module), function)
+
+
+def convert(input_format: str, output_format: str, input_path: str, output_path: str, options: ConversionOptions,
+            also_read: Iterable[str] = (), api: bool = False) -> None:
+    """Every conversion of a model on disk, asked by the CLI or the Python API.
+
+    The pair's handler runs only after an output that would overwrite what the conversion
+    reads (the model, and `also_read`: the --metadata files) has been refused: for the CLI one
+    that is, holds or lies inside it (output.refuse_overlap); for the API (`api`) one that is
+    it, since the public converter's API writes an output directory around its .h5 or inside
+    its SavedModel (its own tests do both), which the atomic writer keeps safe. A TF Hub handle
+    that is a URL is no path to compare.
+    """
+    handler = handler_for(input_format, output_format)
+    hub_handle = input_format == "tf_hub" and "://" in input_path
+    output.refuse_overlap(output_path, None if hub_handle else input_path, also_read, only_the_input_itself=api)
+    handler(input_path, output_path, options)

@@ -1,8 +1,8 @@
 """The public converter's Python API for TensorFlow graphs -> TF.js graph models.
 
-Thin on purpose: each function turns its keyword arguments into ConversionOptions and
-calls the handler of its format pair (tensorflowjs/converters/tf_graph_model.py), which
-uses the concepts in tensorflowjs/graph/.
+Thin on purpose: each function turns its keyword arguments into ConversionOptions
+(options.options_of_keywords) and converts through the pair table (converters/pairs.py), as
+the CLI does; the handlers use the concepts in tensorflowjs/graph/.
 """
 
 from __future__ import annotations
@@ -10,26 +10,9 @@ from __future__ import annotations
 from typing import Any, Dict, Optional, Sequence, Union
 
 from tensorflowjs import verify as verification
-from tensorflowjs.options import ConversionOptions
+from tensorflowjs.converters import pairs
+from tensorflowjs.options import options_of_keywords
 from tensorflowjs.write_weights import DEFAULT_SHARD_SIZE_BYTES
-
-
-def _options(quantization_dtype_map, skip_op_check, strip_debug_ops, use_structured_outputs_names, weight_shard_size_bytes, control_flow_v2, **more) -> ConversionOptions:
-    return ConversionOptions(
-        quantization_dtype_map=dict(quantization_dtype_map or {}),
-        weight_shard_size_bytes=weight_shard_size_bytes,
-        strip_debug_ops=strip_debug_ops,
-        control_flow_v2=control_flow_v2,
-        use_structured_outputs_names=use_structured_outputs_names,
-        skip_op_check=skip_op_check,
-        **more,
-    )
-
-
-def _tags(saved_model_tags: Union[str, Sequence[str], None]) -> str:
-    if saved_model_tags is None:
-        return ""
-    return saved_model_tags if isinstance(saved_model_tags, str) else ",".join(saved_model_tags)
 
 
 def convert_tf_saved_model(
@@ -55,13 +38,13 @@ def convert_tf_saved_model(
     `experiments` is accepted for compatibility and changes nothing. verify=True runs the
     result in TF.js and compares it with TensorFlow (tensorflowjs.verify).
     """
-    from tensorflowjs.converters import tf_graph_model
-
-    options = _options(quantization_dtype_map, skip_op_check, strip_debug_ops, use_structured_outputs_names, weight_shard_size_bytes,
-                       control_flow_v2, signature_name=signature_def, saved_model_tags=_tags(saved_model_tags))
-    tf_graph_model.convert_saved_model(saved_model_dir, output_dir, options, frozen_graph_dir=frozen_graph_dir, user_metadata=metadata)
+    options = options_of_keywords(signature_def=signature_def, saved_model_tags=saved_model_tags, quantization_dtype_map=quantization_dtype_map,
+                                  skip_op_check=skip_op_check, strip_debug_ops=strip_debug_ops,
+                                  use_structured_outputs_names=use_structured_outputs_names, weight_shard_size_bytes=weight_shard_size_bytes,
+                                  control_flow_v2=control_flow_v2, metadata=metadata, frozen_graph_dir=frozen_graph_dir)
+    pairs.convert("tf_saved_model", "tfjs_graph_model", saved_model_dir, output_dir, options, api=True)
     if verify:
-        verification.saved_model(output_dir, saved_model_dir, _tags(saved_model_tags), signature_def)
+        verification.saved_model(output_dir, saved_model_dir, options.saved_model_tags, signature_def)
 
 
 def convert_tf_frozen_model(
@@ -78,14 +61,12 @@ def convert_tf_frozen_model(
     verify: bool = False,
 ) -> None:
     """Frozen GraphDef (.pb) -> TF.js graph model; output_node_names: 'a,b' or a list."""
-    from tensorflowjs.converters import tf_graph_model
-
-    names = output_node_names if isinstance(output_node_names, str) else ",".join(output_node_names)
-    options = _options(quantization_dtype_map, skip_op_check, strip_debug_ops, use_structured_outputs_names, weight_shard_size_bytes,
-                       False, output_node_names=names)
-    tf_graph_model.convert_frozen_model(frozen_model_path, output_dir, options, user_metadata=metadata)
+    options = options_of_keywords(output_node_names=output_node_names, quantization_dtype_map=quantization_dtype_map, skip_op_check=skip_op_check,
+                                  strip_debug_ops=strip_debug_ops, use_structured_outputs_names=use_structured_outputs_names,
+                                  weight_shard_size_bytes=weight_shard_size_bytes, metadata=metadata)
+    pairs.convert("tf_frozen_model", "tfjs_graph_model", frozen_model_path, output_dir, options, api=True)
     if verify:
-        verification.frozen_model(output_dir, frozen_model_path, names)
+        verification.frozen_model(output_dir, frozen_model_path, options.output_node_names)
 
 
 def convert_tf_hub_module(
@@ -104,13 +85,13 @@ def convert_tf_hub_module(
     verify: bool = False,
 ) -> None:
     """TF Hub module (local directory or a handle in TFHUB_CACHE_DIR) -> TF.js graph model."""
-    from tensorflowjs.converters import tf_graph_model
-
-    options = _options(quantization_dtype_map, skip_op_check, strip_debug_ops, use_structured_outputs_names, weight_shard_size_bytes,
-                       control_flow_v2, signature_name=signature, saved_model_tags=_tags(saved_model_tags))
-    tf_graph_model.convert_hub_module(module_handle, output_dir, options, user_metadata=metadata)
+    options = options_of_keywords(signature=signature, saved_model_tags=saved_model_tags, quantization_dtype_map=quantization_dtype_map,
+                                  skip_op_check=skip_op_check, strip_debug_ops=strip_debug_ops,
+                                  use_structured_outputs_names=use_structured_outputs_names, weight_shard_size_bytes=weight_shard_size_bytes,
+                                  control_flow_v2=control_flow_v2, metadata=metadata)
+    pairs.convert("tf_hub", "tfjs_graph_model", module_handle, output_dir, options, api=True)
     if verify:
-        verification.hub_module(output_dir, module_handle, _tags(saved_model_tags), signature)
+        verification.hub_module(output_dir, module_handle, options.saved_model_tags, signature)
 
 
 def convert_keras_model_to_graph_model(
@@ -134,9 +115,10 @@ def convert_keras_model_to_graph_model(
     """
     from tensorflowjs.converters import tf_graph_model
 
-    options = _options(quantization_dtype_map, skip_op_check, strip_debug_ops, use_structured_outputs_names, weight_shard_size_bytes,
-                       control_flow_v2)
-    tf_graph_model.convert_keras_model(keras_model, output_dir, options, user_metadata=metadata)
+    options = options_of_keywords(quantization_dtype_map=quantization_dtype_map, skip_op_check=skip_op_check, strip_debug_ops=strip_debug_ops,
+                                  use_structured_outputs_names=use_structured_outputs_names, weight_shard_size_bytes=weight_shard_size_bytes,
+                                  control_flow_v2=control_flow_v2, metadata=metadata)
+    tf_graph_model.convert_keras_model(keras_model, output_dir, options)
     if verify:
         verification.keras_model(output_dir, keras_model)
 

@@ -5,7 +5,7 @@ inputs are dequantized first, so any quantization can be replaced by any other.
 """
 
 import os
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from tensorflowjs import metadata as metadata_lib
 from tensorflowjs import model_json, read_weights, write_weights
@@ -25,11 +25,13 @@ def group_by_layer(weights: List[write_weights.Weight]) -> List[List[write_weigh
     return list(groups.values())
 
 
-def write_layers_model(output_dir: str, topology: Dict, weights: List[write_weights.Weight], options: ConversionOptions, generated_by: str, extra: Dict = None, metadata: Dict = None) -> None:
-    """The layers-model writer every `-> tfjs_layers_model` pair ends in."""
+def write_layers_model(output_dir: str, topology: Dict, weights: List[write_weights.Weight], options: ConversionOptions, generated_by: str,
+                       extra: Optional[Dict] = None, carried_metadata: Optional[Dict] = None) -> None:
+    """The layers-model writer every `-> tfjs_layers_model` pair ends in; `carried_metadata`
+    (an input layers model's own) goes by metadata.user_defined_metadata's rule."""
     groups = group_by_layer(weights) if options.split_weights_by_layer else [weights]
     manifest = write_weights.write_weight_groups(groups, output_dir, options.weight_shard_size_bytes, options.quantization_dtype_map)
-    user_metadata = metadata_lib.load_metadata(options.metadata) or metadata
+    user_metadata = metadata_lib.user_defined_metadata(options.metadata, carried_metadata)
     model_json.write_model_json(output_dir, model_json.LAYERS_FORMAT, topology, manifest, generated_by, user_metadata, extra)
 
 

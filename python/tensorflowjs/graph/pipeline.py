@@ -7,7 +7,7 @@ Keras model) or a frozen GraphDef; from there the steps are the same.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional
+from typing import Any, List, Optional
 
 from tensorflowjs import metadata as metadata_lib
 from tensorflowjs import model_json, progress, write_weights
@@ -65,21 +65,17 @@ def write_graph_model(
     generated_by: str,
     source_path: str,
     initializer: Optional[Initializer] = None,
-    user_metadata: Optional[Dict] = None,
     frozen_without_tensorflow: bool = False,
 ) -> None:
     """Optimises and checks a frozen graph, then writes model.json and its shards atomically.
 
-    user_metadata (the Python API's `metadata` map) is embedded as is, beside any files
-    named by options.metadata. A graph frozen without TensorFlow (saved_model_graph) is
-    optimised without it too.
+    options.metadata is embedded by metadata.user_defined_metadata, the layers writer's rule.
+    A graph frozen without TensorFlow (saved_model_graph) is optimised without it too.
     """
     with progress.step("optimising the graph"):
         graph_def = _optimize_and_check(graph_def, signature, options, source_path, frozen_without_tensorflow)
-    metadata = dict(metadata_lib.load_metadata(options.metadata) or {})
-    metadata.update(user_metadata or {})
-    if options.use_structured_outputs_names:
-        metadata["structuredOutputKeys"] = [t.key for t in signature.outputs]
+    structured = {"structuredOutputKeys": [t.key for t in signature.outputs]} if options.use_structured_outputs_names else {}
+    metadata = metadata_lib.user_defined_metadata(options.metadata, **structured)
     weights = graph_json.extract_weights(graph_def)
     extra = {"signature": signature_lib.to_json(signature)}
     if initializer is not None:
@@ -96,4 +92,4 @@ def write_graph_model(
             extra["modelInitializer"] = graph_json.to_json(initializer.graph_def)
             extra["initializerSignature"] = signature_lib.to_json(initializer.signature)
         topology = graph_json.to_json(graph_def)
-        model_json.write_model_json(staging, model_json.GRAPH_FORMAT, topology, manifest, generated_by, metadata or None, extra)
+        model_json.write_model_json(staging, model_json.GRAPH_FORMAT, topology, manifest, generated_by, metadata, extra)

@@ -9,21 +9,17 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
 
+from tensorflowjs.options import OPTIONS
 from tensorflowjs.write_weights import DEFAULT_SHARD_SIZE_BYTES
 
 PROG = "tensorflowjs_converter"
 COMPRESSIONS = ("none", "float16", "uint16", "uint8")
 
-# How a true boolean flag is written. The public converter declares the first two as
-# store_true (no value allowed) and the others as type=bool (a value required); ours takes
-# both spellings, so the printed command also works with the public converter.
-_TRUE_FLAG = {
-    "split_weights_by_layer": "--split_weights_by_layer",
-    "skip_op_check": "--skip_op_check",
-    "strip_debug_ops": "--strip_debug_ops=true",
-    "control_flow_v2": "--control_flow_v2=true",
-    "use_structured_outputs_names": "--use_structured_outputs_names=true",
-}
+# How each boolean the wizard asks about is written when true, as options.OPTIONS says: the
+# public converter declares some store_true (no value allowed) and the others type=bool (a
+# value required); ours takes both spellings, so the printed command also works with the
+# public converter. The bare ones come first.
+_TRUE_FLAG = {o.name: o.wizard_true for o in sorted((o for o in OPTIONS if o.wizard_true), key=lambda o: "=" in o.wizard_true)}
 
 
 @dataclass

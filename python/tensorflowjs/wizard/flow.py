@@ -21,26 +21,12 @@ from tensorflowjs.converters import pairs
 from tensorflowjs.wizard import command, model_info
 from tensorflowjs.write_weights import DEFAULT_SHARD_SIZE_BYTES
 
-INPUT_DESCRIPTIONS = {
-    "keras": "Keras HDF5 model (.h5)",
-    "keras_keras": "Keras v3 model archive (.keras)",
-    "keras_saved_model": "Keras SavedModel (tf.keras directory with keras_metadata.pb)",
-    "tf_saved_model": "TensorFlow SavedModel (directory)",
-    "tf_hub": "TensorFlow Hub module (directory with tfhub_module.pb)",
-    "tf_frozen_model": "TensorFlow frozen model (binary GraphDef)",
-    "tfjs_layers_model": "TF.js layers model (model.json and weight files)",
-}
-
-OUTPUT_DESCRIPTIONS = {
-    "tfjs_layers_model": "TF.js layers model: tf.loadLayersModel(), inference and training",
-    "tfjs_graph_model": "TF.js graph model: tf.loadGraphModel(), inference only, usually faster",
-    "keras": "Keras HDF5 file (.h5)",
-    "keras_saved_model": "Keras SavedModel directory",
-    "keras_keras": "Keras v3 archive (.keras)",
-}
+# The wizard's words for each format come from the one catalog, formats.CATALOG.
+INPUT_DESCRIPTIONS = {f.name: f.description for f in formats.CATALOG if f.name in pairs.INPUT_FORMATS}
+OUTPUT_DESCRIPTIONS = {f.name: f.writes for f in formats.CATALOG if f.writes}
 
 TFJS_OUTPUTS = ("tfjs_layers_model", "tfjs_graph_model")
-FILE_OUTPUTS = {"keras": ".h5", "keras_keras": ".keras"}  # the other outputs are directories
+FILE_OUTPUTS = {f.name: f.file_suffix for f in formats.CATALOG if f.file_suffix}  # the other outputs are directories
 SIGNATURE_INPUTS = ("tf_saved_model", "tf_hub", "keras_saved_model")
 
 COMPRESSION_CHOICES = (
