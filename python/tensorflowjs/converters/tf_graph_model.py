@@ -80,7 +80,8 @@ def _convert_without_tensorflow(saved_model_dir: str, output_path: str, options:
         if choice.tf1:
             graph_def, signature, initializer = tf1_saved_model.freeze_without_tensorflow(saved_model_dir, choice.meta_graph, signature_name)
         else:
-            graph_def, signature = saved_model_graph.freeze_signature(saved_model_dir, choice.meta_graph, signature_name)
+            graph_def, signature = saved_model_graph.freeze_signature(saved_model_dir, choice.meta_graph, signature_name,
+                                                                      control_flow_v2=options.control_flow_v2)
             initializer = resources.initializer_without_tensorflow(saved_model_dir, choice.meta_graph, signature)
         if frozen_graph_dir:
             _write_frozen_copy(graph_def, frozen_graph_dir)

@@ -27,6 +27,7 @@ from tensorflowjs.graph.rewrites import (  # noqa: F401  (imported for their reg
     lower_matrix_band_part,
     place_branch_constants,
     remove_neutral_ops,
+    remove_unread,
     static_tensor_lists,
     unfuse_unsupported,
     unroll_loops,
@@ -52,5 +53,6 @@ FUSIONS: Sequence[str] = (
 )
 # Lowered (v1) while loops with a trip count known from constants become straight-line ops, on a
 # graph whose constants are folded; the folding in between makes the TensorList indices constant.
-LOOPS: Sequence[str] = ("unroll_loops", "fold_constants", "static_tensor_lists")
+# What the unrolled loops computed for nothing (their counters) goes last.
+LOOPS: Sequence[str] = ("unroll_loops", "fold_constants", "static_tensor_lists", "remove_unread")
 
