@@ -141,6 +141,14 @@ for _op, _function in {
     FOLDERS[_op] = lambda node, values, function=_function: function(*values)
 
 
+@folds("Range")
+def _range(node, values):
+    start, limit, delta = (v.reshape(-1)[0] for v in values)
+    if delta == 0:
+        raise _CannotFold  # TensorFlow rejects it; leave the node for it to say so
+    return np.arange(start, limit, delta).astype(values[0].dtype, copy=False)
+
+
 @folds("Shape")
 def _shape(node, values):
     dtype = tensors.numpy_dtype(attr(node, "out_type").type) if "out_type" in node.attr else np.int32
