@@ -13,6 +13,7 @@ from typing import Sequence
 
 from tensorflowjs.graph.rewrites import (  # noqa: F401  (imported for their registrations)
     add_to_bias_add,
+    bypass_constant_enters,
     combine_constant_operands,
     drop_control_inputs,
     erfc_to_erf,
@@ -37,7 +38,7 @@ from tensorflowjs.graph.rewrites.registry import REGISTRY, apply_rewrites, regis
 FOLDING: Sequence[str] = ("grouped_conv_to_depthwise", "remove_neutral_ops", "combine_constant_operands", "fold_batch_norms", "add_to_bias_add")
 # What Grappler's constant folding does, for graphs frozen without TensorFlow: before FOLDING,
 # and again after it (batch-norm folding leaves scale * weights products behind).
-CONSTANT_FOLDING: Sequence[str] = ("fold_constants",)
+CONSTANT_FOLDING: Sequence[str] = ("bypass_constant_enters", "fold_constants")
 FUSIONS: Sequence[str] = (
     "finite_f16_masks",
     "erfc_to_erf",
