@@ -79,7 +79,16 @@ class Loops(tf.Module):
         return {"fixed": fixed, "halved": halved, "stepped": stepped}
 
 
-SIGNATURES = ["counter", "data_dependent", "tensor_array", "nested", "cond", "loop_in_cond", "cond_in_loop"]
+    @tf.function(input_signature=[X_SPEC, STEPS_SPEC])
+    def case(self, x, steps):
+        """tf.switch_case; an index out of range takes the default (the last branch)."""
+        return {"y": tf.switch_case(steps, [lambda: x * self.w, lambda: x - 1.0, lambda: tf.constant([[7.0, 8.0, 9.0]])],
+                                    default=lambda: tf.while_loop(lambda i, y: i < steps, lambda i, y: (i + 1, y * self.scale), (0, x))[1])}
+
+
+SIGNATURES = ["counter", "data_dependent", "tensor_array", "nested", "cond", "loop_in_cond", "cond_in_loop", "case"]
+# The `steps` each signature is checked with (TensorFlow cannot stack an empty list of unknown shape).
+STEPS = {"tensor_array": (3, 1, 4), "case": (0, 1, 2, 3, 5)}
 
 
 @dataclass
@@ -104,9 +113,9 @@ def save_loops(root: str) -> Dict[str, Model]:
     for name in SIGNATURES:
         function = getattr(module, name)
         takes_steps = len(function.input_signature) == 2
-        fewest = 1 if name == "tensor_array" else 0  # TensorFlow cannot stack an empty list of unknown shape
-        feeds = [{"x": x, **({"steps": np.array(steps, np.int32)} if takes_steps else {})}
-                 for x, steps in ((X, 3), (-np.abs(X), fewest), (np.abs(X), 4))]
+        xs = [X, -np.abs(X), np.abs(X)]
+        feeds = [{"x": xs[i % 3], **({"steps": np.array(steps, np.int32)} if takes_steps else {})}
+                 for i, steps in enumerate(STEPS.get(name, (3, 0, 4)))]
         models[name] = Model(path, name, feeds, [_numpy(function(**feed)) for feed in feeds])
     return models
 

@@ -7,6 +7,7 @@ variable's constant), its reads of that argument read the value directly, and fu
 inside it are inlined (TF.js has no call op). The body is emitted by the same Inliner into a
 scratch GraphDef whose Placeholders are the arguments, then written back in FunctionDef form
 (inputs as "node:output_arg:index"). Nested control flow ops get their own frozen functions.
+TF.js has no Case op: a tf.switch_case is lowered to a chain of v1 conds, as with default flags.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 from typing import Any, Dict, List, Tuple
 
 from tensorflowjs import tf_protos
-from tensorflowjs.graph import op_registry, tensors
+from tensorflowjs.graph import lower_control_flow, op_registry, tensors
 from tensorflowjs.graph.graph_view import types_attr
 from tensorflowjs.graph.inline import Inliner, NeedsTensorFlow, Value, Variable
 
@@ -168,11 +169,12 @@ class _FunctionForm:
         node = self.nodes.get(name)
         if node is not None and node.op in ("Placeholder", "Const"):
             return node.attr["dtype"].type
-        raise NeedsTensorFlow(f"a control flow function returns a resource that is not a variable")
+        raise NeedsTensorFlow("a control flow function returns a resource that is not a variable")
 
 
 def handlers_of(keeper: _Keeper) -> Dict[str, Any]:
-    return {op: keeper for op in _FUNCTIONAL}
+    """Case has no TF.js op to keep: it is lowered to conds as with default flags."""
+    return {**{op: keeper for op in _FUNCTIONAL}, "Case": lower_control_flow.lower_case, "StatelessCase": lower_control_flow.lower_case}
 
 
 def handlers(library: Any, source_library: Any, op_defs: Dict[str, Any]) -> Dict[str, Any]:

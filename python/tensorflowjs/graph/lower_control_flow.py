@@ -1,4 +1,4 @@
-"""Functional control flow (While, If and their stateless forms) lowered to v1 frames while inlining.
+"""Functional control flow (While, If, Case and their stateless forms) lowered to v1 frames while inlining.
 
 TF.js runs v1 control flow (Enter/Merge/Switch/NextIteration/Exit/LoopCond) on every backend,
 and the rewrites unroll such loops when their trip count is known (rewrites/unroll_loops.py).
@@ -12,7 +12,8 @@ output i goes to NextIteration_i. A captured variable the body hands back unchan
 variable: its reads are one constant, entered with an Enter whose is_constant is set.
 A tf.cond: Switch(pred, pred) gives the two pivots (Identities of its outputs); each input goes
 through Switch(input, pred), the then branch reading output 1 and the else branch output 0;
-each output is Merge(then, else).
+each output is Merge(then, else). A tf.switch_case (Case) is a chain of such conds on
+index == k (TensorFlow's own lowering makes a _SwitchN, which TF.js does not have).
 Nodes with no inputs (constants) in a condition, body or branch get a control input placing them
 there: the loop's first Merge, the body's pivot (an Identity of the first Switch's output 1) or
 the branch's pivot, as TensorFlow's inliner does. Unlike TensorFlow's pass, no LoopExecuted or
@@ -24,11 +25,15 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional, Set
 
+import numpy as np
+
 from tensorflowjs import tf_protos
+from tensorflowjs.graph import op_registry, tensors
 from tensorflowjs.graph.graph_view import bool_attr, int_attr, string_attr, type_attr
 from tensorflowjs.graph.inline import Inliner, NeedsTensorFlow, Value, Variable
 
 _DT_BOOL = tf_protos.data_type("DT_BOOL")
+_DT_INT32 = tf_protos.data_type("DT_INT32")
 _DT_RESOURCE = tf_protos.data_type("DT_RESOURCE")
 
 Handler = Callable[[Inliner, Any, List[Value], str], List[Value]]
@@ -43,9 +48,13 @@ def _add(inliner: Inliner, base: str, op: str, inputs: List[str], **attrs: Any) 
 
 
 def _function(inliner: Inliner, node: Any, attr: str, name: str) -> Any:
-    function = inliner.functions.get(node.attr[attr].func.name)
+    return _function_named(inliner, node.attr[attr].func.name, name)
+
+
+def _function_named(inliner: Inliner, function_name: str, name: str) -> Any:
+    function = inliner.functions.get(function_name)
     if function is None:
-        raise NeedsTensorFlow(f"{node.op} {name}: its {attr} function {node.attr[attr].func.name!r} is not in the graph's library")
+        raise NeedsTensorFlow(f"{name} runs function {function_name!r}, which is not in the graph's library")
     return function
 
 
@@ -104,11 +113,17 @@ class _Scope:
 
 
 def _dtype_of_outside(inliner: Inliner, tensor: str) -> int:
-    """The dtype of a tensor a lowered body reads from outside: only variable constants are."""
+    """The dtype of a tensor a lowered body or branch reads from outside it: a variable's
+    constant, or (in a Case's chain of conds) the index test made before the chain."""
+    name, _, index = tensor.partition(":")
     for node in inliner.graph_def.node:
-        if node.name == tensor.split(":")[0]:
+        if node.name == name:
             if node.op == "Const":
                 return node.attr["dtype"].type
+            op_def = inliner.op_defs.get(node.op) or op_registry.op_defs().get(node.op)
+            outputs = list(op_def.output_arg) if op_def is not None else []
+            if len(outputs) == 1 and int(index or 0) == 0:
+                return outputs[0].type or node.attr[outputs[0].type_attr].type
             break
     raise NeedsTensorFlow(f"control flow reads {tensor} from outside its function")
 
@@ -167,12 +182,44 @@ def lower_if(inliner: Inliner, node: Any, inputs: List[Value], name: str) -> Lis
     then_branch, else_branch = _function(inliner, node, "then_branch", name), _function(inliner, node, "else_branch", name)
     if node.attr["Tcond"].type not in (0, _DT_BOOL):
         raise NeedsTensorFlow(f"{node.op} {name} branches on a {tf_protos.data_type_name(node.attr['Tcond'].type)}, not a bool")
-    predicate, arguments = _text(inputs[0], f"the predicate of {name}"), inputs[1:]
+    base = inliner.unique_name(name)
+    return _lower_cond(inliner, node, base, _text(inputs[0], f"the predicate of {name}"), inputs[1:],
+                       lambda arguments: inliner.inline(then_branch.signature.name, arguments, f"{base}/then/"),
+                       lambda arguments: inliner.inline(else_branch.signature.name, arguments, f"{base}/else/"))
+
+
+def lower_case(inliner: Inliner, node: Any, inputs: List[Value], name: str) -> List[Value]:
+    """A Case / StatelessCase (tf.switch_case) as a chain of lowered conds: branch k when the
+    index is k, the last branch otherwise (TensorFlow's rule for an index out of range).
+    TensorFlow's lowering makes a _SwitchN, which TF.js does not have."""
+    branches = [_function_named(inliner, f.name, name) for f in node.attr["branches"].list.func]
+    if not branches:
+        raise NeedsTensorFlow(f"{node.op} {name} has no branches")
+    base = inliner.unique_name(name)
+    index = _text(inputs[0], f"the branch index of {name}")
+    predicates = []
+    for k in range(len(branches) - 1):
+        constant = inliner.graph_def.node.add(name=inliner.unique_name(f"{base}/index_{k}"))
+        tensors.set_const(constant, np.array(k, np.int32))
+        predicates.append(_add(inliner, f"{base}/is_{k}", "Equal", [index, constant.name], T=type_attr(_DT_INT32)).name)
+
+    def chain(k: int, arguments: List[Value]) -> List[Value]:
+        branch = lambda values: inliner.inline(branches[k].signature.name, values, f"{base}/branch_{k}/")  # noqa: E731
+        if k == len(branches) - 1:
+            return branch(arguments)
+        return _lower_cond(inliner, node, f"{base}/case_{k}", predicates[k], arguments, branch, lambda values: chain(k + 1, values))
+
+    return chain(0, inputs[1:])
+
+
+def _lower_cond(inliner: Inliner, node: Any, base: str, predicate: str, arguments: List[Value],
+                then_emit: Callable[[List[Value]], List[Value]], else_emit: Callable[[List[Value]], List[Value]]) -> List[Value]:
+    """Switch(predicate, predicate) and its pivots, a Switch per argument, the two branches
+    emitted on the switched arguments, a Merge per output."""
     in_types, out_types = list(node.attr["Tin"].list.type), list(node.attr["Tout"].list.type)
     if len(arguments) != len(in_types):
-        raise NeedsTensorFlow(f"{node.op} {name} has {len(arguments)} inputs for {len(in_types)} types")
-    _check_resources(arguments, in_types, name)
-    base = inliner.unique_name(name)
+        raise NeedsTensorFlow(f"{node.op} {base} has {len(arguments)} inputs for {len(in_types)} types")
+    _check_resources(arguments, in_types, base)
     start = len(inliner.graph_def.node)
     switch_pred = _add(inliner, f"{base}/switch_pred", "Switch", [predicate, predicate], T=type_attr(_DT_BOOL))
     pivots = {False: _add(inliner, f"{base}/pivot_f", "Identity", [switch_pred.name], T=type_attr(_DT_BOOL)),
@@ -195,9 +242,9 @@ def lower_if(inliner: Inliner, node: Any, inputs: List[Value], name: str) -> Lis
     boundary = {switch_pred.name, *(n.name for n in switched.values())}
     scope = _Scope(inliner, start)
     marks = [len(inliner.graph_def.node)]
-    then_results = inliner.inline(then_branch.signature.name, then_args, f"{base}/then/")
+    then_results = then_emit(then_args)
     marks.append(len(inliner.graph_def.node))
-    else_results = inliner.inline(else_branch.signature.name, else_args, f"{base}/else/")
+    else_results = else_emit(else_args)
     marks.append(len(inliner.graph_def.node))
     scope.place(marks[0], marks[1], pivots[True].name)
     scope.place(marks[1], marks[2], pivots[False].name)
@@ -209,13 +256,15 @@ def lower_if(inliner: Inliner, node: Any, inputs: List[Value], name: str) -> Lis
     mapped = scope.route_outside_reads([(marks[0], marks[1], True), (marks[1], marks[2], False)], boundary, bring_in)
     merges = []
     for index, dtype in enumerate(out_types):
-        then_value = mapped[True](_text(then_results[index], f"output {index} of {name}'s then branch"))
-        else_value = mapped[False](_text(else_results[index], f"output {index} of {name}'s else branch"))
+        then_value = mapped[True](_text(then_results[index], f"output {index} of {base}'s true branch"))
+        else_value = mapped[False](_text(else_results[index], f"output {index} of {base}'s false branch"))
         merges.append(_add(inliner, f"{base}/output", "Merge", [then_value, else_value], T=type_attr(dtype), N=int_attr(2)).name)
     return merges
 
 
-HANDLERS: Dict[str, Handler] = {"While": lower_while, "StatelessWhile": lower_while, "If": lower_if, "StatelessIf": lower_if}
+HANDLERS: Dict[str, Handler] = {
+    "While": lower_while, "StatelessWhile": lower_while, "If": lower_if, "StatelessIf": lower_if, "Case": lower_case, "StatelessCase": lower_case,
+}
 
 
 def drop_unread(graph_def: Any, keep: List[str]) -> None:
