@@ -87,7 +87,7 @@ class _Keeper:
         function = inliner.functions.get(name)
         if function is None:
             raise NeedsTensorFlow(f"function {name} is not in the graph's library")
-        if len(function.signature.input_arg) != len(types):
+        if len(function.signature.input_arg) != len(types) or not function.signature.output_arg:
             raise NeedsTensorFlow(f"function {name} takes {len(function.signature.input_arg)} arguments, given {len(types)}")
         arguments: List[Value] = []
         placeholders: List[str] = []

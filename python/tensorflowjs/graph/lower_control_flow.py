@@ -135,6 +135,8 @@ def lower_while(inliner: Inliner, node: Any, inputs: List[Value], name: str) -> 
     if not len(inputs) == len(types) == len(body.signature.input_arg) == len(body.signature.output_arg):
         raise NeedsTensorFlow(f"{node.op} {name} has {len(inputs)} inputs for {len(types)} loop variables")
     _check_resources(inputs, types, name)
+    if len(cond.signature.input_arg) != len(types) or len(cond.signature.output_arg) != 1:
+        raise NeedsTensorFlow(f"{node.op} {name}: its condition takes {len(cond.signature.input_arg)} arguments for {len(types)} loop variables")
     passed_on = {i for i, (arg, out) in enumerate(zip(body.signature.input_arg, body.signature.output_arg)) if body.ret[out.name] == arg.name}
     if any(isinstance(v, Variable) and i not in passed_on for i, v in enumerate(inputs)):
         raise NeedsTensorFlow(f"{node.op} {name} carries a variable its body replaces")
@@ -253,6 +255,8 @@ def _lower_cond(inliner: Inliner, node: Any, base: str, predicate: str, argument
         node = switch(tensor, _dtype_of_outside(inliner, tensor))
         return f"{node.name}:1" if taken else node.name
 
+    if not len(then_results) == len(else_results) == len(out_types):
+        raise NeedsTensorFlow(f"{node.op} {base}: its branches return {len(then_results)} and {len(else_results)} values for {len(out_types)} outputs")
     mapped = scope.route_outside_reads([(marks[0], marks[1], True), (marks[1], marks[2], False)], boundary, bring_in)
     merges = []
     for index, dtype in enumerate(out_types):
