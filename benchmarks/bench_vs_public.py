@@ -135,6 +135,28 @@ def _hash_table(tmp: str):
     return path, words, module.serve(tf.constant(words))["ids"].numpy()
 
 
+def _while_loop(tmp: str):
+    """A TF2 SavedModel with tf.while_loop (a counted loop, a data-dependent one) and a tf.cond."""
+    import tensorflow as tf
+
+    class Loops(tf.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = tf.Variable(np.linspace(-1.0, 2.0, 16, dtype=np.float32))
+
+        @tf.function(input_signature=[tf.TensorSpec([None, 16], tf.float32, name="x")])
+        def serve(self, x):
+            _, counted = tf.while_loop(lambda i, y: i < 8, lambda i, y: (i + 1, tf.tanh(y * self.w)), (tf.constant(0), x))
+            _, grown = tf.while_loop(lambda i, y: tf.reduce_sum(tf.abs(y)) < 1000.0, lambda i, y: (i + 1, y * 2.0 + self.w), (tf.constant(0), x))
+            return {"y": tf.cond(tf.reduce_sum(x) > 0, lambda: counted + grown, lambda: counted - grown)}
+
+    module = Loops()
+    path = os.path.join(tmp, "while_loop_saved_model")
+    tf.saved_model.save(module, path, signatures=module.serve)
+    x = np.random.default_rng(0).normal(size=(2, 16)).astype(np.float32)
+    return path, x, module.serve(tf.constant(x))["y"].numpy()
+
+
 # case -> (how to make the input, converter flags)
 CASES: Dict[str, Tuple[Callable, List[str]]] = {
     "MobileNetV2 .h5 -> layers": (_h5(lambda: _applications("MobileNetV2", 224)), ["--input_format=keras", "--output_format=tfjs_layers_model"]),
@@ -146,6 +168,7 @@ CASES: Dict[str, Tuple[Callable, List[str]]] = {
     "MobileNetV2 frozen GraphDef -> graph": (_frozen_graph(lambda: _applications("MobileNetV2", 224)), ["--input_format=tf_frozen_model", "--output_node_names=probs"]),
     "TF1 SavedModel -> graph": (_tf1_cnn, ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model"]),
     "StaticHashTable SavedModel -> graph": (_hash_table, ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model"]),
+    "tf.while_loop SavedModel -> graph": (_while_loop, ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model"]),
 }
 
 

@@ -68,7 +68,8 @@ def call(name, function, *args, **kwargs):
 
 
 class Loop(tf.Module):
-    """Control flow: a TF2 SavedModel that goes through TensorFlow's freezing and Grappler."""
+    """Control flow: a TF2 SavedModel whose While and If are lowered without TensorFlow
+    (Keras -> graph above goes through TensorFlow's freezing and Grappler)."""
 
     def __init__(self):
         super().__init__()

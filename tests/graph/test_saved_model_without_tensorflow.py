@@ -236,8 +236,9 @@ class Looping(tf.Module):
         self.v = tf.Variable(2.0)
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
-    def loop(self, x):
-        return {"y": tf.while_loop(lambda i, y: i < 3, lambda i, y: (i + 1, y * self.v), (0, x))[1]}
+    def switch(self, x):
+        """tf.switch_case (Case); While and If convert (test_control_flow_without_tensorflow.py)."""
+        return {"y": tf.switch_case(tf.cast(tf.reduce_sum(x) > 0, tf.int32), [lambda: x * self.v, lambda: x])}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.float32, name="x")])
     def checked(self, x):
@@ -252,7 +253,7 @@ class Looping(tf.Module):
 
 
 @pytest.mark.parametrize("module_class, signature, reason", [
-    (Looping, "loop", "control flow"),
+    (Looping, "switch", "control flow"),
     (Looping, "checked", "debug ops"),
     (Looping, "counting", "effects no output depends on"),
 ])

@@ -374,10 +374,41 @@ def test_keras_causal_mask_folds_to_one_bool_constant():
         x=raw.Cumsum(x=const(ones), axis=const(np.int32(-2))), y=raw.Cumsum(x=const(ones), axis=const(np.int32(-1)))))
 
 
+@pytest.mark.parametrize("dtype, start, limit, delta", [
+    ("int32", 0, 0, 1), ("int32", 0, 3, 1), ("int64", 5, -1, -2), ("float32", 0.5, 2.0, 0.5),
+])
+def test_range_folds_like_tensorflow(dtype, start, limit, delta):
+    """Keras's RNN loop bound is Max over Range(0, rank, 1): folded, the loop's trip count is known."""
+    assert_folds_like_tensorflow(lambda: raw.Range(start=const(np.array(start, dtype)), limit=const(np.array(limit, dtype)),
+                                                   delta=const(np.array(delta, dtype))))
+
+
+def test_a_range_with_a_zero_step_is_left_to_tensorflow():
+    graph_def, output = build(lambda: raw.Range(start=const(np.int32(0)), limit=const(np.int32(3)), delta=const(np.int32(1))))
+    delta = nodes(graph_def)[nodes(graph_def)[output].input[2]]
+    delta.attr["value"].tensor.int_val[:] = [0]  # TensorFlow refuses to build it: the graph of a damaged file
+    folded, count = fold(graph_def)
+    assert count == 0 and nodes(folded)[output].op == "Range"
+
+
 def test_every_handler_is_tested_against_tensorflow():
     covered = set(BINARY) | set(UNARY) | set(REDUCTIONS) | set(COMPARISONS) | set(LOGICAL) | {
-        "Cast", "Reshape", "Transpose", "ExpandDims", "Squeeze", "ConcatV2", "Pack", "Shape", "Cumsum", "LogicalNot"}
+        "Cast", "Reshape", "Transpose", "ExpandDims", "Squeeze", "ConcatV2", "Pack", "Shape", "Cumsum", "LogicalNot", "Range"}
     assert set(FOLDERS) == covered
+
+
+def test_a_constant_folded_from_constants_placed_in_a_branch_stays_placed():
+    """Constants a lowered tf.cond places in its branch by control inputs: what is folded from them
+    keeps those control inputs, else TF.js's Merge would take it whichever branch runs."""
+    graph = tf.Graph()
+    with graph.as_default():
+        pivot = tf.identity(tf.compat.v1.placeholder(tf.bool, [], name="p"), name="pivot")
+        with tf.control_dependencies([pivot]):
+            a, b = tf.constant(2.0, name="a"), tf.constant(3.0, name="b")
+        tf.identity(tf.multiply(a, b, name="product"), name="read")
+    folded, count = fold(graph.as_graph_def(), keep=["read", "p"])
+    product = nodes(folded)["product"]
+    assert count == 1 and const_value(product) == 6.0 and list(product.input) == ["^pivot"]
 
 
 # --- What gets folded ----------------------------------------------------------------------------

@@ -365,5 +365,47 @@ def test_control_flow_v2_while_loop_keeps_its_functions():
     assert_same_outputs(graph_def, result, inputs, outputs, [RNG.normal(size=(2, 3)).astype(np.float32)])
 
 
+def _node(graph_def, name, op, inputs=(), **attrs):
+    node = graph_def.node.add(name=name, op=op, input=list(inputs))
+    for key, value in attrs.items():
+        node.attr[key].CopyFrom(value)
+    return node
+
+
+def _constant(graph_def, name, value):
+    return _node(graph_def, name, "Const", dtype=tf.compat.v1.AttrValue(type=tf.float32.as_datatype_enum),
+                 value=tf.compat.v1.AttrValue(tensor=tf.make_tensor_proto(np.float32(value))))
+
+
+def test_a_loop_invariant_enter_of_a_constant_is_read_as_the_constant():
+    """TF.js computes a node reading only such an Enter and constants in a loop's first iteration
+    only; the constant itself is a weight every iteration reads."""
+    from tensorflowjs.graph.rewrites import apply_rewrites
+
+    graph_def = tf.compat.v1.GraphDef()
+    _constant(graph_def, "c", 2.0)
+    frame = {"frame_name": tf.compat.v1.AttrValue(s=b"loop"), "T": tf.compat.v1.AttrValue(type=tf.float32.as_datatype_enum)}
+    _node(graph_def, "invariant", "Enter", ["c"], is_constant=tf.compat.v1.AttrValue(b=True), **frame)
+    _node(graph_def, "variable", "Enter", ["c"], is_constant=tf.compat.v1.AttrValue(b=False), **frame)
+    _node(graph_def, "exp", "Exp", ["invariant"])
+    _node(graph_def, "sum", "AddV2", ["exp", "variable"])
+    assert apply_rewrites(graph_def, ["bypass_constant_enters"], ["sum"])["bypass_constant_enters"] == 1
+    assert {n.name: list(n.input) for n in graph_def.node if n.op != "Const"} == {"variable": ["c"], "exp": ["c"], "sum": ["exp", "variable"]}
+
+
+def test_nodes_nothing_reads_go_but_inputs_and_outputs_stay():
+    from tensorflowjs.graph.rewrites import apply_rewrites
+
+    graph_def = tf.compat.v1.GraphDef()
+    _constant(graph_def, "c", 2.0)
+    _node(graph_def, "x", "Placeholder", dtype=tf.compat.v1.AttrValue(type=tf.float32.as_datatype_enum))
+    _node(graph_def, "unused_input", "Placeholder", dtype=tf.compat.v1.AttrValue(type=tf.float32.as_datatype_enum))
+    _node(graph_def, "y", "Mul", ["x", "c"])
+    _node(graph_def, "counter", "AddV2", ["c", "c"])
+    _node(graph_def, "last", "Identity", ["counter"])
+    assert apply_rewrites(graph_def, ["remove_unread"], ["x", "unused_input", "y"])["remove_unread"] == 2
+    assert sorted(n.name for n in graph_def.node) == ["c", "unused_input", "x", "y"]
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"] + sys.argv[1:]))

@@ -78,7 +78,8 @@ def _convert_without_tensorflow(saved_model_dir: str, output_path: str, options:
         if choice.tf1:
             graph_def, signature, initializer = tf1_saved_model.freeze_without_tensorflow(saved_model_dir, choice.meta_graph, signature_name)
         else:
-            graph_def, signature = saved_model_graph.freeze_signature(saved_model_dir, choice.meta_graph, signature_name)
+            graph_def, signature = saved_model_graph.freeze_signature(saved_model_dir, choice.meta_graph, signature_name,
+                                                                      control_flow_v2=options.control_flow_v2)
             initializer = resources.initializer_without_tensorflow(saved_model_dir, choice.meta_graph, signature)
         _write(output_path, graph_def, signature, options, choice.tensorflow_version, saved_model_dir, initializer, frozen_without_tensorflow=True)
     except (saved_model_graph.NeedsTensorFlow, UnsupportedOpsError) as e:

@@ -4,13 +4,15 @@ A TF2 SavedModel keeps its computation in graph_def.library: the signature's fun
 model's function (StatefulPartitionedCall), which reads captured variables. Inlining copies each
 called body under the call's name ("call/node"), maps the callee's arguments to the caller's
 tensors and variables to constants, and refuses (NeedsTensorFlow) anything it would have to run
-or rewrite to freeze: control flow functions, stateful resources other than variables.
+or rewrite to freeze: stateful resources other than variables, and ops running functions of their
+own (control flow) unless the caller passes handlers for them (lower_control_flow.py,
+functional_control_flow.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple, Union
 
 import numpy as np
 
@@ -51,10 +53,14 @@ def _strip_index(tensor: str) -> str:
 class Inliner:
     """Emits the flattened body of library functions into `graph_def` (top-level nodes)."""
 
-    def __init__(self, graph_def: Any, library: Any, op_defs: Dict[str, Any], creates_tables: bool = False):
-        """creates_tables: the functions inlined make and fill tables (a resource's initializer graph)."""
+    def __init__(self, graph_def: Any, library: Any, op_defs: Dict[str, Any], creates_tables: bool = False,
+                 control_flow: Optional[Dict[str, Callable]] = None):
+        """creates_tables: the functions inlined make and fill tables (a resource's initializer graph).
+        control_flow: op -> handler(inliner, node, inputs, name) emitting a control flow op (While,
+        If) and returning its outputs."""
         self.graph_def = graph_def
         self.creates_tables = creates_tables
+        self.control_flow = control_flow or {}
         self.functions = {f.signature.name: f for f in library.function}
         self.op_defs = op_defs
         self.names = {node.name for node in graph_def.node}
@@ -66,6 +72,15 @@ class Inliner:
             name, index = f"{base}_{index}", index + 1
         self.names.add(name)
         return name
+
+    @property
+    def variable_constants(self) -> Set[str]:
+        """The names of the nodes standing for variables' values (shared by every reader)."""
+        return set(self._consts.values())
+
+    def bind_variable(self, variable: Variable, tensor: str) -> None:
+        """Reads of `variable` read `tensor` (a function argument holding its value)."""
+        self._consts[id(variable)] = tensor
 
     def variable_const(self, variable: Variable, dtype: int) -> str:
         """The Const node holding a variable's value (one per variable, however often it is read)."""
@@ -215,6 +230,9 @@ class _Body:
         inputs = self._data_inputs(node)
         if node.op in _ALIASES:
             return inputs
+        handler = self.inliner.control_flow.get(node.op)
+        if handler is not None:
+            return handler(self.inliner, node, inputs, f"{self.prefix}{node.name}")
         if any(value.func.name or value.list.func for value in node.attr.values()):
             raise NeedsTensorFlow(f"{node.op} ({self.prefix}{node.name}) runs functions of its own (control flow)")
         if any(value.placeholder for value in node.attr.values()):

@@ -5,8 +5,11 @@ holds the model, its concrete functions and the frozen copy at once. Most SavedM
 exports, tf.Module with variables) need none of that: the signature's function is in
 saved_model.pb, its captured variables are object-graph nodes whose values are in the variables
 bundle. Inlining the function with each variable read replaced by a constant gives the same
-frozen graph TensorFlow would; anything else (tables, control flow, TF1 SavedModels, debug ops)
-raises NeedsTensorFlow and the caller takes the TensorFlow path.
+frozen graph TensorFlow would. Control flow is lowered to v1 frames as it is inlined
+(lower_control_flow.py), or kept as functional ops with their functions (control_flow_v2,
+functional_control_flow.py). What only TensorFlow can freeze (debug ops, state changed
+where no output depends on it, tables read inside control flow...) raises NeedsTensorFlow and
+the caller takes the TensorFlow path.
 """
 
 from __future__ import annotations
@@ -14,11 +17,11 @@ from __future__ import annotations
 import functools
 import os
 from dataclasses import dataclass
-from typing import Any, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 from tensorflowjs import tf_protos
 from tensorflowjs.errors import ConversionError
-from tensorflowjs.graph import tensors
+from tensorflowjs.graph import functional_control_flow, lower_control_flow, tensors
 from tensorflowjs.graph.op_check import DEBUG_OPS
 from tensorflowjs.graph.inline import Inliner, NeedsTensorFlow, Variable
 from tensorflowjs.graph.signature import GraphSignature, SignatureTensor, natural_key
@@ -114,18 +117,24 @@ def _copy_const(inliner: Inliner, const: Any, prefix: str = "") -> str:
     return node.name
 
 
-def freeze_signature(saved_model_dir: str, meta_graph: Any, signature_name: str) -> Tuple[Any, GraphSignature]:
+def freeze_signature(saved_model_dir: str, meta_graph: Any, signature_name: str, control_flow_v2: bool = False) -> Tuple[Any, GraphSignature]:
     """The frozen GraphDef of a signature and its GraphSignature; NeedsTensorFlow if it can't be
-    made without TensorFlow."""
+    made without TensorFlow. control_flow_v2 keeps While/If with their functions in the
+    GraphDef's library, where by default they are lowered to v1 frames."""
     op_defs = {op.name: op for op in meta_graph.meta_info_def.stripped_op_list.op}
     if DEBUG_OPS & set(op_defs):  # Grappler's debug stripper (--strip_debug_ops) is on TensorFlow's path
         raise NeedsTensorFlow("the model has debug ops (Assert, Print, CheckNumerics)")
+    op_defs = _with_function_ops(meta_graph, op_defs)
     signature_def = meta_graph.signature_def[signature_name]
     call, function_name = _signature_function(meta_graph, signature_def)
     captures = _captures(meta_graph, function_name, saved_model_dir)
     graph_def = tf_protos.message_class("tensorflow.GraphDef")()
     graph_def.versions.CopyFrom(meta_graph.graph_def.versions)
-    inliner = Inliner(graph_def, meta_graph.graph_def.library, op_defs)
+    if control_flow_v2:
+        control_flow = functional_control_flow.handlers(graph_def.library, meta_graph.graph_def.library, op_defs)
+    else:
+        control_flow = lower_control_flow.HANDLERS
+    inliner = Inliner(graph_def, meta_graph.graph_def.library, op_defs, control_flow=control_flow)
 
     function = inliner.functions.get(function_name)
     if function is None:
@@ -143,9 +152,24 @@ def freeze_signature(saved_model_dir: str, meta_graph: Any, signature_name: str)
                   else _copy_const(inliner, c) for c, arg in zip(captures, captured_args)]
     results = inliner.inline(function_name, arguments)
     outputs = _outputs(inliner, signature_def, results)
+    if not control_flow_v2:
+        lower_control_flow.drop_unread(graph_def, [t.node for t in inputs + outputs])
     inputs.sort(key=lambda t: (t.resource_id is not None, natural_key(t.key)))  # tables after the data, as TensorFlow's path has them
     outputs.sort(key=lambda t: natural_key(t.key))
     return graph_def, GraphSignature(inputs, outputs)
+
+
+def _with_function_ops(meta_graph: Any, op_defs: Dict[str, Any]) -> Dict[str, Any]:
+    """op_defs with the ops only control flow functions use: TensorFlow's stripped op list leaves
+    out what is reached only through a While's or an If's function attributes."""
+    used = {node.op for function in meta_graph.graph_def.library.function for node in function.node_def}
+    missing = used - set(op_defs)
+    if not missing:
+        return op_defs
+    from tensorflowjs.graph import op_registry
+
+    registry = op_registry.op_defs()
+    return {**op_defs, **{op: registry[op] for op in missing if op in registry}}
 
 
 def _resource_placeholder(inliner: Inliner, resource: Resource, argument: str, inputs: List[SignatureTensor]) -> str:

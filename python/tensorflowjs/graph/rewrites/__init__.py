@@ -13,6 +13,7 @@ from typing import Sequence
 
 from tensorflowjs.graph.rewrites import (  # noqa: F401  (imported for their registrations)
     add_to_bias_add,
+    bypass_constant_enters,
     combine_constant_operands,
     drop_control_inputs,
     erfc_to_erf,
@@ -27,6 +28,7 @@ from tensorflowjs.graph.rewrites import (  # noqa: F401  (imported for their reg
     lower_matrix_band_part,
     place_branch_constants,
     remove_neutral_ops,
+    remove_unread,
     static_tensor_lists,
     unfuse_unsupported,
     unroll_loops,
@@ -36,7 +38,7 @@ from tensorflowjs.graph.rewrites.registry import REGISTRY, apply_rewrites, regis
 FOLDING: Sequence[str] = ("grouped_conv_to_depthwise", "remove_neutral_ops", "combine_constant_operands", "fold_batch_norms", "add_to_bias_add")
 # What Grappler's constant folding does, for graphs frozen without TensorFlow: before FOLDING,
 # and again after it (batch-norm folding leaves scale * weights products behind).
-CONSTANT_FOLDING: Sequence[str] = ("fold_constants",)
+CONSTANT_FOLDING: Sequence[str] = ("bypass_constant_enters", "fold_constants")
 FUSIONS: Sequence[str] = (
     "finite_f16_masks",
     "erfc_to_erf",
@@ -52,5 +54,6 @@ FUSIONS: Sequence[str] = (
 )
 # Lowered (v1) while loops with a trip count known from constants become straight-line ops, on a
 # graph whose constants are folded; the folding in between makes the TensorList indices constant.
-LOOPS: Sequence[str] = ("unroll_loops", "fold_constants", "static_tensor_lists")
+# What the unrolled loops computed for nothing (their counters) goes last.
+LOOPS: Sequence[str] = ("unroll_loops", "fold_constants", "static_tensor_lists", "remove_unread")
 

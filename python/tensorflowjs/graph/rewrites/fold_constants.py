@@ -3,7 +3,8 @@
 Used where Grappler is not (graphs frozen without TensorFlow). Each op it can evaluate is one
 small numpy handler in FOLDERS, written to give TensorFlow's result (dtype included); an op
 without a handler is left to run in TF.js. Results larger than their inputs are not folded, so a
-Fill or a broadcast never inflates the weights.
+Fill or a broadcast never inflates the weights. A constant folded from constants placed by control
+inputs (in a lowered tf.cond's branch) keeps their control inputs.
 """
 
 from __future__ import annotations
@@ -140,6 +141,14 @@ for _op, _function in {
     FOLDERS[_op] = lambda node, values, function=_function: function(*values)
 
 
+@folds("Range")
+def _range(node, values):
+    start, limit, delta = (v.reshape(-1)[0] for v in values)
+    if delta == 0:
+        raise _CannotFold  # TensorFlow rejects it; leave the node for it to say so
+    return np.arange(start, limit, delta).astype(values[0].dtype, copy=False)
+
+
 @folds("Shape")
 def _shape(node, values):
     dtype = tensors.numpy_dtype(attr(node, "out_type").type) if "out_type" in node.attr else np.int32
@@ -162,10 +171,24 @@ def fold_constants(view: GraphView) -> int:
         if value is None:
             continue
         consumers = list(view.consumers(node.name))
+        placement = _placement(view, node)
         view.replace_with_const(node, value)
+        if placement:
+            view.set_control_inputs(node, [t for t in placement if t[1:] in view.nodes])
         pending.extend(consumers)
         count += 1
     return count
+
+
+def _placement(view: GraphView, node) -> List[str]:
+    """The control inputs of the constants `node` reads: what places them in a tf.cond branch or
+    a loop's frame (the folded constant stays there, as Grappler's folding keeps it)."""
+    control: List[str] = []
+    for tensor in node.input:
+        for source_input in view.producer(tensor).input:
+            if source_input.startswith("^") and source_input not in control:
+                control.append(source_input)
+    return control
 
 
 def _evaluate(view: GraphView, node) -> Optional[np.ndarray]:

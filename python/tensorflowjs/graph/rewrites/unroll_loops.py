@@ -287,13 +287,16 @@ def _unroll(view: GraphView, loop: _Loop, body: List, forwarded: Set[str], count
             view.set_control_inputs(exit_node, [])
             view.set_input(exit_node, 0, current[variable.merge])
             exit_node.op = "Identity"
-    exits = {e for v in merges.values() for e in v.exits}
+    variable_of = {e: v.merge for v in merges.values() for e in v.exits}
+    exits = set(variable_of)
     doomed = {name for name in loop.members if name not in exits and view.nodes[name].op != "Const"}
     for name in doomed:
         for reader in list(view.consumers(name)):
             if reader.name not in doomed:  # a Const placed in the frame, a NoOp ordered after the body
                 view.set_control_inputs(reader, [t for t in reader.input if t.startswith("^") and node_name(t) not in doomed])
     view.remove(doomed)
+    for name in exits:  # an Exit no output keeps passes its value on: its readers read the value
+        view.bypass(view.nodes[name], current[variable_of[name]])
 
 
 def _loops_by_frame(view: GraphView) -> Dict[str, List]:
