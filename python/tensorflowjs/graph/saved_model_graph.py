@@ -22,7 +22,7 @@ from tensorflowjs.graph import tensors
 from tensorflowjs.graph.op_check import DEBUG_OPS
 from tensorflowjs.graph.inline import Inliner, NeedsTensorFlow, Variable
 from tensorflowjs.graph.signature import GraphSignature, SignatureTensor, natural_key
-from tensorflowjs.tensor_names import data_inputs, node_name, tensor_name
+from tensorflowjs.tensor_names import data_inputs, node_name, output_index, tensor_name
 
 _VARIABLE_VALUE = "VARIABLE_VALUE"
 
@@ -180,7 +180,7 @@ def _placeholders(inliner: Inliner, function: Any, signature_def: Any, call_inpu
 def _outputs(inliner: Inliner, signature_def: Any, results: List[Any]) -> List[SignatureTensor]:
     """Each signature output as its own node, so it keeps its name through the rewrites."""
     outputs = []
-    indexed = [(int(info.name.split(":")[1]) if ":" in info.name else 0, key, info) for key, info in signature_def.outputs.items()]
+    indexed = [(output_index(info.name), key, info) for key, info in signature_def.outputs.items()]
     for index, key, info in sorted(indexed):
         value = results[index] if index < len(results) else None
         if not isinstance(value, str):

@@ -22,7 +22,7 @@ from tensorflowjs.graph import frozen_graph, op_registry, resources, saved_model
 from tensorflowjs.graph.inline import NeedsTensorFlow, Variable
 from tensorflowjs.graph.signature import GraphSignature, SignatureTensor, natural_key
 from tensorflowjs.graph.tensor_bundle import TensorBundle
-from tensorflowjs.tensor_names import control_input, is_control, node_name, tensor_name
+from tensorflowjs.tensor_names import control_input, data_inputs, node_name, tensor_name
 
 _TABLE_OPS = {"HashTableV2", "HashTable", "MutableHashTableV2", "MutableHashTable"}
 # Variable op -> whether it is a reference variable (read by any op) rather than a resource (ReadVariableOp).
@@ -126,7 +126,7 @@ def _table_initializer(saved_model_dir: str, meta_graph: Any, tables: List[Any],
             if op.op not in _TABLE_INIT_OPS:
                 raise NeedsTensorFlow(f"table {table.name} is filled by {op.op} ({op.name})")
     ops = [op for table in tables for op in init_ops[table.name]]
-    data = [t for op in ops for t in op.input[1:] if not is_control(t)]
+    data = [t for op in ops for t in data_inputs(op.input[1:])]
     init_graph, emitted = frozen_graph.extract(graph_def, op_defs, data, verbatim=tables)
     if not all(isinstance(value, str) for value in emitted):
         raise NeedsTensorFlow("a table is filled from a variable")
@@ -140,7 +140,7 @@ def _table_initializer(saved_model_dir: str, meta_graph: Any, tables: List[Any],
     for table in tables:
         done = []
         for op in init_ops[table.name]:
-            node = init_graph.node.add(name=op.name, op=op.op, input=[table.name] + [next(values) for t in op.input[1:] if not is_control(t)])
+            node = init_graph.node.add(name=op.name, op=op.op, input=[table.name] + [next(values) for _ in data_inputs(op.input[1:])])
             for key, value in op.attr.items():
                 if not key.startswith("_"):
                     node.attr[key].CopyFrom(value)

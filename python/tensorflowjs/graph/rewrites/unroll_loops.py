@@ -24,7 +24,7 @@ from tensorflowjs.graph.rewrites.registry import register
 from tensorflowjs.graph.rewrites.drop_control_inputs import pinned_by_control_inputs
 from tensorflowjs.graph.rewrites.fold_constants import FOLDERS
 from tensorflowjs.graph.graph_view import GraphView, attr
-from tensorflowjs.tensor_names import control_input, data_inputs, is_control, node_name, output_index
+from tensorflowjs.tensor_names import control_input, data_inputs, input_name, is_control, node_name, output_index
 
 MAX_ITERATIONS = 256
 NODE_BUDGET = 20000
@@ -260,7 +260,7 @@ def _unroll(view: GraphView, loop: _Loop, body: List, forwarded: Set[str], count
 
         def mapped(tensor: str) -> str:
             if is_control(tensor):
-                return control_input(node_name(mapped(tensor[1:])))
+                return control_input(node_name(mapped(node_name(tensor))))
             name, index = node_name(tensor), output_index(tensor)
             if name in forwarded:
                 return mapped(data_inputs(view.nodes[name].input)[0])
@@ -269,7 +269,7 @@ def _unroll(view: GraphView, loop: _Loop, body: List, forwarded: Set[str], count
             if name in loop.invariants:
                 return loop.invariants[name]
             if name in copies:
-                return f"{copies[name]}:{index}" if index else copies[name]
+                return input_name(copies[name], index)
             return tensor
 
         for node in body:
