@@ -55,10 +55,10 @@ def parse_output_names(output_node_names: Optional[str], path: str) -> List[str]
 
 
 def check_output_names(graph_def: Any, output_names: List[str], path: str) -> None:
-    """Every named output is a node of the graph; unknown names get suggestions."""
+    """Every named output is a node of the graph ('^a' names no output); unknown names get suggestions."""
     nodes = {node.name for node in graph_def.node}
     for name in output_names:
-        if node_name(name) not in nodes:
+        if is_control(name) or node_name(name) not in nodes:
             close = difflib.get_close_matches(node_name(name), list(nodes), n=3, cutoff=0.5)
             hint = f"; did you mean {', '.join(close)}?" if close else "; check --output_node_names"
             raise ConversionError(f"output node {name!r} is not in the graph of {path}{hint}")
