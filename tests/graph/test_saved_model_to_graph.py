@@ -208,6 +208,12 @@ def test_frozen_graph_unknown_output_suggests_close_names(frozen_pb, tmp_path, c
     assert_failed_cleanly(code, capsys, tmp_path / "out", "output_prob", "did you mean output_probs")
 
 
+def test_frozen_graph_control_input_is_not_an_output(frozen_pb, tmp_path, capsys):
+    path, _ = frozen_pb
+    code = convert(path, tmp_path / "out", "--input_format=tf_frozen_model", "--output_node_names=^output_probs")
+    assert_failed_cleanly(code, capsys, tmp_path / "out", "'^output_probs' is not in the graph", "did you mean output_probs")
+
+
 def test_frozen_graph_without_output_node_names_says_they_are_required(frozen_pb, tmp_path, capsys):
     path, _ = frozen_pb
     code = convert(path, tmp_path / "out", "--input_format=tf_frozen_model")

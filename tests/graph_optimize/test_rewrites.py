@@ -359,7 +359,7 @@ def test_control_flow_v2_while_loop_keeps_its_functions():
     graph_def = frozen.graph.as_graph_def()
     inputs = [t.name.split(":")[0] for t in frozen.inputs]
     outputs = [t.name.split(":")[0] for t in frozen.outputs]
-    result = optimize_graph(graph_def, inputs, outputs, control_flow_v2=True)
+    result = optimize_graph(graph_def, inputs, outputs)
     assert {"While", "StatelessWhile"} & set(op_counts(result)), op_counts(result)
     assert len(result.library.function) >= 2
     assert_same_outputs(graph_def, result, inputs, outputs, [RNG.normal(size=(2, 3)).astype(np.float32)])

@@ -17,7 +17,8 @@ from tensorflowjs import tf_protos
 from tensorflowjs.graph import tensors
 from tensorflowjs.graph.rewrites import apply_rewrites
 from tensorflowjs.graph.fusion import CONV2D, DEPTHWISE, MATMUL
-from tensorflowjs.graph.graph_view import GraphView, output_index
+from tensorflowjs.graph.graph_view import GraphView
+from tensorflowjs.tensor_names import control_input, is_control, output_index
 
 # Op names of the fused ops TF.js runs (the depthwise one exists only in TF.js).
 FUSED_DEPTHWISE_CONV2D = DEPTHWISE.fused_op
@@ -43,13 +44,13 @@ def _read_constants_directly(view: GraphView) -> None:
     for node in view.live_nodes(["Identity"]):
         source = node.input[0] if len(node.input) == 1 else "^"
         producer = view.producer(source)
-        if source.startswith("^") or output_index(source) != 0 or producer is None or producer.op != "Const" \
+        if is_control(source) or output_index(source) != 0 or producer is None or producer.op != "Const" \
                 or not view.consumers(node.name):
             continue
         for reader in list(view.consumers(node.name)):
             for index, tensor in enumerate(reader.input):
-                if tensor == "^" + node.name:
-                    view.set_input(reader, index, "^" + producer.name)
+                if tensor == control_input(node.name):
+                    view.set_input(reader, index, control_input(producer.name))
         view.bypass(node, source)
 
 
@@ -79,7 +80,7 @@ def scale_after_normalization(node: Any) -> bool:
 
 def node_name_from_input(node_name: str) -> str:
     """'^a' and 'a:1' -> 'a'."""
-    if node_name.startswith("^"):
+    if is_control(node_name):
         node_name = node_name[1:]
     match = re.search(r"(.*):\d+$", node_name)
     return match.group(1) if match else node_name

@@ -1,4 +1,6 @@
-"""Freezing: variables become constants, function calls are inlined, v2 control flow lowered.
+"""Freezing a TF function with TensorFlow: variables become constants, function calls are
+inlined, v2 control flow lowered (saved_model_graph, tf1_saved_model and frozen_graph freeze
+without TensorFlow).
 
 TF.js runs v1 control flow (Switch/Merge/Enter/Exit) best, so While/If are lowered unless
 the user asks for control flow v2, which keeps them as functions in the graph's library.

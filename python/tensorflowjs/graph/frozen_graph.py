@@ -20,6 +20,7 @@ from tensorflowjs.graph import op_registry
 from tensorflowjs.graph.inline import Inliner, NeedsTensorFlow
 from tensorflowjs.graph.op_check import DEBUG_OPS
 from tensorflowjs.graph.signature import GraphSignature, SignatureTensor
+from tensorflowjs.tensor_names import full_name, is_control, node_name, output_index, short_name
 
 # TF1 control flow (frames and conditionals) and debug ops: Grappler's handling of these is not reproduced.
 CONTROL_FLOW_AND_DEBUG_OPS = frozenset({"Switch", "Merge", "Enter", "Exit", "NextIteration", "LoopCond", "RefSwitch", "RefMerge",
@@ -53,20 +54,12 @@ def parse_output_names(output_node_names: Optional[str], path: str) -> List[str]
     return names
 
 
-def _tensor_of(name: str) -> str:
-    return name if ":" in name else f"{name}:0"
-
-
-def _output_key(name: str) -> str:
-    return name.split(":")[0] if name.endswith(":0") or ":" not in name else name
-
-
 def check_output_names(graph_def: Any, output_names: List[str], path: str) -> None:
-    """Every named output is a node of the graph; unknown names get suggestions."""
+    """Every named output is a node of the graph ('^a' names no output); unknown names get suggestions."""
     nodes = {node.name for node in graph_def.node}
     for name in output_names:
-        if name.split(":")[0] not in nodes:
-            close = difflib.get_close_matches(name.split(":")[0], list(nodes), n=3, cutoff=0.5)
+        if is_control(name) or node_name(name) not in nodes:
+            close = difflib.get_close_matches(node_name(name), list(nodes), n=3, cutoff=0.5)
             hint = f"; did you mean {', '.join(close)}?" if close else "; check --output_node_names"
             raise ConversionError(f"output node {name!r} is not in the graph of {path}{hint}")
 
@@ -84,9 +77,9 @@ def signature_of(graph_def: Any, output_names: List[str], path: str) -> GraphSig
                 shape = tf.TensorShape(node.attr["shape"].shape) if "shape" in node.attr else tf.TensorShape(None)
             except (TypeError, ValueError) as e:
                 raise ConversionError(f"{path}: Placeholder {node.name!r} has an invalid dtype or shape ({e}); the graph is damaged") from None
-            inputs.append(SignatureTensor(node.name, _tensor_of(node.name), dtype, shape))
+            inputs.append(SignatureTensor(node.name, full_name(node.name), dtype, shape))
     graph = _output_specs(tf, graph_def, output_names)
-    outputs = [SignatureTensor(_output_key(name), _tensor_of(name), dtype, shape) for name, (dtype, shape) in zip(output_names, graph)]
+    outputs = [SignatureTensor(short_name(name), full_name(name), dtype, shape) for name, (dtype, shape) in zip(output_names, graph)]
     return GraphSignature(inputs, outputs)
 
 
@@ -98,7 +91,7 @@ def _output_specs(tf: Any, graph_def: Any, output_names: List[str]):
         except (ValueError, tf.errors.OpError) as e:
             raise ConversionError(f"TensorFlow cannot import the graph: {str(e).splitlines()[0]}") from None
         try:
-            tensors = [graph.get_tensor_by_name(_tensor_of(n)) for n in output_names]
+            tensors = [graph.get_tensor_by_name(full_name(n)) for n in output_names]
         except (KeyError, ValueError) as e:
             raise ConversionError(f"--output_node_names: {e}") from None
         return [(t.dtype, t.shape) for t in tensors]
@@ -107,14 +100,14 @@ def _output_specs(tf: Any, graph_def: Any, output_names: List[str]):
 def reachable(graph_def: Any, output_names: List[str]) -> List[Any]:
     """The nodes the outputs depend on, through data or control inputs."""
     nodes = {node.name: node for node in graph_def.node}
-    pending, seen, found = [name.split(":")[0] for name in output_names], set(), []
+    pending, seen, found = [node_name(name) for name in output_names], set(), []
     while pending:
         name = pending.pop()
         if name in seen or name not in nodes:
             continue
         seen.add(name)
         found.append(nodes[name])
-        pending.extend(t.lstrip("^").split(":")[0] for t in nodes[name].input)
+        pending.extend(node_name(t) for t in nodes[name].input)
     return found
 
 
@@ -174,23 +167,22 @@ def prune(graph_def: Any, op_defs: Dict[str, Any], inputs: List[str], outputs: L
     output's node keeps its key's name; returns the GraphDef and the outputs as SignatureTensors
     (dtype from the op definitions, shape as recorded or unknown)."""
     originals = {node.name: node for node in graph_def.node}
-    frozen, results = extract(graph_def, op_defs, inputs + [_tensor_of(name) for _, name in outputs], bound, verbatim)
+    frozen, results = extract(graph_def, op_defs, inputs + [full_name(name) for _, name in outputs], bound, verbatim)
     emitted = {node.name: node for node in frozen.node}
     signature_outputs = []
     for (key, name), value in zip(outputs, results[len(inputs):]):
         if not isinstance(value, str):
             raise NeedsTensorFlow(f"output {name!r} is a variable")
-        node_name, _, index = value.partition(":")
-        dtype = _output_dtype(emitted[node_name], int(index or 0), op_defs)
-        wanted = _output_key(name)
+        dtype = _output_dtype(emitted[node_name(value)], output_index(value), op_defs)
+        wanted = short_name(name)
         if value != wanted and (":" in wanted or wanted in emitted):
             raise NeedsTensorFlow(f"output {name!r} is another output's alias")
         if value != wanted:  # an Identity the inliner resolved away: the graph's name stays
             alias = frozen.node.add(name=wanted, op="Identity", input=[value])
             alias.attr["T"].type = dtype
             emitted[wanted] = alias
-        shape = _shape_of(originals[name.split(":")[0]], int(_tensor_of(name).split(":")[1]))
-        signature_outputs.append(SignatureTensor(key, _tensor_of(name), dtype, shape))
+        shape = _shape_of(originals[node_name(name)], output_index(name))
+        signature_outputs.append(SignatureTensor(key, full_name(name), dtype, shape))
     return frozen, signature_outputs
 
 
@@ -201,7 +193,7 @@ def _check_input_counts(graph_def: Any, op_defs: Dict[str, Any], path: str) -> N
         op_def = op_defs.get(node.op)
         if op_def is None or any(arg.number_attr or arg.type_list_attr for arg in op_def.input_arg):
             continue
-        count = sum(1 for tensor in node.input if not tensor.startswith("^"))
+        count = sum(1 for tensor in node.input if not is_control(tensor))
         if count != len(op_def.input_arg):
             raise ConversionError(f"{path}: node {node.name!r} ({node.op}) has {count} inputs where its op takes {len(op_def.input_arg)}; the graph is damaged")
 
@@ -217,8 +209,8 @@ def freeze_without_tensorflow(graph_def: Any, output_names: List[str], path: str
         if dtype == 0 or tf_protos.data_type_name(dtype).startswith("DataType "):
             raise ConversionError(f"{path}: Placeholder {p.name!r} has an invalid dtype or shape (dtype {dtype}); the graph is damaged")
     op_defs = op_registry.op_defs()
-    frozen, outputs = prune(graph_def, op_defs, [p.name for p in placeholders], [(_output_key(n), n) for n in output_names])
+    frozen, outputs = prune(graph_def, op_defs, [p.name for p in placeholders], [(short_name(n), n) for n in output_names])
     _check_input_counts(frozen, op_defs, path)
-    inputs = [SignatureTensor(p.name, _tensor_of(p.name), p.attr["dtype"].type, p.attr["shape"].shape if "shape" in p.attr else None)
+    inputs = [SignatureTensor(p.name, full_name(p.name), p.attr["dtype"].type, p.attr["shape"].shape if "shape" in p.attr else None)
               for p in placeholders]
     return frozen, GraphSignature(inputs, outputs)

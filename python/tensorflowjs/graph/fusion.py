@@ -15,6 +15,7 @@ from typing import FrozenSet, Optional
 
 from tensorflowjs.graph.graph_view import GraphView, attr, float_attr, int_attr, strings_attr, types_attr
 from tensorflowjs.graph.linear import DT_FLOAT, channels_of, const_shape, is_float32_nhwc
+from tensorflowjs.tensor_names import tensor_name
 
 ACTIVATIONS = frozenset({"Relu", "Relu6", "Elu", "Sigmoid", "LeakyRelu", "Prelu"})
 
@@ -84,7 +85,7 @@ def activation_after(view: GraphView, node, kind: FusedKind, channels: Optional[
     """The activation reading only `node`, if kind may fuse it into an op with `channels` outputs
     (a Prelu only with one alpha per channel, unless any_prelu_alpha: see fuse_prelu.py)."""
     activation = view.sole_consumer(node, kind.activations)
-    if activation is None or activation.input[0] != node.name and activation.input[0] != f"{node.name}:0":
+    if activation is None or activation.input[0] != node.name and activation.input[0] != tensor_name(node.name):
         return None
     if attr(activation, "T").type != DT_FLOAT:
         return None
@@ -104,7 +105,7 @@ def fuse_bias_activation(view: GraphView, kind: FusedKind, any_prelu_alpha: bool
                 count += 1
         elif node.op == kind.base_op and is_base(view, node):
             bias_add = view.sole_consumer(node, ("BiasAdd",))
-            if bias_add is None or bias_add.input[0] not in (node.name, f"{node.name}:0") or not is_float32_nhwc(bias_add):
+            if bias_add is None or bias_add.input[0] not in (node.name, tensor_name(node.name)) or not is_float32_nhwc(bias_add):
                 continue
             activation = activation_after(view, bias_add, kind, fused_channels(view, node), any_prelu_alpha)
             chain = [node, bias_add] + ([activation] if activation is not None else [])

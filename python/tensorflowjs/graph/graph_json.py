@@ -13,6 +13,7 @@ import numpy as np
 from tensorflowjs import extras, tf_protos
 from tensorflowjs.graph import tensors
 from tensorflowjs.write_weights import Weight
+from tensorflowjs.tensor_names import node_name, with_node
 
 _INT32 = np.iinfo(np.int32)
 
@@ -31,14 +32,11 @@ def _function_consts_unique(graph_def: Any) -> None:
         for node in function.node_def:
             node.name = renames.get(node.name, node.name)
             for i, inp in enumerate(node.input):
-                control = inp.startswith("^")
-                head, sep, rest = inp.lstrip("^").partition(":")
-                if head in renames:
-                    node.input[i] = ("^" if control else "") + renames[head] + sep + rest
+                if node_name(inp) in renames:
+                    node.input[i] = with_node(inp, renames[node_name(inp)])
         for key, value in list(function.ret.items()):
-            head, sep, rest = value.partition(":")
-            if head in renames:
-                function.ret[key] = renames[head] + sep + rest
+            if node_name(value) in renames:
+                function.ret[key] = with_node(value, renames[node_name(value)])
 
 
 def _narrowed(array: np.ndarray) -> np.ndarray:

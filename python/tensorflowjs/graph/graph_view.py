@@ -12,16 +12,7 @@ import numpy as np
 
 from tensorflowjs import tf_protos
 from tensorflowjs.graph import tensors
-
-
-def node_name(tensor: str) -> str:
-    """'^a', 'a:1' and 'a' all name node 'a'."""
-    return tensor.lstrip("^").split(":")[0]
-
-
-def output_index(tensor: str) -> int:
-    parts = tensor.split(":")
-    return int(parts[1]) if len(parts) > 1 and not tensor.startswith("^") else 0
+from tensorflowjs.tensor_names import control_input, data_inputs, is_control, node_name, output_index
 
 
 def attr(node, key: str):
@@ -77,7 +68,7 @@ class GraphView:
             return None
         consumer = consumers[0]
         reads = [t for t in consumer.input if node_name(t) == node.name]
-        if len(reads) != 1 or reads[0].startswith("^") or output_index(reads[0]) != 0:
+        if len(reads) != 1 or is_control(reads[0]) or output_index(reads[0]) != 0:
             return None
         if op_types is not None and consumer.op not in op_types:
             return None
@@ -85,7 +76,7 @@ class GraphView:
 
     def only_output_zero_used(self, node) -> bool:
         return all(
-            output_index(t) == 0 and not t.startswith("^")
+            output_index(t) == 0 and not is_control(t)
             for consumer in self.consumers(node.name)
             for t in consumer.input
             if node_name(t) == node.name
@@ -94,7 +85,7 @@ class GraphView:
     def const_value(self, tensor: str) -> Optional[np.ndarray]:
         """The value of a Const input (output 0), or None when the input is not a constant."""
         node = self.producer(tensor)
-        if node is None or node.op != "Const" or output_index(tensor) != 0 or tensor.startswith("^"):
+        if node is None or node.op != "Const" or output_index(tensor) != 0 or is_control(tensor):
             return None
         return tensors.to_ndarray(node.attr["value"].tensor)
 
@@ -141,7 +132,7 @@ class GraphView:
             self._unindex_inputs(reader)
             for index, read in enumerate(reader.input):
                 if node_name(read) == node.name:
-                    reader.input[index] = "^" + node_name(tensor) if read.startswith("^") else tensor
+                    reader.input[index] = control_input(node_name(tensor)) if is_control(read) else tensor
             self._index_inputs(reader)
         self.remove([node.name])
         return True
@@ -156,9 +147,9 @@ class GraphView:
 
     def set_control_inputs(self, node, control: Iterable[str]) -> None:
         """Replace node's control inputs (`^x`) by `control`; a Const only they read goes too."""
-        dropped = {node_name(t) for t in node.input if t.startswith("^")}
+        dropped = {node_name(t) for t in node.input if is_control(t)}
         self._unindex_inputs(node)
-        kept = [t for t in node.input if not t.startswith("^")] + list(control)
+        kept = data_inputs(node.input) + list(control)
         del node.input[:]
         node.input.extend(kept)
         self._index_inputs(node)

@@ -18,6 +18,7 @@ import numpy as np
 
 from tensorflowjs import tf_protos
 from tensorflowjs.graph import tensors
+from tensorflowjs.tensor_names import input_name, is_control, node_name, short_name
 
 CALL_OPS = frozenset({"StatefulPartitionedCall", "PartitionedCall"})
 # Pure renamings in a frozen inference graph: resolved to their inputs here, never emitted.
@@ -44,10 +45,6 @@ class Variable:
 
 
 Value = Union[str, Variable]  # an emitted graph tensor ("node:1") or a captured variable
-
-
-def _strip_index(tensor: str) -> str:
-    return tensor[:-2] if tensor.endswith(":0") else tensor
 
 
 class Inliner:
@@ -212,16 +209,16 @@ class _Body:
         """Names of the body nodes whose outputs `node` reads (not arguments, not control inputs)."""
         names = []
         for tensor in node.input:
-            if tensor.startswith("^") or tensor in self.arguments:
+            if is_control(tensor) or tensor in self.arguments:
                 continue
-            name = tensor.split(":")[0]
+            name = node_name(tensor)
             if name not in self.nodes:
                 raise NeedsTensorFlow(f"{self.function_name} reads {tensor}, which it does not define")
             names.append(name)
         return names
 
     def _data_inputs(self, node: Any) -> List[Value]:
-        return [self.resolve(t) for t in node.input if not t.startswith("^")]
+        return [self.resolve(t) for t in node.input if not is_control(t)]
 
     def _emit_new(self, node: Any) -> List[Value]:
         if node.op in CALL_OPS or node.op in self.inliner.functions:
@@ -283,7 +280,7 @@ class _Body:
         name = self.inliner.unique_name(f"{self.prefix}{node.name}")
         self.copies[node.name] = name
         copy = self.inliner.graph_def.node.add(name=name, op=node.op)
-        copy.input.extend(_strip_index(value) for value in inputs)
+        copy.input.extend(short_name(value) for value in inputs)
         for key, value in node.attr.items():
             if not key.startswith("_"):
                 copy.attr[key].CopyFrom(value)
@@ -293,4 +290,4 @@ class _Body:
             if attr_def.name not in copy.attr and attr_def.HasField("default_value"):
                 copy.attr[attr_def.name].CopyFrom(attr_def.default_value)
         count = sum(self._arg_size(node, arg) for arg in self._output_args(node))
-        return [name if i == 0 else f"{name}:{i}" for i in range(count)]
+        return [input_name(name, i) for i in range(count)]

@@ -11,6 +11,7 @@ from typing import Any, List, Tuple
 
 from tensorflowjs import extras
 from tensorflowjs.errors import ConversionError
+from tensorflowjs.tensor_names import node_name
 
 
 def load_keras_file(path: str) -> Any:
@@ -27,7 +28,7 @@ def load_keras_file(path: str) -> Any:
 
 def input_name(tensor: Any, index: int) -> str:
     """A Keras input's name in the traced signature (and so in the graph model)."""
-    return (getattr(tensor, "name", None) or f"input_{index}").split(":")[0].replace("/", "_")
+    return node_name(getattr(tensor, "name", None) or f"input_{index}").replace("/", "_")
 
 
 def output_names(model: Any, count: int) -> List[str]:

@@ -10,7 +10,8 @@ from typing import Optional
 
 import numpy as np
 
-from tensorflowjs.graph.graph_view import GraphView, attr, output_index
+from tensorflowjs.graph.graph_view import GraphView, attr
+from tensorflowjs.tensor_names import is_control, output_index
 
 LINEAR_OPS = ("Conv2D", "DepthwiseConv2dNative", "MatMul")
 _OUTPUT_RANK = {"Conv2D": 4, "DepthwiseConv2dNative": 4, "MatMul": 2}
@@ -27,7 +28,7 @@ def is_float32_nhwc(node) -> bool:
 def const_shape(view: GraphView, tensor: str) -> Optional[tuple]:
     """Shape of a Const input, read from its proto without decoding the data."""
     node = view.producer(tensor)
-    if node is None or node.op != "Const" or output_index(tensor) != 0 or tensor.startswith("^"):
+    if node is None or node.op != "Const" or output_index(tensor) != 0 or is_control(tensor):
         return None
     return tuple(d.size for d in attr(node, "value").tensor.tensor_shape.dim)
 

@@ -4,8 +4,9 @@ Order matters. Grappler's pruning, constant folding and dependency passes come f
 end up as plain constants the rewrites can fold into); then the rewrites TF can still run
 (batch-norm folding, Add -> BiasAdd), before Grappler's arithmetic optimizer, which would
 regroup (conv * scale + shift) + residual into shift + AddN(residual, conv * scale) and hide
-the bias; then the rewrites that fuse, emit TF.js-only ops, and un-fuse anything TF.js's CPU or
-WASM backend would reject.
+the bias; then TFJS_REWRITES: workarounds for ops TF.js lacks or gets wrong, the fusions into
+fused and TF.js-only ops (un-fusing anything TF.js's CPU or WASM backend would reject), and the
+control edges.
 
 Grappler's remapper is not run: its CPU fusions are a superset of what TF.js executes (residual
 Add, batch norm, GELU), every one TF.js does run is made by fuse_conv_matmul, and a Grappler run
@@ -19,15 +20,19 @@ from typing import Any, List, Optional, Sequence
 from tensorflowjs import extras
 from tensorflowjs.errors import ConversionError
 from tensorflowjs.graph import rewrites
+from tensorflowjs.tensor_names import tensor_name
+
+# What runs after Grappler's last pass, in this order (see rewrites/__init__.py).
+TFJS_REWRITES = (*rewrites.WORKAROUNDS, *rewrites.FUSION_CHECK, *rewrites.FUSIONS, *rewrites.FUSION_CHECK, *rewrites.CONTROL_EDGES)
 
 
 def optimize_graph(graph_def: Any, input_names: Sequence[str], output_names: Sequence[str],
-                   strip_debug_ops: bool = False, control_flow_v2: bool = False) -> Any:
+                   strip_debug_ops: bool = False) -> Any:
     """Return an optimised copy of a frozen GraphDef whose inputs and outputs are node names.
 
-    The inputs and outputs keep their names. control_flow_v2 changes nothing here: none of the
-    Grappler passes run lowers or inlines While/If, and the rewrites touch only top-level nodes,
-    so the While/If ops and their functions in graph_def.library stay.
+    The inputs and outputs keep their names. A graph frozen with control flow v2 keeps it: none
+    of the Grappler passes run lowers or inlines While/If, and the rewrites touch only top-level
+    nodes, so the While/If ops and their functions in graph_def.library stay.
     """
     keep = list(input_names) + list(output_names)
     generic = ["pruning", "constfold", "dependency"]
@@ -36,17 +41,18 @@ def optimize_graph(graph_def: Any, input_names: Sequence[str], output_names: Seq
     optimized = run_grappler(graph_def, input_names, output_names, generic)
     rewrites.apply_rewrites(optimized, rewrites.FOLDING, keep)
     optimized = run_grappler(optimized, input_names, output_names, ["arithmetic", "constfold", "dependency"])
-    rewrites.apply_rewrites(optimized, rewrites.FUSIONS, keep)
+    rewrites.apply_rewrites(optimized, TFJS_REWRITES, keep)
     _restore_lost_inputs(optimized, graph_def, input_names)
     return optimized
 
 
 def optimize_without_tensorflow(graph_def: Any, input_names: Sequence[str], output_names: Sequence[str]) -> Any:
-    """The same result for a graph saved_model_graph froze: it has no identities, control
-    dependencies or unreachable nodes left, so of Grappler's work only constant folding remains,
-    done by the fold_constants rewrite. Edits graph_def in place and returns it."""
+    """The same result for a graph frozen without TensorFlow (saved_model_graph, tf1_saved_model,
+    frozen_graph): it has no identities, control dependencies or unreachable nodes left, so of
+    Grappler's work only constant folding remains, done by the fold_constants rewrite. Edits
+    graph_def in place and returns it."""
     keep = list(input_names) + list(output_names)
-    steps = (*rewrites.CONSTANT_FOLDING, *rewrites.FOLDING, *rewrites.CONSTANT_FOLDING, *rewrites.FUSIONS)
+    steps = (*rewrites.CONSTANT_FOLDING, *rewrites.FOLDING, *rewrites.CONSTANT_FOLDING, *TFJS_REWRITES)
     rewrites.apply_rewrites(graph_def, steps, keep)
     return graph_def
 
@@ -72,10 +78,10 @@ def run_grappler(graph_def: Any, input_names: Sequence[str], output_names: Seque
     signature = meta_graph.signature_def["serving_default"]
     for name in input_names:
         if name in nodes:  # one an earlier run dropped comes back in _restore_lost_inputs
-            signature.inputs[name].name = f"{name}:0"
+            signature.inputs[name].name = tensor_name(name)
             signature.inputs[name].dtype = _input_dtype(graph_def, nodes[name])
     for name in output_names:
-        signature.outputs[name].name = f"{name}:0"
+        signature.outputs[name].name = tensor_name(name)
     fetch = meta_graph_pb2.CollectionDef()
     fetch.node_list.value.extend(output_names)
     meta_graph.collection_def["train_op"].CopyFrom(fetch)

@@ -1,43 +1,32 @@
-"""The one path every `-> tfjs_graph_model` pair ends in: freeze, optimise, check, write.
+"""The one path every `-> tfjs_graph_model` pair ends in: optimise, check, write.
 
-Sources differ only in how they produce a concrete function (SavedModel signature, traced
-Keras model) or a frozen GraphDef; from there the steps are the same.
+The handlers freeze the source first, with TensorFlow (freeze.py for a SavedModel signature or a
+traced Keras model, tf1_saved_model.freeze) or without it (saved_model_graph, tf1_saved_model,
+frozen_graph); from a frozen GraphDef and its signature the steps are the same.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, List, Optional
 
 from tensorflowjs import metadata as metadata_lib
 from tensorflowjs import model_json, progress, write_weights
 from tensorflowjs.options import ConversionOptions
-from tensorflowjs.graph import graph_json, signature as signature_lib
+from tensorflowjs.graph import graph_json, optimize, rewrites, signature as signature_lib
+from tensorflowjs.graph.op_check import check_supported_ops
+from tensorflowjs.graph.resources import Initializer, flatten_lookups
 from tensorflowjs.output import output_directory
-
-
-@dataclass
-class Initializer:
-    """A graph creating the model's resources (hash tables), run by TF.js before the model."""
-
-    graph_def: Any
-    signature: signature_lib.GraphSignature
 
 
 def _optimize_and_check(graph_def: Any, signature: signature_lib.GraphSignature, options: ConversionOptions, source_path: str,
                         frozen_without_tensorflow: bool) -> Any:
-    from tensorflowjs.graph.op_check import check_supported_ops
-    from tensorflowjs.graph import optimize
-    from tensorflowjs.graph.resources import flatten_lookups
-
     inputs, outputs = [t.node for t in signature.inputs], [t.node for t in signature.outputs]
     flatten_lookups(graph_def)
     graph_def = _unroll_loops(graph_def, inputs, outputs, frozen_without_tensorflow)
     if frozen_without_tensorflow:
         optimized = optimize.optimize_without_tensorflow(graph_def, inputs, outputs)
     else:
-        optimized = optimize.optimize_graph(graph_def, inputs, outputs, strip_debug_ops=options.strip_debug_ops,
-                                            control_flow_v2=options.control_flow_v2)
+        optimized = optimize.optimize_graph(graph_def, inputs, outputs, strip_debug_ops=options.strip_debug_ops)
     if not options.skip_op_check:
         check_supported_ops(optimized, source_path)
     return optimized
@@ -49,8 +38,6 @@ def _unroll_loops(graph_def: Any, inputs: List[str], outputs: List[str], frozen_
     Grappler's folding makes them (static shapes included)."""
     if not any(node.op == "Enter" for node in graph_def.node):
         return graph_def
-    from tensorflowjs.graph import optimize, rewrites
-
     if not frozen_without_tensorflow:
         graph_def = optimize.run_grappler(graph_def, inputs, outputs, ["constfold"])
     rewrites.apply_rewrites(graph_def, (*rewrites.CONSTANT_FOLDING, *rewrites.LOOPS), [*inputs, *outputs])
@@ -80,8 +67,6 @@ def write_graph_model(
     extra = {"signature": signature_lib.to_json(signature)}
     if initializer is not None:
         if not options.skip_op_check:
-            from tensorflowjs.graph.op_check import check_supported_ops
-
             check_supported_ops(initializer.graph_def, source_path)
         # A Const both graphs took from one source graph is one weight (TF.js shares the weights).
         names = {w.name for w in weights}

@@ -5,12 +5,14 @@ the model's `modelInitializer` graph, which creates and fills the table; the pla
 signature entry and the initializer's output share a `resourceId`. The initializer is made
 from the loaded model with TensorFlow (initializer_for), or without it from saved_model.pb's
 functions (initializer_without_tensorflow). A table filled from a text file is filled from
-constants read here (fill_from_text_files): TF.js has no op reading files.
+constants read here (fill_from_text_files): TF.js has no op reading files. Table lookups are
+reshaped for TF.js (flatten_lookups) before the graph is optimised.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
@@ -18,7 +20,20 @@ import numpy as np
 from tensorflowjs import extras, tf_protos
 from tensorflowjs.errors import ConversionError
 from tensorflowjs.graph import tensors
+from tensorflowjs.graph.freeze import freeze_function
+from tensorflowjs.graph.inline import Inliner, NeedsTensorFlow
+from tensorflowjs.graph.op_registry import op_defs as registry
+from tensorflowjs.graph.saved_model_graph import Asset, Resource, _captures, _copy_const
 from tensorflowjs.graph.signature import GraphSignature, SignatureTensor
+from tensorflowjs.tensor_names import control_input, node_name, tensor_name, with_node
+
+
+@dataclass
+class Initializer:
+    """A graph creating the model's resources (hash tables), run by TF.js before the model."""
+
+    graph_def: Any
+    signature: GraphSignature
 
 
 def resource_placeholders(graph_def: Any) -> List[Any]:
@@ -88,16 +103,11 @@ def _owners(root: Any) -> dict:
 
 def _frozen_nodes(function: Any, prefix: str) -> tuple:
     """(nodes of the frozen function renamed under prefix, its output tensor name, resource placeholders)."""
-    from tensorflowjs.graph.freeze import freeze_function
-
     graph_def = freeze_function(function)
     names = {node.name for node in graph_def.node}
 
     def renamed(reference: str) -> str:
-        control = reference.startswith("^")
-        head, sep, rest = reference.lstrip("^").partition(":")
-        head = f"{prefix}/{head}" if head in names else head
-        return ("^" if control else "") + head + sep + rest
+        return with_node(reference, f"{prefix}/{node_name(reference)}") if node_name(reference) in names else reference
 
     for node in graph_def.node:
         node.name = f"{prefix}/{node.name}"
@@ -123,25 +133,23 @@ def _table_nodes(owner: Any, prefix: str, graph_def: Any) -> str:
     graph_def.node.extend(init_nodes)
     out = graph_def.node.add()
     out.name, out.op = f"{prefix}/handle", "Identity"
-    out.input.extend([handle] + [f"^{n.name}" for n in init_nodes if n.op.startswith("LookupTableImport") or n.op.startswith("InitializeTable")])
+    out.input.extend([handle] + [control_input(n.name) for n in init_nodes if n.op.startswith("LookupTableImport") or n.op.startswith("InitializeTable")])
     out.attr["T"].type = resource
     return out.name
 
 
-def initializer_for(function: Any, graph_def: Any, signature: GraphSignature, loaded: Any, source_path: str) -> Optional[Any]:
-    """The pipeline.Initializer for the function's resources, or None when it has none.
+def initializer_for(function: Any, graph_def: Any, signature: GraphSignature, loaded: Any, source_path: str) -> Optional[Initializer]:
+    """The Initializer for the function's resources, or None when it has none.
 
     Marks each resource placeholder as a signature input with a resourceId.
     """
     tf = extras.require("tensorflow", "initialising the model's tables")
     graph_pb2 = extras.require("tensorflow.core.framework.graph_pb2", "initialising the model's tables")
 
-    from tensorflowjs.graph.pipeline import Initializer
-
     placeholders = resource_placeholders(graph_def)
     if not placeholders:
         return None
-    external = {internal.name.split(":")[0]: ext for ext, internal in function.graph.captures}
+    external = {node_name(internal.name): ext for ext, internal in function.graph.captures}
     owners = _owners(loaded) if loaded is not None else {}
     init_graph = graph_pb2.GraphDef()
     init_graph.versions.CopyFrom(graph_def.versions)
@@ -152,8 +160,8 @@ def initializer_for(function: Any, graph_def: Any, signature: GraphSignature, lo
             raise ConversionError(f"{source_path}: the model uses a resource ({placeholder.name}) that is not a table this converter can initialise")
         handle = _table_nodes(owner, f"table_{resource_id}", init_graph)
         resource = tf.TensorShape([])
-        signature.inputs.append(SignatureTensor(placeholder.name, f"{placeholder.name}:0", tf.resource, resource, resource_id))
-        init_outputs.append(SignatureTensor(handle, f"{handle}:0", tf.resource, resource, resource_id))
+        signature.inputs.append(SignatureTensor(placeholder.name, tensor_name(placeholder.name), tf.resource, resource, resource_id))
+        init_outputs.append(SignatureTensor(handle, tensor_name(handle), tf.resource, resource, resource_id))
     return Initializer(init_graph, GraphSignature([], init_outputs))
 
 
@@ -165,8 +173,8 @@ def _concrete_function(object_graph: Any, node_id: Optional[int]) -> Optional[st
     return names[0] if len(names) == 1 else None
 
 
-def initializer_without_tensorflow(saved_model_dir: str, meta_graph: Any, signature: GraphSignature) -> Optional[Any]:
-    """The pipeline.Initializer of the tables a TF2 signature captures, made without TensorFlow;
+def initializer_without_tensorflow(saved_model_dir: str, meta_graph: Any, signature: GraphSignature) -> Optional[Initializer]:
+    """The Initializer of the tables a TF2 signature captures, made without TensorFlow;
     None when it captures none.
 
     saved_model_graph leaves each captured table as a resource Placeholder whose signature entry's
@@ -174,11 +182,6 @@ def initializer_without_tensorflow(saved_model_dir: str, meta_graph: Any, signat
     _initialize function (LookupTableImportV2 of its captured keys and values) are inlined, as
     TensorFlow's path freezes them, and the ids renumbered 0, 1, ... in both signatures.
     """
-    from tensorflowjs.graph.inline import Inliner, NeedsTensorFlow
-    from tensorflowjs.graph.op_registry import op_defs as registry
-    from tensorflowjs.graph.pipeline import Initializer
-    from tensorflowjs.graph.saved_model_graph import Asset, Resource, _captures, _copy_const
-
     tables = [t for t in signature.inputs if t.resource_id is not None]
     if not tables:
         return None
@@ -210,9 +213,9 @@ def initializer_without_tensorflow(saved_model_dir: str, meta_graph: Any, signat
             else:
                 arguments.append(capture if not hasattr(capture, "op") else _copy_const(inliner, capture, f"table_{index}/init/"))
         fills = inliner.inline_effects(initialize, arguments, f"table_{index}/init/")
-        ready = _add_node(init_graph, f"table_{index}/handle", "Identity", [handle] + [f"^{name}" for name in fills], T=resource)
+        ready = _add_node(init_graph, f"table_{index}/handle", "Identity", [handle] + [control_input(name) for name in fills], T=resource)
         table.resource_id = index
-        outputs.append(SignatureTensor(ready.name, f"{ready.name}:0", resource, [], index))
+        outputs.append(SignatureTensor(ready.name, tensor_name(ready.name), resource, [], index))
     fill_from_text_files(init_graph, assets, saved_model_dir)
     return Initializer(init_graph, GraphSignature([], outputs))
 
@@ -226,18 +229,16 @@ def fill_from_text_files(graph_def: Any, assets: Dict[str, str], source_path: st
     filled from constants instead (LookupTableImportV2), read here from the file as TensorFlow
     reads it. Only SavedModel assets are read: `assets` maps the Const nodes naming them to
     their paths."""
-    from tensorflowjs.graph.inline import NeedsTensorFlow
-
     nodes = {node.name: node for node in graph_def.node}
     for node in [n for n in graph_def.node if n.op in TEXT_FILE_INIT_OPS]:
-        filename = node.input[1].split(":")[0]
+        filename = node_name(node.input[1])
         if filename not in assets:
             raise NeedsTensorFlow(f"table initializer {node.name} reads a file that is not one of the SavedModel's assets")
         if node.attr["offset"].i:
             raise NeedsTensorFlow(f"table initializer {node.name} reads its file from an offset")
-        table = nodes.get(node.input[0].split(":")[0])
+        table = nodes.get(node_name(node.input[0]))
         while table is not None and table.op == "Identity":
-            table = nodes.get(table.input[0].split(":")[0])
+            table = nodes.get(node_name(table.input[0]))
         if table is None or "key_dtype" not in table.attr:
             raise NeedsTensorFlow(f"table initializer {node.name} fills a table made elsewhere")
         key_type, value_type = table.attr["key_dtype"].type, table.attr["value_dtype"].type
@@ -252,7 +253,7 @@ def fill_from_text_files(graph_def: Any, assets: Dict[str, str], source_path: st
         node.input[:] = [node.input[0]] + consts
         node.ClearField("attr")
         node.attr["Tin"].type, node.attr["Tout"].type = key_type, value_type
-    read = {t.lstrip("^").split(":")[0] for node in graph_def.node for t in node.input}
+    read = {node_name(t) for node in graph_def.node for t in node.input}
     unread = [node for node in graph_def.node if node.name in assets and node.name not in read]
     for node in unread:  # the file's name: the file is read now
         graph_def.node.remove(node)

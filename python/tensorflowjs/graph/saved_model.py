@@ -1,7 +1,8 @@
 """Opening a SavedModel by tag set and signature, with errors that list what exists.
 
 The tag sets and signatures are read from saved_model.pb before TensorFlow loads anything,
-so a wrong choice fails fast and names the right ones.
+so a wrong choice fails fast and names the right ones. The wizard lists them by the same rules
+(read_saved_model_proto, meta_graph_tags, signature_names).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, List, Sequence
 
-from tensorflowjs import extras
+from tensorflowjs import extras, tf_protos
 from tensorflowjs.errors import ConversionError
 
 
@@ -29,8 +30,6 @@ def _describe(tags: Sequence[str]) -> str:
 
 def read_saved_model_proto(saved_model_dir: str) -> Any:
     """The SavedModel proto of a directory, or a ConversionError saying what is missing."""
-    from tensorflowjs import tf_protos
-
     DecodeError = extras.require("google.protobuf.message", "reading saved_model.pb").DecodeError
 
     path = os.path.join(saved_model_dir, "saved_model.pb")
@@ -48,6 +47,16 @@ def read_saved_model_proto(saved_model_dir: str) -> Any:
     if not proto.meta_graphs:
         raise ConversionError(f"{path} holds no MetaGraph; it is not a usable SavedModel")
     return proto
+
+
+def meta_graph_tags(meta_graph: Any) -> List[str]:
+    """A MetaGraph's tag set, sorted as parse_tags sorts a user's."""
+    return sorted(meta_graph.meta_info_def.tags)
+
+
+def signature_names(meta_graph: Any) -> List[str]:
+    """The signatures a user can choose, sorted; '__'-prefixed ones (__saved_model_init_op) are TensorFlow's own."""
+    return sorted(k for k in meta_graph.signature_def if not k.startswith("__"))
 
 
 @dataclass
@@ -69,10 +78,10 @@ def choose_meta_graph(saved_model_dir: str, tags: Any, signature_name: str) -> M
     """The MetaGraph with exactly these tags and that has the signature; errors list the choices."""
     proto = read_saved_model_proto(saved_model_dir)
     wanted = parse_tags(tags)
-    available = [sorted(m.meta_info_def.tags) for m in proto.meta_graphs]
+    available = [meta_graph_tags(m) for m in proto.meta_graphs]
     for meta_graph, meta_tags in zip(proto.meta_graphs, available):
         if meta_tags == wanted:
-            signatures = sorted(k for k in meta_graph.signature_def if not k.startswith("__"))
+            signatures = signature_names(meta_graph)
             if signature_name not in signatures:
                 raise ConversionError(
                     f"{saved_model_dir} has no signature {signature_name!r} under tags {_describe(wanted)}; "

@@ -25,6 +25,7 @@ from tensorflowjs.graph import functional_control_flow, lower_control_flow, tens
 from tensorflowjs.graph.op_check import DEBUG_OPS
 from tensorflowjs.graph.inline import Inliner, NeedsTensorFlow, Variable
 from tensorflowjs.graph.signature import GraphSignature, SignatureTensor, natural_key
+from tensorflowjs.tensor_names import data_inputs, node_name, output_index, tensor_name
 
 _VARIABLE_VALUE = "VARIABLE_VALUE"
 
@@ -55,7 +56,7 @@ def asset_path(saved_model_dir: str, filename: str) -> str:
 def _signature_function(meta_graph: Any, signature_def: Any) -> Tuple[Any, str]:
     """The top-level call node behind a SignatureDef's outputs, and its function's name."""
     nodes = {node.name: node for node in meta_graph.graph_def.node}
-    callers = {info.name.split(":")[0] for info in signature_def.outputs.values()}
+    callers = {node_name(info.name) for info in signature_def.outputs.values()}
     if len(callers) != 1:
         raise NeedsTensorFlow("the signature's outputs come from more than one node")
     call = nodes.get(callers.pop())
@@ -139,7 +140,7 @@ def freeze_signature(saved_model_dir: str, meta_graph: Any, signature_name: str,
     function = inliner.functions.get(function_name)
     if function is None:
         raise NeedsTensorFlow(f"function {function_name} is not in the graph's library")
-    call_inputs = [t for t in call.input if not t.startswith("^")]
+    call_inputs = data_inputs(call.input)
     argument_count = len(function.signature.input_arg) - len(captures)
     if argument_count < 0 or argument_count > len(call_inputs):
         raise NeedsTensorFlow(f"{function_name} takes {len(function.signature.input_arg)} arguments but captures {len(captures)}")
@@ -179,36 +180,36 @@ def _resource_placeholder(inliner: Inliner, resource: Resource, argument: str, i
     node = inliner.graph_def.node.add(name=inliner.unique_name(argument), op="Placeholder")
     node.attr["dtype"].type = tf_protos.data_type("DT_RESOURCE")
     node.attr["shape"].shape.SetInParent()
-    inputs.append(SignatureTensor(node.name, f"{node.name}:0", node.attr["dtype"].type, [], resource.node_id))
+    inputs.append(SignatureTensor(node.name, tensor_name(node.name), node.attr["dtype"].type, [], resource.node_id))
     return node.name
 
 
 def _placeholders(inliner: Inliner, function: Any, signature_def: Any, call_inputs: List[str]) -> List[SignatureTensor]:
     """One Placeholder per signature input, named as the function's argument ("input_1")."""
-    keys = {info.name.split(":")[0]: (key, info) for key, info in signature_def.inputs.items()}
+    keys = {node_name(info.name): (key, info) for key, info in signature_def.inputs.items()}
     inputs = []
     for arg, source in zip(function.signature.input_arg, call_inputs):
-        if source.split(":")[0] not in keys:
+        if node_name(source) not in keys:
             raise NeedsTensorFlow(f"argument {arg.name} of the signature's function is not a signature input")
-        key, info = keys[source.split(":")[0]]
+        key, info = keys[node_name(source)]
         if not info.name:
             raise NeedsTensorFlow(f"signature input {key!r} is a composite tensor")
         node = inliner.graph_def.node.add(name=inliner.unique_name(arg.name), op="Placeholder")
         node.attr["dtype"].type = info.dtype
         node.attr["shape"].shape.CopyFrom(info.tensor_shape)
-        inputs.append(SignatureTensor(key, f"{node.name}:0", info.dtype, info.tensor_shape))
+        inputs.append(SignatureTensor(key, tensor_name(node.name), info.dtype, info.tensor_shape))
     return inputs
 
 
 def _outputs(inliner: Inliner, signature_def: Any, results: List[Any]) -> List[SignatureTensor]:
     """Each signature output as its own node, so it keeps its name through the rewrites."""
     outputs = []
-    indexed = [(int(info.name.split(":")[1]) if ":" in info.name else 0, key, info) for key, info in signature_def.outputs.items()]
+    indexed = [(output_index(info.name), key, info) for key, info in signature_def.outputs.items()]
     for index, key, info in sorted(indexed):
         value = results[index] if index < len(results) else None
         if not isinstance(value, str):
             raise NeedsTensorFlow(f"signature output {key!r} is not a computed tensor")
         node = inliner.graph_def.node.add(name=inliner.unique_name("Identity"), op="Identity", input=[value])
         node.attr["T"].type = info.dtype
-        outputs.append(SignatureTensor(key, f"{node.name}:0", info.dtype, info.tensor_shape))
+        outputs.append(SignatureTensor(key, tensor_name(node.name), info.dtype, info.tensor_shape))
     return outputs

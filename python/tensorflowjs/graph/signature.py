@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
 from tensorflowjs import extras, tf_protos
+from tensorflowjs.tensor_names import node_name
 
 
 def _dims(shape: Any) -> Optional[List[int]]:
@@ -43,7 +44,7 @@ class SignatureTensor:
 
     @property
     def node(self) -> str:
-        return self.name.split(":")[0]
+        return node_name(self.name)
 
 
 @dataclass
@@ -71,7 +72,7 @@ def from_concrete_function(function: Any, output_keys: Optional[Sequence[str]] =
     keys = [spec.name for spec in tf.nest.flatten(args)] + sorted(kwargs)
     inputs = []
     for index, (key, tensor) in enumerate(zip(keys, function.inputs[: len(specs)])):
-        key = key or tensor.name.split(":")[0] or f"input_{index}"
+        key = key or node_name(tensor.name) or f"input_{index}"
         inputs.append(SignatureTensor(key, tensor.name, tensor.dtype, tensor.shape))
     structured = function.structured_outputs
     if isinstance(structured, dict) and all(isinstance(k, str) for k in structured):

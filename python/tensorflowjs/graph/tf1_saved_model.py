@@ -21,6 +21,8 @@ from tensorflowjs.errors import ConversionError
 from tensorflowjs.graph import frozen_graph, op_registry, resources, saved_model_graph, tensors
 from tensorflowjs.graph.inline import NeedsTensorFlow, Variable
 from tensorflowjs.graph.signature import GraphSignature, SignatureTensor, natural_key
+from tensorflowjs.graph.tensor_bundle import TensorBundle
+from tensorflowjs.tensor_names import control_input, data_inputs, node_name, tensor_name
 
 _TABLE_OPS = {"HashTableV2", "HashTable", "MutableHashTableV2", "MutableHashTable"}
 # Variable op -> whether it is a reference variable (read by any op) rather than a resource (ReadVariableOp).
@@ -41,8 +43,6 @@ def _variables(saved_model_dir: str, graph_def: Any) -> Dict[str, Variable]:
     nodes = [node for node in graph_def.node if node.op in _VARIABLE_OPS]
     if not nodes:
         return {}
-    from tensorflowjs.graph.tensor_bundle import TensorBundle
-
     prefix = os.path.join(saved_model_dir, "variables", "variables")
     if not os.path.isfile(prefix + ".index"):
         raise ConversionError(f"{saved_model_dir} has no variables/variables.index, but its graph has variables; "
@@ -58,7 +58,7 @@ def _variables(saved_model_dir: str, graph_def: Any) -> Dict[str, Variable]:
     return variables
 
 
-def freeze_without_tensorflow(saved_model_dir: str, meta_graph: Any, signature_name: str) -> Tuple[Any, GraphSignature, Optional[Any]]:
+def freeze_without_tensorflow(saved_model_dir: str, meta_graph: Any, signature_name: str) -> Tuple[Any, GraphSignature, Optional[resources.Initializer]]:
     """The frozen GraphDef of a TF1 signature, its GraphSignature and its tables' initializer
     (None without tables), without TensorFlow; NeedsTensorFlow if only TensorFlow's Session path
     freezes it right."""
@@ -69,7 +69,7 @@ def freeze_without_tensorflow(saved_model_dir: str, meta_graph: Any, signature_n
     tables = [node for node in frozen_graph.reachable(graph_def, [info.name for _, info in outputs]) if node.op in _TABLE_OPS]
     nodes = {node.name: node for node in graph_def.node}
     for key, info in inputs:
-        node = nodes.get(info.name.split(":")[0])
+        node = nodes.get(node_name(info.name))
         if node is None or node.op != "Placeholder":
             raise NeedsTensorFlow(f"signature input {key!r} is not a placeholder")
     variables = _variables(saved_model_dir, graph_def)
@@ -77,7 +77,7 @@ def freeze_without_tensorflow(saved_model_dir: str, meta_graph: Any, signature_n
         if node.op in _VARIABLE_OPS and node.name not in variables:
             variables[node.name] = Variable(node.name, functools.partial(_no_value, node.name))
     op_defs = {**op_registry.op_defs(), **{op.name: op for op in meta_graph.meta_info_def.stripped_op_list.op}}
-    frozen, _ = frozen_graph.prune(graph_def, op_defs, [info.name.split(":")[0] for _, info in inputs],
+    frozen, _ = frozen_graph.prune(graph_def, op_defs, [node_name(info.name) for _, info in inputs],
                                    [(key, info.name) for key, info in outputs], variables, tables)
     signature = GraphSignature([SignatureTensor(key, info.name, info.dtype, info.tensor_shape) for key, info in inputs],
                                [SignatureTensor(key, info.name, info.dtype, info.tensor_shape) for key, info in outputs])
@@ -100,12 +100,10 @@ def _asset_file_defs(meta_graph: Any) -> List[Any]:
     return found
 
 
-def _table_initializer(saved_model_dir: str, meta_graph: Any, tables: List[Any], op_defs: Dict[str, Any]) -> Optional[Any]:
+def _table_initializer(saved_model_dir: str, meta_graph: Any, tables: List[Any], op_defs: Dict[str, Any]) -> Optional[resources.Initializer]:
     """The graph filling the model's tables, in the same nodes TensorFlow's path would freeze: each
     table (shared with the model by name), its keys and values, its initializer op, and an output
     that depends on it. None when the model has no tables."""
-    from tensorflowjs.graph.pipeline import Initializer
-
     if not tables:
         return None
     graph_def = meta_graph.graph_def
@@ -113,9 +111,9 @@ def _table_initializer(saved_model_dir: str, meta_graph: Any, tables: List[Any],
     aliases = {node.name: node.input[0] for node in graph_def.node if node.op == "Identity"}
 
     def table_of(tensor: str) -> str:
-        name = tensor.split(":")[0]
+        name = node_name(tensor)
         while name in aliases:
-            name = aliases[name].split(":")[0]
+            name = node_name(aliases[name])
         return name
 
     listed = meta_graph.collection_def["table_initializer"].node_list.value if "table_initializer" in meta_graph.collection_def else []
@@ -128,13 +126,13 @@ def _table_initializer(saved_model_dir: str, meta_graph: Any, tables: List[Any],
             if op.op not in _TABLE_INIT_OPS:
                 raise NeedsTensorFlow(f"table {table.name} is filled by {op.op} ({op.name})")
     ops = [op for table in tables for op in init_ops[table.name]]
-    data = [t for op in ops for t in op.input[1:] if not t.startswith("^")]
+    data = [t for op in ops for t in data_inputs(op.input[1:])]
     init_graph, emitted = frozen_graph.extract(graph_def, op_defs, data, verbatim=tables)
     if not all(isinstance(value, str) for value in emitted):
         raise NeedsTensorFlow("a table is filled from a variable")
     assets = {}
     for asset in _asset_file_defs(meta_graph):
-        for tensor in (asset.tensor_info.name, asset.tensor_info.name.split(":")[0]):
+        for tensor in (asset.tensor_info.name, node_name(asset.tensor_info.name)):
             if tensor in data:
                 assets[emitted[data.index(tensor)]] = saved_model_graph.asset_path(saved_model_dir, asset.filename)
     values = iter(emitted)
@@ -142,16 +140,16 @@ def _table_initializer(saved_model_dir: str, meta_graph: Any, tables: List[Any],
     for table in tables:
         done = []
         for op in init_ops[table.name]:
-            node = init_graph.node.add(name=op.name, op=op.op, input=[table.name] + [next(values) for t in op.input[1:] if not t.startswith("^")])
+            node = init_graph.node.add(name=op.name, op=op.op, input=[table.name] + [next(values) for _ in data_inputs(op.input[1:])])
             for key, value in op.attr.items():
                 if not key.startswith("_"):
                     node.attr[key].CopyFrom(value)
             done.append(node.name)
-        ready = init_graph.node.add(name=f"{table.name}/initialized", op="Identity", input=[table.name] + [f"^{n}" for n in done])
+        ready = init_graph.node.add(name=f"{table.name}/initialized", op="Identity", input=[table.name] + [control_input(n) for n in done])
         ready.attr["T"].type = tf_protos.data_type("DT_RESOURCE")
-        outputs.append(SignatureTensor(ready.name, f"{ready.name}:0", ready.attr["T"].type, []))
+        outputs.append(SignatureTensor(ready.name, tensor_name(ready.name), ready.attr["T"].type, []))
     resources.fill_from_text_files(init_graph, assets, saved_model_dir)
-    return Initializer(init_graph, GraphSignature([], outputs))
+    return resources.Initializer(init_graph, GraphSignature([], outputs))
 
 
 def _no_value(name: str):
@@ -170,11 +168,9 @@ def _tensors(infos: Any) -> List[SignatureTensor]:
     return tensors
 
 
-def _initializer(session: Any, graph: Any, frozen: Any) -> Optional[Any]:
+def _initializer(session: Any, graph: Any, frozen: Any) -> Optional[resources.Initializer]:
     """The table initializers as a graph whose outputs depend on every table being filled."""
     tf = extras.require("tensorflow", "initialising a TF1 SavedModel's tables")
-
-    from tensorflowjs.graph.pipeline import Initializer
 
     tables = [node.name for node in frozen.node if node.op in _TABLE_OPS]
     init_ops = [op.name for op in graph.get_collection(tf.compat.v1.GraphKeys.TABLE_INITIALIZERS)]
@@ -185,13 +181,13 @@ def _initializer(session: Any, graph: Any, frozen: Any) -> Optional[Any]:
     for table in tables:
         node = init_graph.node.add()
         node.name, node.op = f"{table}/initialized", "Identity"
-        node.input.extend([table] + [f"^{op}" for op in init_ops])
+        node.input.extend([table] + [control_input(op) for op in init_ops])
         node.attr["T"].type = tf.resource.as_datatype_enum
-        outputs.append(SignatureTensor(node.name, f"{node.name}:0", tf.resource, tf.TensorShape([])))
-    return Initializer(init_graph, GraphSignature([], outputs))
+        outputs.append(SignatureTensor(node.name, tensor_name(node.name), tf.resource, tf.TensorShape([])))
+    return resources.Initializer(init_graph, GraphSignature([], outputs))
 
 
-def freeze(saved_model_dir: str, tags: List[str], signature_name: str) -> Tuple[Any, GraphSignature, Optional[Any]]:
+def freeze(saved_model_dir: str, tags: List[str], signature_name: str) -> Tuple[Any, GraphSignature, Optional[resources.Initializer]]:
     """(frozen GraphDef, signature, table initializer or None) of a TF1 SavedModel signature."""
     tf = extras.require("tensorflow", f"converting the TF1 SavedModel {saved_model_dir}")
 

@@ -1,4 +1,5 @@
-"""Finding a TF Hub module on disk: a local directory or a handle in the TF Hub cache.
+"""Finding a TF Hub module on disk (a local directory or a handle in the TF Hub cache) and the
+tag set to load from it.
 
 Nothing is downloaded: a handle that is not cached locally is an error saying how to get it.
 """
@@ -10,9 +11,6 @@ import os
 from typing import List
 
 from tensorflowjs.errors import ConversionError
-
-HUB_V1_MARKER = "tfhub_module.pb"
-
 
 def resolve_module(handle: str) -> str:
     """The local directory of a module: the handle itself, or its TFHUB_CACHE_DIR entry."""
@@ -31,11 +29,6 @@ def resolve_module(handle: str) -> str:
             "download and extract the module first, then give its directory"
         )
     raise ConversionError(f"TF Hub module {handle} is not a directory; give the module's local directory")
-
-
-def is_hub_v1_format(module_dir: str) -> bool:
-    """TF1 hub format (hub.Module) rather than a TF2 SavedModel."""
-    return os.path.isfile(os.path.join(module_dir, HUB_V1_MARKER))
 
 
 def module_tags(wanted: List[str], available: List[List[str]]) -> List[str]:

@@ -14,6 +14,7 @@ import numpy as np
 
 from tensorflowjs import model_json
 from tensorflowjs.errors import ConversionError
+from tensorflowjs.tensor_names import node_name
 
 SEED = 0
 DYNAMIC_BATCH = 2  # a dynamic first dimension (the batch)
@@ -72,8 +73,8 @@ def _graph_signature(model: Dict) -> ModelSignature:
                   for n in nodes if n.get("op") == "Placeholder"]
     outputs = list(signature["outputs"]) if signature.get("outputs") else None
     shapes = {w["name"]: w["shape"] for group in model.get("weightsManifest", []) for w in group["weights"]}
-    tables = [shapes[n["input"][0].split(":")[0]][0] for n in nodes
-              if n.get("op") in _GATHER_OPS and n.get("input") and shapes.get(n["input"][0].split(":")[0])]
+    tables = [shapes[node_name(n["input"][0])][0] for n in nodes
+              if n.get("op") in _GATHER_OPS and n.get("input") and shapes.get(node_name(n["input"][0]))]
     return ModelSignature("graph", inputs, outputs, min(tables) if tables else None)
 
 

@@ -13,6 +13,7 @@ import numpy as np
 from tensorflowjs.options import ConversionOptions
 from tensorflowjs.verify import harness
 from tensorflowjs.verify.node_runtime import NodeRuntime
+from tensorflowjs.tensor_names import full_name, tensor_name
 
 Outputs = Union[Dict[str, np.ndarray], List[np.ndarray]]
 
@@ -82,12 +83,12 @@ def frozen_graph(path: str, output_node_names: str) -> Source:
     with graph.as_default():
         tf.compat.v1.import_graph_def(frozen.read_graph_def(path, tf.compat.v1.GraphDef), name="")
     placeholders = [op.name for op in graph.get_operations() if op.type == "Placeholder"]
-    fetches = [name if ":" in name else f"{name}:0" for name in frozen.parse_output_names(output_node_names, path)]
+    fetches = [full_name(name) for name in frozen.parse_output_names(output_node_names, path)]
 
     def predict(inputs: Dict[str, np.ndarray], runtime: NodeRuntime) -> Outputs:
         arrays = arrange(inputs, placeholders)
         with tf.compat.v1.Session(graph=graph) as session:
-            feed = {graph.get_tensor_by_name(f"{name}:0"): a for name, a in zip(placeholders, arrays)}
+            feed = {graph.get_tensor_by_name(tensor_name(name)): a for name, a in zip(placeholders, arrays)}
             return [np.asarray(v) for v in session.run(fetches, feed)]
 
     return Source("TensorFlow (frozen graph)", predict)

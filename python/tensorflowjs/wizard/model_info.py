@@ -1,8 +1,9 @@
 """What the wizard shows about a model before converting it; nothing here runs model code.
 
-SavedModels and TF Hub modules: their tag sets and signatures, read from saved_model.pb(txt)
-with TensorFlow's schema shipped in the package (tf_protos), never importing TensorFlow.
-Frozen graphs: the nodes that look like outputs. TF.js layers models: the weight names, for
+SavedModels and TF Hub modules: their tag sets and signatures, read from saved_model.pb by the
+converter's reader (graph/saved_model.py, TensorFlow's schema shipped in the package), never
+importing TensorFlow.
+Frozen graphs (read by graph/frozen_graph.py): the nodes that look like outputs. TF.js layers models: the weight names, for
 quantization patterns.
 """
 
@@ -11,8 +12,10 @@ import os
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
 
-from tensorflowjs import extras, tf_protos
+from tensorflowjs import tf_protos
 from tensorflowjs.errors import ConversionError
+from tensorflowjs.graph import frozen_graph, saved_model
+from tensorflowjs.tensor_names import node_name
 
 
 @dataclass(frozen=True)
@@ -70,39 +73,21 @@ def _tensor_spec(key: str, info) -> TensorSpec:
 
 
 def read_saved_model(path: str) -> List[MetaGraph]:
-    """The MetaGraphs (tag set and signatures) of the SavedModel or TF Hub module directory `path`.
-
-    Signatures whose name starts with '__' (such as __saved_model_init_op) are TensorFlow's
-    own and are left out. Raises ConversionError if saved_model.pb(txt) is missing or invalid.
+    """The MetaGraphs (tag set and signatures) of the SavedModel or TF Hub module directory `path`,
+    read by the converter's own rules (graph/saved_model.py): the same file, tag sets and
+    signatures it will accept. Raises its ConversionError if saved_model.pb is missing or invalid.
     """
-    message = extras.require("google.protobuf.message", "reading a SavedModel")
-    text_format = extras.require("google.protobuf.text_format", "reading a SavedModel")
-    saved_model = tf_protos.message_class("tensorflow.SavedModel")()
-    binary, text = os.path.join(path, "saved_model.pb"), os.path.join(path, "saved_model.pbtxt")
-    try:
-        if os.path.isfile(binary):
-            with open(binary, "rb") as f:
-                saved_model.ParseFromString(f.read())
-        elif os.path.isfile(text):
-            with open(text, "r", encoding="utf-8") as f:
-                text_format.Parse(f.read(), saved_model)
-        else:
-            raise ConversionError(f"{path} has no saved_model.pb or saved_model.pbtxt")
-    except (message.DecodeError, text_format.ParseError, UnicodeDecodeError) as e:
-        raise ConversionError(f"{path} does not hold a valid SavedModel: {e}") from None
     meta_graphs = []
-    for meta_graph in saved_model.meta_graphs:
+    for meta_graph in saved_model.read_saved_model_proto(path).meta_graphs:
         signatures = []
-        for name in sorted(meta_graph.signature_def):
-            if name.startswith("__"):
-                continue
+        for name in saved_model.signature_names(meta_graph):
             definition = meta_graph.signature_def[name]
             signatures.append(Signature(
                 name,
                 tuple(_tensor_spec(k, definition.inputs[k]) for k in sorted(definition.inputs)),
                 tuple(_tensor_spec(k, definition.outputs[k]) for k in sorted(definition.outputs)),
             ))
-        meta_graphs.append(MetaGraph(tuple(meta_graph.meta_info_def.tags), tuple(signatures)))
+        meta_graphs.append(MetaGraph(tuple(saved_model.meta_graph_tags(meta_graph)), tuple(signatures)))
     return meta_graphs
 
 
@@ -111,18 +96,16 @@ _NOT_OUTPUTS = {"NoOp", "Assert", "Print", "PrintV2", "SaveV2", "Save", "Restore
 
 
 def frozen_graph_outputs(path: str) -> List[str]:
-    """Names of the nodes of a frozen GraphDef that no other node reads: the likely outputs."""
-    message = extras.require("google.protobuf.message", "reading a GraphDef")
-    graph = tf_protos.message_class("tensorflow.GraphDef")()
+    """Names of the nodes of a frozen GraphDef that no other node reads: the likely outputs
+    (none when the converter's reader, graph/frozen_graph.py, would refuse the file)."""
     try:
-        with open(path, "rb") as f:
-            graph.ParseFromString(f.read())
-    except (OSError, message.DecodeError):
+        graph = frozen_graph.read_graph_def(path)
+    except (OSError, ConversionError):
         return []
     consumed = set()
     for node in graph.node:
         for name in node.input:
-            consumed.add(name.lstrip("^").split(":")[0])
+            consumed.add(node_name(name))
     return [node.name for node in graph.node if node.name not in consumed and node.op not in _NOT_OUTPUTS]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from tensorflowjs.graph.rewrites.registry import register
-from tensorflowjs.graph.graph_view import GraphView, attr, output_index, string_attr, type_attr
+from tensorflowjs.graph.graph_view import GraphView, attr, string_attr, type_attr
 from tensorflowjs.graph.linear import (
     DT_FLOAT,
     channel_vector,
@@ -18,6 +18,7 @@ from tensorflowjs.graph.linear import (
     output_channels,
     output_rank,
 )
+from tensorflowjs.tensor_names import is_control, output_index
 
 
 @register("add_to_bias_add")
@@ -33,7 +34,7 @@ def _rewrite(view: GraphView, node) -> int:
     for data, other in ((node.input[0], node.input[1]), (node.input[1], node.input[0])):
         value = view.const_value(other)
         producer = view.producer(data)
-        if value is None or producer is None or output_index(data) != 0 or data.startswith("^"):
+        if value is None or producer is None or output_index(data) != 0 or is_control(data):
             continue
         if not (is_linear(view, producer) or (producer.op == "BiasAdd" and is_float32_nhwc(producer))):
             continue

@@ -11,6 +11,7 @@ import numpy as np
 
 from tensorflowjs.graph.rewrites.registry import register
 from tensorflowjs.graph.graph_view import GraphView
+from tensorflowjs.tensor_names import is_control
 
 _ADD = ("Add", "AddV2")
 _COMBINE = {"Add": np.add, "AddV2": np.add, "Mul": np.multiply}
@@ -26,7 +27,7 @@ def combine_constant_operands(view: GraphView) -> int:
 
 def _split(view: GraphView, node):
     """(the non-constant operand, the constant value) of a binary op with one constant, or None."""
-    if len(node.input) != 2 or any(t.startswith("^") for t in node.input):
+    if len(node.input) != 2 or any(is_control(t) for t in node.input):
         return None
     for x_index in (0, 1):
         value = view.const_value(node.input[1 - x_index])

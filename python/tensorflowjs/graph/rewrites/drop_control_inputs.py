@@ -18,6 +18,7 @@ from typing import List, Set
 
 from tensorflowjs.graph.rewrites.registry import register
 from tensorflowjs.graph.graph_view import GraphView
+from tensorflowjs.tensor_names import control_input, control_inputs, data_inputs
 
 
 def pinned_by_control_inputs(view: GraphView, node) -> bool:
@@ -25,7 +26,7 @@ def pinned_by_control_inputs(view: GraphView, node) -> bool:
     decide where and when it runs (a branch of a lowered tf.cond, a loop iteration)."""
     if node.op == "Const":
         return False
-    data = [t for t in node.input if not t.startswith("^")]
+    data = data_inputs(node.input)
     return all(getattr(view.producer(t), "op", None) == "Const" for t in data)
 
 
@@ -34,7 +35,7 @@ def control_anchors(view: GraphView, node) -> List[str]:
     runs a Const (a weight) and a NoOp of Consts at once, so only other nodes place anything."""
     anchors: List[str] = []
     seen: Set[str] = set()
-    stack = [t for t in reversed(node.input) if t.startswith("^")]
+    stack = control_inputs(reversed(node.input))
     while stack:
         tensor = stack.pop()
         source = view.producer(tensor)
@@ -42,9 +43,9 @@ def control_anchors(view: GraphView, node) -> List[str]:
             continue
         seen.add(source.name)
         if source.op in ("Const", "NoOp"):
-            stack.extend(t for t in reversed(source.input) if t.startswith("^"))
+            stack.extend(control_inputs(reversed(source.input)))
         else:
-            anchors.append("^" + source.name)
+            anchors.append(control_input(source.name))
     return anchors
 
 
@@ -53,7 +54,7 @@ def drop_control_inputs(view: GraphView) -> int:
     # Every node's anchors are found before any edge goes: they are traced through other nodes' edges.
     changes = []
     for node in view.live_nodes():
-        control = [t for t in node.input if t.startswith("^")]
+        control = control_inputs(node.input)
         kept = control_anchors(view, node) if control and pinned_by_control_inputs(view, node) else []
         if kept != control:
             changes.append((node, kept))

@@ -17,7 +17,7 @@ from typing import NamedTuple, Optional, Sequence, Tuple
 import numpy as np
 
 from tensorflowjs.graph.rewrites.registry import register
-from tensorflowjs.graph.graph_view import GraphView, attr, output_index, string_attr
+from tensorflowjs.graph.graph_view import GraphView, attr, string_attr
 from tensorflowjs.graph.linear import (
     DT_FLOAT,
     LINEAR_OPS,
@@ -27,6 +27,7 @@ from tensorflowjs.graph.linear import (
     output_rank,
     scale_weights,
 )
+from tensorflowjs.tensor_names import is_control, output_index
 
 
 class _BatchNorm(NamedTuple):
@@ -78,7 +79,7 @@ def _fold_all(view: GraphView, layouts: Sequence[bytes]) -> int:
 
 def _linear_chain(view: GraphView, tensor: str, owner, layout: bytes = b"NHWC") -> Optional[Tuple[object, object]]:
     """(linear op, BiasAdd or None) in `layout` producing `tensor`, both read only by `owner`."""
-    if output_index(tensor) != 0 or tensor.startswith("^"):
+    if output_index(tensor) != 0 or is_control(tensor):
         return None
     node = view.producer(tensor)
     if node is None or view.sole_consumer(node) is not owner:

@@ -17,6 +17,7 @@ import numpy as np
 from tensorflowjs.graph import tensors
 from tensorflowjs.graph.rewrites.registry import register
 from tensorflowjs.graph.graph_view import GraphView, attr
+from tensorflowjs.tensor_names import is_control
 
 Folder = Callable[[Any, List[np.ndarray]], np.ndarray]
 
@@ -193,7 +194,7 @@ def _placement(view: GraphView, node) -> List[str]:
 
 def _evaluate(view: GraphView, node) -> Optional[np.ndarray]:
     folder = FOLDERS.get(node.op)
-    if folder is None or not node.input or any(t.startswith("^") for t in node.input):
+    if folder is None or not node.input or any(is_control(t) for t in node.input):
         return None
     values = [view.const_value(t) for t in node.input]
     if any(v is None or v.dtype == object for v in values):

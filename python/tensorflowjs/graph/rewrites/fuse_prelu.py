@@ -19,7 +19,8 @@ import numpy as np
 
 from tensorflowjs.graph.rewrites.registry import register
 from tensorflowjs.graph.fusion import KINDS, fuse_bias_activation
-from tensorflowjs.graph.graph_view import GraphView, attr, node_name
+from tensorflowjs.graph.graph_view import GraphView, attr
+from tensorflowjs.tensor_names import node_name
 from tensorflowjs.graph.linear import DT_FLOAT
 
 

@@ -17,7 +17,8 @@ from __future__ import annotations
 from typing import Optional
 
 from tensorflowjs.graph.rewrites.registry import register
-from tensorflowjs.graph.graph_view import GraphView, attr, output_index
+from tensorflowjs.graph.graph_view import GraphView, attr
+from tensorflowjs.tensor_names import output_index
 from tensorflowjs.graph.fusion import BY_BASE, KINDS, fused_channels
 from tensorflowjs.graph.linear import const_shape, is_float32_nhwc, output_channels
 

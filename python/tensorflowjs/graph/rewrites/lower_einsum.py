@@ -20,6 +20,7 @@ import numpy as np
 
 from tensorflowjs.graph.rewrites.registry import register
 from tensorflowjs.graph.graph_view import GraphView, attr, bool_attr, int_attr, type_attr
+from tensorflowjs.tensor_names import data_inputs
 
 INT32 = 3  # DT_INT32
 
@@ -60,7 +61,7 @@ def parse(equation: str) -> Optional[_Plan]:
 def lower_einsum(view: GraphView) -> int:
     count = 0
     for node in view.live_nodes(["Einsum"]):
-        inputs = [t for t in node.input if not t.startswith("^")]
+        inputs = data_inputs(node.input)
         plan = parse(attr(node, "equation").s.decode())
         if plan is None or len(inputs) != 2 or len(inputs) != len(node.input):
             continue

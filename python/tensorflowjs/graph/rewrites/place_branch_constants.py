@@ -15,6 +15,7 @@ from __future__ import annotations
 from tensorflowjs.graph.rewrites.registry import register
 from tensorflowjs.graph.rewrites.drop_control_inputs import control_anchors
 from tensorflowjs.graph.graph_view import GraphView, type_attr
+from tensorflowjs.tensor_names import is_control
 
 
 @register("place_branch_constants")
@@ -23,7 +24,7 @@ def place_branch_constants(view: GraphView) -> int:
     for merge in view.live_nodes(("Merge",)):
         for index, tensor in enumerate(list(merge.input)):
             source = view.producer(tensor)
-            if tensor.startswith("^") or source is None or source.op != "Const":
+            if is_control(tensor) or source is None or source.op != "Const":
                 continue
             control = control_anchors(view, source)
             if not control:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from tensorflowjs.graph.rewrites.registry import register
 from tensorflowjs.graph.graph_view import GraphView, attr
+from tensorflowjs.tensor_names import node_name
 
 # op -> (neutral value, positions of x it holds for: 0 when x may be either operand).
 _NEUTRAL = {"Mul": (1, (0, 1)), "Add": (0, (0, 1)), "AddV2": (0, (0, 1)), "Sub": (0, (0,)), "RealDiv": (1, (0,)), "Div": (1, (0,))}
@@ -26,7 +27,7 @@ def remove_neutral_ops(view: GraphView) -> int:
             value = view.const_value(node.input[1 - x_index])
             if value is None or value.shape != () or value != neutral:
                 continue
-            if value.dtype.kind not in "fiuc" or attr(node, "T").type != view.nodes[node.input[1 - x_index].split(":")[0]].attr["dtype"].type:
+            if value.dtype.kind not in "fiuc" or attr(node, "T").type != view.nodes[node_name(node.input[1 - x_index])].attr["dtype"].type:
                 continue
             if view.bypass(node, node.input[x_index]):
                 count += 1

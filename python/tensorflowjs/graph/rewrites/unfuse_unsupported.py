@@ -10,9 +10,6 @@ which both backends run; the conv + bias part is then fused again by the rules t
 
 from __future__ import annotations
 
-from typing import List
-
-
 from tensorflowjs.errors import ConversionError
 from tensorflowjs.graph.rewrites.registry import register
 from tensorflowjs.graph.fusion import KINDS, fused_channels, prelu_alpha_ok
@@ -25,6 +22,7 @@ from tensorflowjs.graph.graph_view import (
     type_attr,
 )
 from tensorflowjs.graph.linear import const_shape, is_float32_nhwc
+from tensorflowjs.tensor_names import data_inputs
 
 # fused_ops element -> (plain op, number of extra args it reads).
 _ELEMENTS = {
@@ -53,13 +51,9 @@ def unfuse_unsupported(view: GraphView) -> int:
     return count
 
 
-def _data_inputs(node) -> List[str]:
-    return [t for t in node.input if not t.startswith("^")]
-
-
 def _reshape_bias(view: GraphView, node) -> None:
     """A constant bias of shape (1, ..., 1, C) becomes (C,): the same numbers, as WASM wants."""
-    inputs = _data_inputs(node)
+    inputs = data_inputs(node.input)
     fused_ops = [s.decode() for s in attr(node, "fused_ops").list.s]
     if len(inputs) < 3 or not fused_ops or fused_ops[0] != "BiasAdd":
         return
@@ -76,7 +70,7 @@ def _reshape_bias(view: GraphView, node) -> None:
 def _accepted(view: GraphView, node) -> bool:
     kind = KINDS[node.op]
     fused_ops = [s.decode() for s in attr(node, "fused_ops").list.s]
-    inputs = _data_inputs(node)
+    inputs = data_inputs(node.input)
     if not is_float32_nhwc(node) or not fused_ops or fused_ops[0] != "BiasAdd" or len(fused_ops) > 2:
         return False
     activation = fused_ops[1] if len(fused_ops) == 2 else None
@@ -102,7 +96,7 @@ def _unfuse(view: GraphView, node) -> None:
             f"node '{node.name}' is a {node.op} fused with {', '.join(unknown)}, which TensorFlow.js cannot run "
             f"and this converter cannot take apart; convert the model before Grappler's remapper fuses it"
         )
-    inputs = _data_inputs(node)
+    inputs = data_inputs(node.input)
     name = node.name
     dtype = type_attr(attr(node, "T").type)  # outlives the node, which is removed
     base_attrs = {key: node.attr[key] for key in kind.base_attrs if key in node.attr}

@@ -23,7 +23,8 @@ import numpy as np
 from tensorflowjs.graph.rewrites.registry import register
 from tensorflowjs.graph.rewrites.drop_control_inputs import pinned_by_control_inputs
 from tensorflowjs.graph.rewrites.fold_constants import FOLDERS
-from tensorflowjs.graph.graph_view import GraphView, attr, node_name, output_index
+from tensorflowjs.graph.graph_view import GraphView, attr
+from tensorflowjs.tensor_names import control_input, data_inputs, input_name, is_control, node_name, output_index
 
 MAX_ITERATIONS = 256
 NODE_BUDGET = 20000
@@ -73,10 +74,6 @@ def _frame(node) -> str:
     return attr(node, "frame_name").s.decode(errors="replace")
 
 
-def _data_inputs(node) -> List[str]:
-    return [t for t in node.input if not t.startswith("^")]
-
-
 def _members(view: GraphView, enters: List) -> Optional[Set[str]]:
     """Every node of the frame the Enter nodes open; None when another loop is nested in it."""
     frame, members, stack = _frame(enters[0]), set(), [e.name for e in enters]
@@ -99,7 +96,7 @@ def _only_ordered_by(node, members: Set[str]) -> bool:
     the loop, so the loop is left alone rather than taking it along."""
     if node.op in ("Const", "NoOp", "Enter"):
         return False
-    return not any(node_name(t) in members for t in _data_inputs(node))
+    return not any(node_name(t) in members for t in data_inputs(node.input))
 
 
 def _loop(view: GraphView, enters: List) -> Optional[_Loop]:
@@ -115,24 +112,24 @@ def _loop(view: GraphView, enters: List) -> Optional[_Loop]:
     conds = [n for n in nodes if n.op == "LoopCond"]
     if len(conds) != 1:
         return None
-    invariants = {e.name: _data_inputs(e)[0] for e in enters}
+    invariants = {e.name: data_inputs(e.input)[0] for e in enters}
     variables: Dict[str, _Variable] = {}
     for merge in (n for n in nodes if n.op == "Merge"):
-        sources = [view.producer(t) for t in _data_inputs(merge)]
+        sources = [view.producer(t) for t in data_inputs(merge.input)]
         if None in sources:
             return None
         ops = sorted(s.op for s in sources)
         if not {"Enter", "NextIteration"} & set(ops):
             continue  # a lowered tf.cond's Merge inside the body: copied with it
-        if ops != ["Enter", "NextIteration"] or any(output_index(t) for t in _data_inputs(merge)):
+        if ops != ["Enter", "NextIteration"] or any(output_index(t) for t in data_inputs(merge.input)):
             return None
         enter = next(s for s in sources if s.op == "Enter")
         step = next(s for s in sources if s.op == "NextIteration")
         if attr(enter, "is_constant").b or enter.name not in members or step.name not in members:
             return None
-        variables[merge.name] = _Variable(merge.name, _data_inputs(enter)[0], _data_inputs(step)[0])
+        variables[merge.name] = _Variable(merge.name, data_inputs(enter.input)[0], data_inputs(step.input)[0])
     for switch in (n for n in nodes if n.op == "Switch"):
-        data = _data_inputs(switch)
+        data = data_inputs(switch.input)
         if node_name(data[1]) != conds[0].name:
             continue  # a lowered tf.cond's Switch inside the body: copied with it
         variable = variables.get(node_name(data[0]))
@@ -141,16 +138,16 @@ def _loop(view: GraphView, enters: List) -> Optional[_Loop]:
         variable.switch = switch.name
         variables[switch.name] = variable
     for exit_node in (n for n in nodes if n.op == "Exit"):
-        source = _data_inputs(exit_node)[0]
+        source = data_inputs(exit_node.input)[0]
         variable = variables.get(node_name(source))
         if variable is None or variable.switch != node_name(source) or output_index(source) != 0:
             return None
         variable.exits.append(exit_node.name)
     branch_constants = {
         node_name(t) for n in nodes if n.op == "Merge" and n.name not in variables
-        for t in _data_inputs(n) if view.producer(t) is not None and view.producer(t).op == "Const"
+        for t in data_inputs(n.input) if view.producer(t) is not None and view.producer(t).op == "Const"
     }
-    return _Loop(_frame(enters[0]), members, _data_inputs(conds[0])[0], variables, invariants, branch_constants)
+    return _Loop(_frame(enters[0]), members, data_inputs(conds[0].input)[0], variables, invariants, branch_constants)
 
 
 class _Evaluator:
@@ -180,7 +177,7 @@ class _Evaluator:
         folder = FOLDERS.get(node.op)
         if output_index(tensor) != 0 or (function is None and folder is None):
             return None
-        inputs = [self(t) for t in _data_inputs(node)]
+        inputs = [self(t) for t in data_inputs(node.input)]
         if not inputs or any(v is None for v in inputs):
             return None
         try:
@@ -225,13 +222,13 @@ def _body(view: GraphView, loop: _Loop, forwarded: Set[str]) -> Optional[List]:
         if node.op in _LOOP_OPS:
             return None
         seen.add(name)
-        for tensor in _data_inputs(node):
+        for tensor in data_inputs(node.input):
             variable = loop.variables.get(node_name(tensor))
             if variable is not None and output_index(tensor) != (1 if node_name(tensor) == variable.switch else 0):
                 return None  # reads a Switch's exit branch, or a Merge's value_index
         if name not in forwarded:
             stack.append((name, True, False))
-        stack.extend((node_name(t), False, t.startswith("^")) for t in _inputs_kept(view, node))
+        stack.extend((node_name(t), False, is_control(t)) for t in _inputs_kept(view, node))
     return order
 
 
@@ -239,7 +236,7 @@ def _inputs_kept(view: GraphView, node) -> List[str]:
     """The inputs a copy of `node` keeps: its data inputs, and its control inputs when they are
     what places it (a constant in a lowered tf.cond's branch)."""
     placed = node.op == "Const" or pinned_by_control_inputs(view, node)
-    return list(node.input) if placed else _data_inputs(node)
+    return list(node.input) if placed else data_inputs(node.input)
 
 
 def _forwarded(view: GraphView, loop: _Loop) -> Set[str]:
@@ -249,9 +246,9 @@ def _forwarded(view: GraphView, loop: _Loop) -> Set[str]:
     output 1 only as the Identity), and one placed by control inputs."""
     return {
         name for name in loop.members
-        if view.nodes[name].op == "Identity" and _data_inputs(view.nodes[name])
+        if view.nodes[name].op == "Identity" and data_inputs(view.nodes[name].input)
         and not pinned_by_control_inputs(view, view.nodes[name])
-        and not any(t == "^" + name for reader in view.consumers(name) for t in reader.input)
+        and not any(t == control_input(name) for reader in view.consumers(name) for t in reader.input)
     }
 
 
@@ -262,17 +259,17 @@ def _unroll(view: GraphView, loop: _Loop, body: List, forwarded: Set[str], count
         copies: Dict[str, str] = {}
 
         def mapped(tensor: str) -> str:
-            if tensor.startswith("^"):
-                return "^" + node_name(mapped(tensor[1:]))
+            if is_control(tensor):
+                return control_input(node_name(mapped(node_name(tensor))))
             name, index = node_name(tensor), output_index(tensor)
             if name in forwarded:
-                return mapped(_data_inputs(view.nodes[name])[0])
+                return mapped(data_inputs(view.nodes[name].input)[0])
             if name in loop.variables:
                 return current[loop.variables[name].merge]
             if name in loop.invariants:
                 return loop.invariants[name]
             if name in copies:
-                return f"{copies[name]}:{index}" if index else copies[name]
+                return input_name(copies[name], index)
             return tensor
 
         for node in body:
@@ -293,7 +290,7 @@ def _unroll(view: GraphView, loop: _Loop, body: List, forwarded: Set[str], count
     for name in doomed:
         for reader in list(view.consumers(name)):
             if reader.name not in doomed:  # a Const placed in the frame, a NoOp ordered after the body
-                view.set_control_inputs(reader, [t for t in reader.input if t.startswith("^") and node_name(t) not in doomed])
+                view.set_control_inputs(reader, [t for t in reader.input if is_control(t) and node_name(t) not in doomed])
     view.remove(doomed)
     for name in exits:  # an Exit no output keeps passes its value on: its readers read the value
         view.bypass(view.nodes[name], current[variable_of[name]])
