@@ -13,6 +13,8 @@ import re
 from importlib import resources
 from typing import Any, Dict, Iterator, List
 
+from tensorflowjs.keras.model_classes import MODEL_CLASSES
+
 Obj = Dict[str, Any]
 
 CATALOG = json.loads(resources.files("tensorflowjs.keras").joinpath("tfjs_layers_catalog.json").read_text(encoding="utf-8"))
@@ -23,8 +25,6 @@ LAYER_CLASSES = frozenset(LAYER_KEYS)
 UNBUNDLED_LAYER_CLASSES = frozenset(CATALOG["unbundled_layers"])
 # Activation class names tfjs-layers registers (`hardSigmoid`, `gelu_new`).
 ACTIVATIONS = frozenset(CATALOG["activations"])
-
-MODEL_CLASSES = ("Sequential", "Functional", "Model")
 
 # Options TF.js ignores that never change a prediction: training-time settings.
 _TRAINING_ONLY = re.compile(r".*_(initializer|regularizer|constraint)$|^(seed|use_cudnn|synchronized|renorm_momentum|renorm_clipping|lora_alpha|autocast)$")
