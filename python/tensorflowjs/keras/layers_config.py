@@ -24,7 +24,7 @@ import numpy as np
 from tensorflowjs.errors import ConversionError
 from tensorflowjs.keras import tfjs_support
 from tensorflowjs.keras.config_rules import KERAS_TENSOR, REFUSE_LAMBDA, RuleSet, WeightFix, activations_of, class_is, config_of, is_object, keras3_hard_sigmoid, name_of, walk
-from tensorflowjs.keras.model_classes import FUNCTIONAL_CLASSES, MODEL_CLASSES, Obj, has_own_input
+from tensorflowjs.keras.model_classes import FUNCTIONAL_CLASSES, MODEL_CLASSES, Obj, has_own_input, model_layers
 from tensorflowjs.write_weights import Weight
 
 # Keys Keras 3 adds around an object that say how Python re-creates it; TF.js has no use for them.
@@ -63,10 +63,6 @@ def _tensors_in(value: Any) -> List[List]:
     if isinstance(value, dict):
         return [t for item in value.values() for t in _tensors_in(item)]
     return []
-
-
-def _layer_entries(obj: Obj) -> List[Obj]:
-    return [entry for entry in config_of(obj).get("layers") or [] if isinstance(entry, dict)]
 
 
 def _io_triples(value: Any) -> List[List]:
@@ -334,7 +330,7 @@ def _history(value: Any) -> Optional[List]:
 def _explicit_mask_consumers(obj: Obj, mask: Obj) -> Optional[List[Dict]]:
     """The call nodes that pass `mask`'s output as mask=, if that is its only use; else None."""
     name, consumers = name_of(mask), []
-    for entry in _layer_entries(obj):
+    for entry in model_layers(obj):
         for node in entry.get("inbound_nodes") or []:
             if not isinstance(node, dict):
                 return None
@@ -350,7 +346,7 @@ def _explicit_mask_consumers(obj: Obj, mask: Obj) -> Optional[List[Dict]]:
 def _embedding_mask_of(obj: Obj, node: Dict, tokens: List) -> bool:
     """Whether the call's input is an Embedding(mask_zero=True) applied to exactly `tokens`."""
     args = _tensors_in(node.get("args", []))
-    by_name = {name_of(entry): entry for entry in _layer_entries(obj)}
+    by_name = {name_of(entry): entry for entry in model_layers(obj)}
     source = by_name.get(args[0][0]) if len(args) == 1 else None
     if source is None or source.get("class_name") != "Embedding" or not config_of(source).get("mask_zero"):
         return False
@@ -371,7 +367,7 @@ def _is_not_equal_zero(entry: Obj) -> Optional[List]:
 
 
 def _has_explicit_embedding_mask(obj: Obj) -> bool:
-    return obj.get("class_name") in FUNCTIONAL_CLASSES and any(_is_not_equal_zero(entry) for entry in _layer_entries(obj))
+    return obj.get("class_name") in FUNCTIONAL_CLASSES and any(_is_not_equal_zero(entry) for entry in model_layers(obj))
 
 
 @RULES.rule(_has_explicit_embedding_mask)
@@ -379,7 +375,7 @@ def _drop_explicit_embedding_masks(obj: Obj) -> Obj:
     """Keras 3 records Embedding(mask_zero=True)'s mask as a `tokens != 0` layer passed as mask=;
     TF.js derives that same mask from the Embedding, so the explicit one is dropped when it is
     exactly that (anything else stays, and is refused later)."""
-    for mask in [entry for entry in _layer_entries(obj) if _is_not_equal_zero(entry)]:
+    for mask in [entry for entry in model_layers(obj) if _is_not_equal_zero(entry)]:
         tokens = _is_not_equal_zero(mask)
         consumers = _explicit_mask_consumers(obj, mask)
         if not consumers or not all(_embedding_mask_of(obj, node, tokens) for node in consumers):
@@ -408,7 +404,7 @@ def _call_node(node: Dict, layer_name: str, node_offsets: Dict[str, int]) -> Lis
 
 
 def _has_keras3_nodes(obj: Obj) -> bool:
-    return any(isinstance(node, dict) for entry in _layer_entries(obj) for node in entry.get("inbound_nodes") or [])
+    return any(isinstance(node, dict) for entry in model_layers(obj) for node in entry.get("inbound_nodes") or [])
 
 
 def _need_object_config(obj: Obj) -> None:
@@ -420,8 +416,8 @@ def _need_object_config(obj: Obj) -> None:
 def _keras3_graph_to_lists(obj: Obj) -> Obj:
     """Rewrites a Keras 3 functional graph's calls and outputs in the Keras 2 list form."""
     _need_object_config(obj)
-    offsets = {entry["config"].get("name", entry.get("name")): 1 for entry in _layer_entries(obj) if has_own_input(entry)}
-    for entry in _layer_entries(obj):
+    offsets = {entry["config"].get("name", entry.get("name")): 1 for entry in model_layers(obj) if has_own_input(entry)}
+    for entry in model_layers(obj):
         name = entry.get("name", config_of(entry).get("name", "?"))
         entry["inbound_nodes"] = [_call_node(node, name, offsets) if isinstance(node, dict) else node for node in entry.get("inbound_nodes") or []]
     config = obj["config"]
@@ -441,7 +437,7 @@ def _model_io_layers(obj: Obj) -> Obj:
 
 
 def _has_keepdims_pooling(obj: Obj) -> bool:
-    return obj.get("class_name") in MODEL_CLASSES and any(_keeps_dims(entry) for entry in _layer_entries(obj))
+    return obj.get("class_name") in MODEL_CLASSES and any(_keeps_dims(entry) for entry in model_layers(obj))
 
 
 @RULES.rule(_has_keepdims_pooling)
@@ -452,7 +448,7 @@ def _keepdims_pooling_to_reshape(obj: Obj) -> Obj:
     The Reshape takes the layer's name, so every layer reading it still finds it; the pooling
     itself is renamed `<name>_pool` and keeps the calls the layer had.
     """
-    taken = {name_of(entry) for entry in _layer_entries(obj)}
+    taken = {name_of(entry) for entry in model_layers(obj)}
     layers = []
     for entry in obj["config"]["layers"]:
         if not (isinstance(entry, dict) and _keeps_dims(entry)):
@@ -488,7 +484,7 @@ def _has_hard_silu(entry: Obj) -> bool:
 
 
 def _has_hard_silu_layer(obj: Obj) -> bool:
-    return obj.get("class_name") in FUNCTIONAL_CLASSES and any(_has_hard_silu(entry) for entry in _layer_entries(obj))
+    return obj.get("class_name") in FUNCTIONAL_CLASSES and any(_has_hard_silu(entry) for entry in model_layers(obj))
 
 
 def _repoint(value: Any, old: str, new: str) -> Any:
@@ -505,7 +501,7 @@ def _hard_silu_to_layers(obj: Obj) -> Obj:
     """A layer with activation hard_silu becomes the layer without it, then
     Rescaling(+3) -> ReLU(max 6) -> Rescaling(/6) -> Multiply with the layer's output;
     whatever read the layer reads the Multiply. The layer keeps its name, so its weights too."""
-    taken = {name_of(entry) for entry in _layer_entries(obj)}
+    taken = {name_of(entry) for entry in model_layers(obj)}
     config = obj["config"]
     layers = []
     for entry in config["layers"]:
