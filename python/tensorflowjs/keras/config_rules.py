@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, Iterator, Optional, Sequence
 
 from tensorflowjs.errors import ConversionError
-from tensorflowjs.keras.model_classes import MODEL_CLASSES, Obj, model_layers
+from tensorflowjs.keras.model_classes import MODEL_CLASSES, NESTED_LAYER_KEYS, Obj, model_layers
 from tensorflowjs.write_weights import Weight
 
 KERAS_TENSOR = "__keras_tensor__"
@@ -24,8 +24,6 @@ KERAS_TENSOR = "__keras_tensor__"
 # A rewritten layer's weights: its stored weights by short name (`kernel`) -> the ones its new class reads.
 WeightFix = Callable[[Dict[str, Weight]], Dict[str, Weight]]
 
-# Keys of a layer config that hold other layer configs (wrappers and recurrent layers).
-NESTED_LAYER_KEYS = ("layer", "backward_layer", "cell", "cells")
 ACTIVATION_KEYS = ("activation", "recurrent_activation")
 
 

@@ -14,8 +14,8 @@ from typing import Callable, Iterator, List, Sequence
 
 from tensorflowjs.errors import ConversionError
 from tensorflowjs.keras import config_rules
-from tensorflowjs.keras.config_rules import NESTED_LAYER_KEYS, REFUSE_LAMBDA, Rule, RuleSet, class_is, config_of, layer_configs
-from tensorflowjs.keras.model_classes import FUNCTIONAL_CLASSES, MODEL_CLASSES, Obj, has_own_input, model_layers
+from tensorflowjs.keras.config_rules import REFUSE_LAMBDA, Rule, RuleSet, class_is, config_of, layer_configs
+from tensorflowjs.keras.model_classes import FUNCTIONAL_CLASSES, MODEL_CLASSES, NESTED_LAYER_KEYS, Obj, has_own_input, model_layers
 
 Config = Obj
 

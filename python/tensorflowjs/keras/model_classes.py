@@ -13,6 +13,9 @@ Obj = Dict[str, Any]
 FUNCTIONAL_CLASSES = ("Functional", "Model")
 MODEL_CLASSES = ("Sequential",) + FUNCTIONAL_CLASSES
 
+# Keys of a layer config that hold other layer configs (wrappers and recurrent layers).
+NESTED_LAYER_KEYS = ("layer", "backward_layer", "cell", "cells")
+
 
 def model_layers(model: Obj) -> List[Obj]:
     """The layer objects a model lists (an old Sequential's config is the list itself)."""

@@ -13,7 +13,7 @@ import re
 from importlib import resources
 from typing import Any, Dict, Iterator, List
 
-from tensorflowjs.keras.model_classes import MODEL_CLASSES
+from tensorflowjs.keras.model_classes import MODEL_CLASSES, NESTED_LAYER_KEYS
 
 Obj = Dict[str, Any]
 
@@ -54,7 +54,7 @@ NEUTRAL_VALUES: Dict[str, Any] = {
 }
 
 # Where a config keeps the layers inside a layer: a model's members, a wrapper's layer, an RNN's cells.
-LAYER_KEYS_IN_CONFIG = ("layers", "layer", "backward_layer", "cell", "cells")
+LAYER_KEYS_IN_CONFIG = ("layers",) + NESTED_LAYER_KEYS
 
 
 def camel_case(key: str) -> str:
