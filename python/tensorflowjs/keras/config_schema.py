@@ -13,9 +13,9 @@ The walk is iterative (a work list of (kind, value, path)), one small handler pe
 from typing import Any, Callable, Dict, Iterator, List, Tuple
 
 from tensorflowjs.errors import ConversionError
+from tensorflowjs.keras.config_rules import KERAS_TENSOR
+from tensorflowjs.keras.model_classes import MODEL_CLASSES
 
-MODEL_CLASSES = ("Sequential", "Functional", "Model")
-KERAS_TENSOR = "__keras_tensor__"
 
 # Config keys that hold one layer object (wrappers), one or a list (an RNN's cell), a list.
 _LAYER_KEYS = ("layer", "backward_layer")

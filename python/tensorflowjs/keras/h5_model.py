@@ -15,6 +15,7 @@ from typing import Dict, Iterator, List, Tuple, Union
 from tensorflowjs import bounded_json, extras
 from tensorflowjs.errors import ConversionError
 from tensorflowjs.keras.config_schema import check_model_config
+from tensorflowjs.keras.model_classes import MODEL_CLASSES
 from tensorflowjs.keras.model_source import KerasModelSource, dataset_weight, hard_linked
 from tensorflowjs.keras.weight_check import check_weights
 from tensorflowjs.keras.weight_names import KERAS3_RENAMES, strip_tensor_suffix
@@ -35,15 +36,12 @@ def _json_attr(f: h5py.File, key: str, path: str):
     return bounded_json.loads(text, f"{path}: the HDF5 attribute {key!r}")
 
 
-_MODEL_CLASSES = ("Sequential", "Functional", "Model")
-
-
 def layer_classes(config: Dict) -> Dict[str, str]:
     """Layer name -> class name, for a model and every model nested in it."""
     classes = {config.get("config", {}).get("name"): config.get("class_name")}
     for entry in config.get("config", {}).get("layers") or []:
         if isinstance(entry, dict):
-            classes.update(layer_classes(entry) if entry.get("class_name") in _MODEL_CLASSES else {entry.get("config", {}).get("name"): entry.get("class_name")})
+            classes.update(layer_classes(entry) if entry.get("class_name") in MODEL_CLASSES else {entry.get("config", {}).get("name"): entry.get("class_name")})
     return classes
 
 
@@ -61,7 +59,7 @@ class Naming:
         parts = strip_tensor_suffix(stored).split("/")
         if layer_name in parts[1:]:
             parts = parts[parts.index(layer_name):]
-        while len(parts) > 2 and self.classes.get(parts[0]) in _MODEL_CLASSES:
+        while len(parts) > 2 and self.classes.get(parts[0]) in MODEL_CLASSES:
             parts = parts[1:]
         if self.keras_major >= 3 and len(parts) == 2:
             parts[1] = KERAS3_RENAMES.get(self.classes.get(parts[0]), {}).get(parts[1], parts[1])

@@ -25,6 +25,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 from tensorflowjs import bounded_json, extras
 from tensorflowjs.errors import ConversionError
 from tensorflowjs.keras.config_schema import check_model_config
+from tensorflowjs.keras.model_classes import MODEL_CLASSES
 from tensorflowjs.keras.model_source import KerasModelSource, dataset_weight, hard_linked
 from tensorflowjs.keras.weight_check import check_weights
 from tensorflowjs.keras.weight_names import CELLS, variable_names
@@ -36,7 +37,6 @@ CONFIG = "config.json"
 METADATA = "metadata.json"
 WEIGHTS = "model.weights.h5"
 _LOCAL_HEADER = struct.Struct("<4s22xHH")  # signature, ..., file name length, extra length
-_MODEL_CLASSES = ("Sequential", "Functional", "Model")
 
 
 class _Window(io.RawIOBase):
@@ -179,7 +179,7 @@ class _WeightWalker:
 
     def layer(self, group: h5py.Group, class_name: str, config: Dict, scope: Tuple[str, ...]) -> None:
         # TF.js names the weights of a nested model's layers without the model's name.
-        here = scope if class_name in _MODEL_CLASSES else scope + (_vars_name(group, self.where) or config.get("name", "?"),)
+        here = scope if class_name in MODEL_CLASSES else scope + (_vars_name(group, self.where) or config.get("name", "?"),)
         self._own(group, class_name, config, here)
         children = _children_by_name(group, self.where)
         handled = set()
@@ -194,7 +194,7 @@ class _WeightWalker:
     @staticmethod
     def _expected_children(class_name: str, config: Dict, children: Dict[str, h5py.Group]):
         """(name, class, config) of the sub-layers a layer class is known to hold, in order."""
-        if class_name in _MODEL_CLASSES:
+        if class_name in MODEL_CLASSES:
             for entry in config.get("layers", []):
                 entry_config = entry.get("config", {})
                 yield entry_config.get("name"), entry.get("class_name"), entry_config

@@ -3,8 +3,9 @@
 Keras 3 serializes models differently from Keras 2: InputLayer has `batch_shape`, dtypes are
 DTypePolicy objects, every object carries `module`/`registered_name`, layer calls are recorded
 as `{"args": [<__keras_tensor__>...], "kwargs": {...}}`. TF.js 4.22 only knows the Keras 2
-form and refuses to load the rest. Each difference is one rule below; `translate` applies
-every rule to every serialized object of a config, innermost objects first. Keras 2
+form and refuses to load the rest. Each difference is one rule below, registered in `RULES`
+beside its function and applied in the order of this file by the config rule engine
+(`config_rules.walk`) to every serialized object of a config, innermost objects first. Keras 2
 (tf_keras) configs pass through almost unchanged, since most rules find nothing to do.
 
 Some Keras layers tfjs-layers lacks are the same computation as layers it has (Normalization
@@ -14,7 +15,6 @@ translated config refuses every layer class and option TF.js would not load or w
 differently (`tfjs_support`), before anything is written.
 """
 
-import copy
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -23,9 +23,9 @@ import numpy as np
 
 from tensorflowjs.errors import ConversionError
 from tensorflowjs.keras import tfjs_support
+from tensorflowjs.keras.config_rules import KERAS_TENSOR, REFUSE_LAMBDA, RuleSet, WeightFix, activations_of, class_is, config_of, is_object, keras3_hard_sigmoid, name_of, walk
+from tensorflowjs.keras.model_classes import FUNCTIONAL_CLASSES, MODEL_CLASSES, Obj, has_own_input, model_layers
 from tensorflowjs.write_weights import Weight
-
-Obj = Dict[str, Any]  # a serialized Keras object: {"class_name": ..., "config": {...}, ...}
 
 # Keys Keras 3 adds around an object that say how Python re-creates it; TF.js has no use for them.
 SERIALIZATION_NOISE = ("module", "registered_name", "build_config", "compile_config", "shared_object_id")
@@ -41,69 +41,17 @@ CLASS_RENAMES = {
 # Activation names Keras 3 writes that TF.js knows under another name.
 ACTIVATION_RENAMES = {"silu": "swish"}
 
-_MODEL_CLASSES = ("Functional", "Model")
-
 
 class UnsupportedLayerWarning(UserWarning):
     """A layer class TF.js cannot build unless the page registers it."""
 
 
-# A rewritten layer's weights: its stored weights by short name (`kernel`) -> the ones TF.js reads.
-WeightFix = Callable[[Dict[str, Weight]], Dict[str, Weight]]
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One difference between Keras 3 and the TF.js dialect: where it applies, how to fix it.
-
-    `weights`, for rules that turn a layer into another, gives from the object as it was how
-    that layer's weights become the new layer's.
-    """
-
-    name: str
-    applies: Callable[[Obj], bool]
-    apply: Callable[[Obj], Obj]
-    weights: Optional[Callable[[Obj], WeightFix]] = None
-
-
-def _class_is(*names: str) -> Callable[[Obj], bool]:
-    return lambda obj: obj.get("class_name") in names
-
-
-def _config(obj: Obj) -> Dict:
-    config = obj.get("config")
-    return config if isinstance(config, dict) else {}
-
-
-def _drop_serialization_noise(obj: Obj) -> Obj:
-    return {k: v for k, v in obj.items() if k not in SERIALIZATION_NOISE}
-
-
-def _dtype_policy_name(policy: Obj) -> str:
-    """A DTypePolicy's variable dtype: 'mixed_float16' keeps float32 variables, as TF.js computes."""
-    name = _config(policy).get("name", "float32")
-    return "float32" if str(name).startswith("mixed_") else name
-
-
-def _dtype_policy_to_string(obj: Obj) -> Obj:
-    obj["config"]["dtype"] = _dtype_policy_name(obj["config"]["dtype"])
-    return obj
-
-
-def _has_dtype_policy(obj: Obj) -> bool:
-    dtype = _config(obj).get("dtype")
-    return isinstance(dtype, dict) and "class_name" in dtype
-
-
-def _input_layer_shape(obj: Obj) -> Obj:
-    config = obj["config"]
-    config["batch_input_shape"] = config.pop("batch_shape")
-    config.pop("optional", None)
-    return obj
+# Applied in the order of registration below to every serialized object, innermost objects first.
+RULES = RuleSet()
 
 
 def _is_keras_tensor(value: Any) -> bool:
-    return isinstance(value, dict) and value.get("class_name") == "__keras_tensor__"
+    return isinstance(value, dict) and value.get("class_name") == KERAS_TENSOR
 
 
 def _tensors_in(value: Any) -> List[List]:
@@ -117,41 +65,6 @@ def _tensors_in(value: Any) -> List[List]:
     return []
 
 
-def _is_nested_model(layer: Obj) -> bool:
-    """Keras 2 and TF.js give a model with inputs a node of its own (index 0); Keras 3 does not."""
-    if layer.get("class_name") in _MODEL_CLASSES:
-        return True
-    if layer.get("class_name") != "Sequential":
-        return False
-    members = _config(layer).get("layers") or []
-    return bool(members) and (members[0].get("class_name") == "InputLayer" or "batch_input_shape" in _config(members[0]) or "batch_shape" in _config(members[0]))
-
-
-def _reference(history: List, node_offsets: Dict[str, int]) -> List:
-    """A keras_history triple with the node index TF.js counts."""
-    name, node_index, tensor_index = history[0], history[1], history[2]
-    return [name, node_index + node_offsets.get(name, 0), tensor_index]
-
-
-def _call_node(node: Dict, layer_name: str, node_offsets: Dict[str, int]) -> List[List]:
-    """Keras 3 `{"args", "kwargs"}` -> Keras 2 `[[layer, node_index, tensor_index, kwargs], ...]`."""
-    kwargs = {}
-    for key, value in (node.get("kwargs") or {}).items():
-        if _tensors_in(value):
-            raise ConversionError(f"layer {layer_name!r} is called with a tensor as keyword argument {key!r}, which TF.js layers models cannot express")
-        if value is not None and key != "training":
-            kwargs[key] = value
-    return [_reference(history, node_offsets) + [kwargs] for history in _tensors_in(node.get("args", []))]
-
-
-def _layer_entries(obj: Obj) -> List[Obj]:
-    return [entry for entry in _config(obj).get("layers") or [] if isinstance(entry, dict)]
-
-
-def _has_keras3_nodes(obj: Obj) -> bool:
-    return any(isinstance(node, dict) for entry in _layer_entries(obj) for node in entry.get("inbound_nodes") or [])
-
-
 def _io_triples(value: Any) -> List[List]:
     """input_layers/output_layers as a list of [layer, node_index, tensor_index]."""
     if isinstance(value, dict):
@@ -159,78 +72,6 @@ def _io_triples(value: Any) -> List[List]:
     if isinstance(value, list) and len(value) == 3 and isinstance(value[0], str) and all(isinstance(v, int) for v in value[1:]):
         return [value]
     return [triple for item in value for triple in _io_triples(item)]
-
-
-def _keras3_graph_to_lists(obj: Obj) -> Obj:
-    """Rewrites a Keras 3 functional graph's calls and outputs in the Keras 2 list form."""
-    _need_object_config(obj)
-    offsets = {entry["config"].get("name", entry.get("name")): 1 for entry in _layer_entries(obj) if _is_nested_model(entry)}
-    for entry in _layer_entries(obj):
-        name = entry.get("name", _config(entry).get("name", "?"))
-        entry["inbound_nodes"] = [_call_node(node, name, offsets) if isinstance(node, dict) else node for node in entry.get("inbound_nodes") or []]
-    config = obj["config"]
-    config["input_layers"] = _io_triples(config.get("input_layers", []))
-    config["output_layers"] = [_reference(triple, offsets) for triple in _io_triples(config.get("output_layers", []))]
-    return obj
-
-
-def _need_object_config(obj: Obj) -> None:
-    if not isinstance(obj.get("config"), dict):
-        raise ConversionError(f"a {obj.get('class_name')} model's config is {type(obj.get('config')).__name__}, not an object; the model config is damaged")
-
-
-def _model_io_layers(obj: Obj) -> Obj:
-    _need_object_config(obj)
-    config = obj["config"]
-    for key in ("input_layers", "output_layers"):
-        if key in config:
-            config[key] = _io_triples(config[key])
-    return obj
-
-
-def _regularizer_l1_l2(obj: Obj) -> Obj:
-    """TF.js has only L1L2; Keras' L1 and L2 are L1L2 with the other factor zero."""
-    config = _config(obj)
-    return {"class_name": "L1L2", "config": {"l1": float(config.get("l1", 0.0)), "l2": float(config.get("l2", 0.0))}}
-
-
-def _rename_class(obj: Obj) -> Obj:
-    obj["class_name"] = CLASS_RENAMES[obj["class_name"]]
-    return obj
-
-
-def _leaky_relu_alpha(obj: Obj) -> Obj:
-    obj["config"]["alpha"] = obj["config"].pop("negative_slope")
-    return obj
-
-
-def _activation_names(obj: Obj) -> Obj:
-    config = obj["config"]
-    for key in ("activation", "recurrent_activation"):
-        if config.get(key) in ACTIVATION_RENAMES:
-            config[key] = ACTIVATION_RENAMES[config[key]]
-    return obj
-
-
-def _has_renamed_activation(obj: Obj) -> bool:
-    config = _config(obj)
-    return any(isinstance(config.get(key), str) and config[key] in ACTIVATION_RENAMES for key in ("activation", "recurrent_activation"))
-
-
-def _reject_lambda(obj: Obj) -> Obj:
-    raise ConversionError(f"layer {_config(obj).get('name', '?')!r} is a Lambda layer: its Python code cannot run in TF.js; replace it with built-in layers or a custom layer registered in JS")
-
-
-def _reject_gru_reset_after(obj: Obj) -> Obj:
-    raise ConversionError(f"GRU layer {_config(obj).get('name', '?')!r} has reset_after=True, which TF.js does not implement; build the GRU with reset_after=False")
-
-
-def _reject_grouped_conv(obj: Obj) -> Obj:
-    raise ConversionError(f"{obj['class_name']} layer {_config(obj).get('name', '?')!r} has groups={_config(obj)['groups']}; TF.js implements only groups=1")
-
-
-def _name(obj: Obj) -> str:
-    return _config(obj).get("name", obj.get("name", "?"))
 
 
 def _lazy(name: str, load: Callable[[], np.ndarray], shape: Tuple[int, ...]) -> Weight:
@@ -242,47 +83,30 @@ def _fixed(name: str, data) -> Weight:
     return Weight(name, lambda: data, "float32", data.shape)
 
 
-# Conv2D keys that keep their meaning on a DepthwiseConv2D, and the kernel_* ones that get its names.
-_DEPTHWISE_SHARED = ("name", "trainable", "dtype", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "activation", "use_bias", "bias_initializer", "bias_regularizer", "activity_regularizer", "bias_constraint")
-_DEPTHWISE_RENAMED = {"kernel_initializer": "depthwise_initializer", "kernel_regularizer": "depthwise_regularizer", "kernel_constraint": "depthwise_constraint"}
+def _unique_name(wanted: str, taken: set) -> str:
+    name, i = wanted, 1
+    while name in taken:
+        name, i = f"{wanted}_{i}", i + 1
+    taken.add(name)
+    return name
 
 
-def _is_grouped_conv2d(obj: Obj) -> bool:
-    return obj.get("class_name") == "Conv2D" and int(_config(obj).get("groups", 1) or 1) > 1
+def _input_shape(obj: Obj) -> Optional[List]:
+    """A Keras 3 layer's input shape: its build config's, or that of the tensor of its first call."""
+    shape = (obj.get("build_config") or {}).get("input_shape")
+    if shape is None:
+        nodes = obj.get("inbound_nodes") or []
+        args = nodes[0].get("args") if nodes and isinstance(nodes[0], dict) else None
+        shape = args[0]["config"].get("shape") if args and _is_keras_tensor(args[0]) else None
+    return shape if isinstance(shape, list) else None
 
 
-def _grouped_conv_to_depthwise(obj: Obj) -> Obj:
-    """groups == input channels is a depthwise convolution (the weight fix checks the channels)."""
-    config = _config(obj)
-    depthwise = {key: config[key] for key in _DEPTHWISE_SHARED if key in config}
-    depthwise.update({new: config[old] for old, new in _DEPTHWISE_RENAMED.items() if old in config})
-    depthwise["depth_multiplier"] = int(config["filters"]) // int(config["groups"])
-    return {**obj, "class_name": "DepthwiseConv2D", "config": depthwise}
-
-
-def _grouped_conv_weights(obj: Obj) -> WeightFix:
-    name, groups, filters = _name(obj), int(_config(obj)["groups"]), int(_config(obj)["filters"])
-
-    def fix(stored: Dict[str, Weight]) -> Dict[str, Weight]:
-        kernel = stored.get("kernel")
-        if kernel is None or kernel.shape is None or len(kernel.shape) != 4:
-            raise ConversionError(f"Conv2D layer {name!r} has groups={groups} but no 4-d kernel was found under its name; TF.js implements only groups=1")
-        kh, kw, per_group, _ = kernel.shape
-        if per_group != 1:
-            raise ConversionError(
-                f"Conv2D layer {name!r} has groups={groups} with {per_group} input channels per group; "
-                f"TF.js implements only groups=1 and depthwise convolutions (one input channel per group)"
-            )
-        shape = (kh, kw, groups, filters // groups)
-        fixed = {"depthwise_kernel": _lazy("depthwise_kernel", lambda: kernel.load().reshape(shape), shape)}
-        return {**fixed, **{key: weight for key, weight in stored.items() if key != "kernel"}}
-
-    return fix
+# --- layers TF.js has under another class; these read what the noise rule drops (module, build_config)
 
 
 def _batch_norm(obj: Obj, axis: int, center: bool, scale: bool) -> Obj:
     """A BatchNormalization computing (x - moving_mean) / sqrt(moving_variance) [* gamma + beta]."""
-    config = _config(obj)
+    config = config_of(obj)
     bn = {"name": config.get("name"), "trainable": config.get("trainable", True), "dtype": config.get("dtype", "float32"), "axis": axis, "momentum": 0.99, "epsilon": 0.0, "center": center, "scale": scale}
     return {**{k: v for k, v in obj.items() if k not in ("config", "build_config")}, "class_name": "BatchNormalization", "config": bn}
 
@@ -292,25 +116,13 @@ KERAS_EPSILON = 1e-7
 
 
 def _normalization_axis(obj: Obj) -> Optional[int]:
-    axis = _config(obj).get("axis", -1)
+    axis = config_of(obj).get("axis", -1)
     axes = axis if isinstance(axis, list) else [axis]
     return axes[0] if len(axes) == 1 and isinstance(axes[0], int) else None
 
 
-def _normalization_to_batch_norm(obj: Obj) -> Obj:
-    """Normalization is (x - mean) / max(sqrt(variance), 1e-7): a BatchNormalization with epsilon 0."""
-    axis = _normalization_axis(obj)
-    if axis is None:
-        raise ConversionError(
-            f"Normalization layer {_name(obj)!r} normalizes over axes {_config(obj).get('axis')}; tfjs-layers can express only one axis "
-            f"(convert with --output_format=tfjs_graph_model instead)"
-        )
-    invert = bool(_config(obj).get("invert", False))
-    return _batch_norm(obj, axis, center=invert, scale=invert)
-
-
 def _normalization_weights(obj: Obj) -> WeightFix:
-    config, name = _config(obj), _name(obj)
+    config, name = config_of(obj), name_of(obj)
     input_shape = (obj.get("build_config") or {}).get("input_shape")
     axis = _normalization_axis(obj)
     channels = input_shape[axis] if isinstance(input_shape, list) and axis is not None and -len(input_shape) <= axis < len(input_shape) else None
@@ -335,24 +147,42 @@ def _normalization_weights(obj: Obj) -> WeightFix:
     return fix
 
 
+@RULES.rule(class_is("Normalization"), weights=_normalization_weights)
+def _normalization_to_batch_norm(obj: Obj) -> Obj:
+    """Normalization is (x - mean) / max(sqrt(variance), 1e-7): a BatchNormalization with epsilon 0."""
+    axis = _normalization_axis(obj)
+    if axis is None:
+        raise ConversionError(
+            f"Normalization layer {name_of(obj)!r} normalizes over axes {config_of(obj).get('axis')}; tfjs-layers can express only one axis "
+            f"(convert with --output_format=tfjs_graph_model instead)"
+        )
+    invert = bool(config_of(obj).get("invert", False))
+    return _batch_norm(obj, axis, center=invert, scale=invert)
+
+
 _LAYER_SCALE_KEYS = {"name", "trainable", "dtype", "init_values", "projection_dim"}
 
 
 def _is_layer_scale(obj: Obj) -> bool:
     """keras.applications' ConvNeXt LayerScale: x * gamma, one factor per channel."""
-    return obj.get("class_name") == "LayerScale" and set(_config(obj)) <= _LAYER_SCALE_KEYS and "projection_dim" in _config(obj)
+    return obj.get("class_name") == "LayerScale" and set(config_of(obj)) <= _LAYER_SCALE_KEYS and "projection_dim" in config_of(obj)
 
 
 def _layer_scale_weights(obj: Obj) -> WeightFix:
-    channels = int(_config(obj)["projection_dim"])
+    channels = int(config_of(obj)["projection_dim"])
 
     def fix(stored: Dict[str, Weight]) -> Dict[str, Weight]:
         if len(stored) != 1:
-            raise ConversionError(f"LayerScale layer {_name(obj)!r} should hold one weight, not {len(stored)}; the file is damaged")
+            raise ConversionError(f"LayerScale layer {name_of(obj)!r} should hold one weight, not {len(stored)}; the file is damaged")
         (gamma,) = stored.values()
         return {"gamma": _lazy("gamma", gamma.load, (channels,)), "moving_mean": _fixed("moving_mean", np.zeros(channels)), "moving_variance": _fixed("moving_variance", np.ones(channels))}
 
     return fix
+
+
+@RULES.rule(_is_layer_scale, weights=_layer_scale_weights)
+def _layer_scale_to_batch_norm(obj: Obj) -> Obj:
+    return _batch_norm(obj, -1, center=False, scale=True)
 
 
 # Keras 3 operations on a tensor and a number, as (scale, offset) of Rescaling: x * scale + offset.
@@ -383,58 +213,234 @@ def _is_scalar_op(obj: Obj) -> bool:
     return obj.get("class_name") in _SCALAR_OPS and _scalar_operand(obj) is not None
 
 
+@RULES.rule(_is_scalar_op)
 def _scalar_op_to_rescaling(obj: Obj) -> Obj:
     number, tensor_first = _scalar_operand(obj)
     scale, offset = _SCALAR_OPS[obj["class_name"]](number, tensor_first)
     node = obj["inbound_nodes"][0]
     tensor = [a for a in node["args"] if _is_keras_tensor(a)]
-    config = {"name": _name(obj), "trainable": True, "dtype": "float32", "scale": scale, "offset": offset}
+    config = {"name": name_of(obj), "trainable": True, "dtype": "float32", "scale": scale, "offset": offset}
     return {**obj, "class_name": "Rescaling", "config": config, "inbound_nodes": [{"args": tensor, "kwargs": {}}]}
+
+
+# Conv2D keys that keep their meaning on a DepthwiseConv2D, and the kernel_* ones that get its names.
+_DEPTHWISE_SHARED = ("name", "trainable", "dtype", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "activation", "use_bias", "bias_initializer", "bias_regularizer", "activity_regularizer", "bias_constraint")
+_DEPTHWISE_RENAMED = {"kernel_initializer": "depthwise_initializer", "kernel_regularizer": "depthwise_regularizer", "kernel_constraint": "depthwise_constraint"}
+
+
+def _is_grouped_conv2d(obj: Obj) -> bool:
+    return obj.get("class_name") == "Conv2D" and int(config_of(obj).get("groups", 1) or 1) > 1
+
+
+def _grouped_conv_weights(obj: Obj) -> WeightFix:
+    name, groups, filters = name_of(obj), int(config_of(obj)["groups"]), int(config_of(obj)["filters"])
+
+    def fix(stored: Dict[str, Weight]) -> Dict[str, Weight]:
+        kernel = stored.get("kernel")
+        if kernel is None or kernel.shape is None or len(kernel.shape) != 4:
+            raise ConversionError(f"Conv2D layer {name!r} has groups={groups} but no 4-d kernel was found under its name; TF.js implements only groups=1")
+        kh, kw, per_group, _ = kernel.shape
+        if per_group != 1:
+            raise ConversionError(
+                f"Conv2D layer {name!r} has groups={groups} with {per_group} input channels per group; "
+                f"TF.js implements only groups=1 and depthwise convolutions (one input channel per group)"
+            )
+        shape = (kh, kw, groups, filters // groups)
+        fixed = {"depthwise_kernel": _lazy("depthwise_kernel", lambda: kernel.load().reshape(shape), shape)}
+        return {**fixed, **{key: weight for key, weight in stored.items() if key != "kernel"}}
+
+    return fix
+
+
+@RULES.rule(_is_grouped_conv2d, weights=_grouped_conv_weights)
+def _grouped_conv_to_depthwise(obj: Obj) -> Obj:
+    """groups == input channels is a depthwise convolution (the weight fix checks the channels)."""
+    config = config_of(obj)
+    depthwise = {key: config[key] for key in _DEPTHWISE_SHARED if key in config}
+    depthwise.update({new: config[old] for old, new in _DEPTHWISE_RENAMED.items() if old in config})
+    depthwise["depth_multiplier"] = int(config["filters"]) // int(config["groups"])
+    return {**obj, "class_name": "DepthwiseConv2D", "config": depthwise}
 
 
 _GLOBAL_POOLING = ("GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D")
 
 
 def _keeps_dims(layer: Obj) -> bool:
-    return layer.get("class_name") in _GLOBAL_POOLING and bool(_config(layer).get("keepdims"))
-
-
-def _has_keepdims_pooling(obj: Obj) -> bool:
-    return obj.get("class_name") in _MODEL_CLASSES + ("Sequential",) and any(_keeps_dims(entry) for entry in _layer_entries(obj))
-
-
-def _unique_name(wanted: str, taken: set) -> str:
-    name, i = wanted, 1
-    while name in taken:
-        name, i = f"{wanted}_{i}", i + 1
-    taken.add(name)
-    return name
-
-
-def _input_shape(obj: Obj) -> Optional[List]:
-    """A Keras 3 layer's input shape: its build config's, or that of the tensor of its first call."""
-    shape = (obj.get("build_config") or {}).get("input_shape")
-    if shape is None:
-        nodes = obj.get("inbound_nodes") or []
-        args = nodes[0].get("args") if nodes and isinstance(nodes[0], dict) else None
-        shape = args[0]["config"].get("shape") if args and _is_keras_tensor(args[0]) else None
-    return shape if isinstance(shape, list) else None
+    return layer.get("class_name") in _GLOBAL_POOLING and bool(config_of(layer).get("keepdims"))
 
 
 def _records_pooled_shape(obj: Obj) -> bool:
-    return obj.get("class_name") in _GLOBAL_POOLING and _config(obj).get("keepdims") is True and len(_input_shape(obj) or []) in (3, 4)
+    return obj.get("class_name") in _GLOBAL_POOLING and config_of(obj).get("keepdims") is True and len(_input_shape(obj) or []) in (3, 4)
 
 
+@RULES.rule(_records_pooled_shape)
 def _pooled_shape(obj: Obj) -> Obj:
     """keepdims=True becomes the kept shape, (1, 1, C) or (C, 1, 1), read from the input shape
     before it is dropped: tfjs-layers' Reshape cannot infer a -1 dimension ahead of running."""
     shape = _input_shape(obj)
     rank = len(shape) - 2
-    channels_first = _config(obj).get("data_format") == "channels_first"
+    channels_first = config_of(obj).get("data_format") == "channels_first"
     obj["config"]["keepdims"] = [shape[1]] + [1] * rank if channels_first else [1] * rank + [shape[-1]]
     return obj
 
 
+# --- Keras 3 serialization in the Keras 2 form
+
+
+@RULES.rule(lambda obj: any(k in obj for k in SERIALIZATION_NOISE))
+def _drop_serialization_noise(obj: Obj) -> Obj:
+    return {k: v for k, v in obj.items() if k not in SERIALIZATION_NOISE}
+
+
+@RULES.rule(lambda obj: obj.get("class_name") in CLASS_RENAMES)
+def _rename_class(obj: Obj) -> Obj:
+    obj["class_name"] = CLASS_RENAMES[obj["class_name"]]
+    return obj
+
+
+def _dtype_policy_name(policy: Obj) -> str:
+    """A DTypePolicy's variable dtype: 'mixed_float16' keeps float32 variables, as TF.js computes."""
+    name = config_of(policy).get("name", "float32")
+    return "float32" if str(name).startswith("mixed_") else name
+
+
+def _has_dtype_policy(obj: Obj) -> bool:
+    dtype = config_of(obj).get("dtype")
+    return isinstance(dtype, dict) and "class_name" in dtype
+
+
+@RULES.rule(_has_dtype_policy)
+def _dtype_policy_to_string(obj: Obj) -> Obj:
+    obj["config"]["dtype"] = _dtype_policy_name(obj["config"]["dtype"])
+    return obj
+
+
+@RULES.rule(lambda obj: obj.get("class_name") == "InputLayer" and "batch_shape" in config_of(obj))
+def _input_layer_batch_shape(obj: Obj) -> Obj:
+    config = obj["config"]
+    config["batch_input_shape"] = config.pop("batch_shape")
+    config.pop("optional", None)
+    return obj
+
+
+def _history(value: Any) -> Optional[List]:
+    return list(value["config"]["keras_history"]) if _is_keras_tensor(value) else None
+
+
+def _explicit_mask_consumers(obj: Obj, mask: Obj) -> Optional[List[Dict]]:
+    """The call nodes that pass `mask`'s output as mask=, if that is its only use; else None."""
+    name, consumers = name_of(mask), []
+    for entry in model_layers(obj):
+        for node in entry.get("inbound_nodes") or []:
+            if not isinstance(node, dict):
+                return None
+            kwargs = node.get("kwargs") or {}
+            if any(h[0] == name for h in _tensors_in(node.get("args", [])) + [t for k, v in kwargs.items() if k != "mask" for t in _tensors_in(v)]):
+                return None
+            if (_history(kwargs.get("mask")) or [None])[0] == name:
+                consumers.append(node)
+    outputs = _io_triples(config_of(obj).get("output_layers", []))
+    return None if any(triple[0] == name for triple in outputs) else consumers
+
+
+def _embedding_mask_of(obj: Obj, node: Dict, tokens: List) -> bool:
+    """Whether the call's input is an Embedding(mask_zero=True) applied to exactly `tokens`."""
+    args = _tensors_in(node.get("args", []))
+    by_name = {name_of(entry): entry for entry in model_layers(obj)}
+    source = by_name.get(args[0][0]) if len(args) == 1 else None
+    if source is None or source.get("class_name") != "Embedding" or not config_of(source).get("mask_zero"):
+        return False
+    calls = source.get("inbound_nodes") or []
+    index = args[0][1]
+    return index < len(calls) and isinstance(calls[index], dict) and _tensors_in(calls[index].get("args", [])) == [tokens]
+
+
+def _is_not_equal_zero(entry: Obj) -> Optional[List]:
+    """The token tensor of a Keras 3 `tokens != 0` op layer, or None."""
+    nodes = entry.get("inbound_nodes") or []
+    if entry.get("class_name") != "NotEqual" or len(nodes) != 1 or not isinstance(nodes[0], dict):
+        return None
+    args = nodes[0].get("args") or []
+    if len(args) != 2 or not _is_keras_tensor(args[0]) or isinstance(args[1], bool) or args[1] != 0:
+        return None
+    return _history(args[0])
+
+
+def _has_explicit_embedding_mask(obj: Obj) -> bool:
+    return obj.get("class_name") in FUNCTIONAL_CLASSES and any(_is_not_equal_zero(entry) for entry in model_layers(obj))
+
+
+@RULES.rule(_has_explicit_embedding_mask)
+def _drop_explicit_embedding_masks(obj: Obj) -> Obj:
+    """Keras 3 records Embedding(mask_zero=True)'s mask as a `tokens != 0` layer passed as mask=;
+    TF.js derives that same mask from the Embedding, so the explicit one is dropped when it is
+    exactly that (anything else stays, and is refused later)."""
+    for mask in [entry for entry in model_layers(obj) if _is_not_equal_zero(entry)]:
+        tokens = _is_not_equal_zero(mask)
+        consumers = _explicit_mask_consumers(obj, mask)
+        if not consumers or not all(_embedding_mask_of(obj, node, tokens) for node in consumers):
+            continue
+        for node in consumers:
+            del node["kwargs"]["mask"]
+        obj["config"]["layers"] = [entry for entry in obj["config"]["layers"] if entry is not mask]
+    return obj
+
+
+def _reference(history: List, node_offsets: Dict[str, int]) -> List:
+    """A keras_history triple with the node index TF.js counts."""
+    name, node_index, tensor_index = history[0], history[1], history[2]
+    return [name, node_index + node_offsets.get(name, 0), tensor_index]
+
+
+def _call_node(node: Dict, layer_name: str, node_offsets: Dict[str, int]) -> List[List]:
+    """Keras 3 `{"args", "kwargs"}` -> Keras 2 `[[layer, node_index, tensor_index, kwargs], ...]`."""
+    kwargs = {}
+    for key, value in (node.get("kwargs") or {}).items():
+        if _tensors_in(value):
+            raise ConversionError(f"layer {layer_name!r} is called with a tensor as keyword argument {key!r}, which TF.js layers models cannot express")
+        if value is not None and key != "training":
+            kwargs[key] = value
+    return [_reference(history, node_offsets) + [kwargs] for history in _tensors_in(node.get("args", []))]
+
+
+def _has_keras3_nodes(obj: Obj) -> bool:
+    return any(isinstance(node, dict) for entry in model_layers(obj) for node in entry.get("inbound_nodes") or [])
+
+
+def _need_object_config(obj: Obj) -> None:
+    if not isinstance(obj.get("config"), dict):
+        raise ConversionError(f"a {obj.get('class_name')} model's config is {type(obj.get('config')).__name__}, not an object; the model config is damaged")
+
+
+@RULES.rule(lambda obj: obj.get("class_name") in FUNCTIONAL_CLASSES and _has_keras3_nodes(obj))
+def _keras3_graph_to_lists(obj: Obj) -> Obj:
+    """Rewrites a Keras 3 functional graph's calls and outputs in the Keras 2 list form."""
+    _need_object_config(obj)
+    offsets = {entry["config"].get("name", entry.get("name")): 1 for entry in model_layers(obj) if has_own_input(entry)}
+    for entry in model_layers(obj):
+        name = entry.get("name", config_of(entry).get("name", "?"))
+        entry["inbound_nodes"] = [_call_node(node, name, offsets) if isinstance(node, dict) else node for node in entry.get("inbound_nodes") or []]
+    config = obj["config"]
+    config["input_layers"] = _io_triples(config.get("input_layers", []))
+    config["output_layers"] = [_reference(triple, offsets) for triple in _io_triples(config.get("output_layers", []))]
+    return obj
+
+
+@RULES.rule(class_is(*FUNCTIONAL_CLASSES))
+def _model_io_layers(obj: Obj) -> Obj:
+    _need_object_config(obj)
+    config = obj["config"]
+    for key in ("input_layers", "output_layers"):
+        if key in config:
+            config[key] = _io_triples(config[key])
+    return obj
+
+
+def _has_keepdims_pooling(obj: Obj) -> bool:
+    return obj.get("class_name") in MODEL_CLASSES and any(_keeps_dims(entry) for entry in model_layers(obj))
+
+
+@RULES.rule(_has_keepdims_pooling)
 def _keepdims_pooling_to_reshape(obj: Obj) -> Obj:
     """Pooling with keepdims=True is the pooling followed by a Reshape to (1, 1, C) (the shape
     `pooled_shape` put in `keepdims`).
@@ -442,13 +448,13 @@ def _keepdims_pooling_to_reshape(obj: Obj) -> Obj:
     The Reshape takes the layer's name, so every layer reading it still finds it; the pooling
     itself is renamed `<name>_pool` and keeps the calls the layer had.
     """
-    taken = {_name(entry) for entry in _layer_entries(obj)}
+    taken = {name_of(entry) for entry in model_layers(obj)}
     layers = []
     for entry in obj["config"]["layers"]:
         if not (isinstance(entry, dict) and _keeps_dims(entry)):
             layers.append(entry)
             continue
-        name = _name(entry)
+        name = name_of(entry)
         if not isinstance(entry["config"]["keepdims"], list) or None in entry["config"]["keepdims"]:
             raise ConversionError(
                 f"{entry['class_name']} layer {name!r} has keepdims=True but the file does not record its channel count; "
@@ -474,11 +480,11 @@ _OUTPUT_ACTIVATION_LAYERS = ("Activation", "Dense", "Conv1D", "Conv2D", "Conv3D"
 
 
 def _has_hard_silu(entry: Obj) -> bool:
-    return entry.get("class_name") in _OUTPUT_ACTIVATION_LAYERS and _config(entry).get("activation") in _HARD_SILU
+    return entry.get("class_name") in _OUTPUT_ACTIVATION_LAYERS and config_of(entry).get("activation") in _HARD_SILU
 
 
 def _has_hard_silu_layer(obj: Obj) -> bool:
-    return obj.get("class_name") in _MODEL_CLASSES and any(_has_hard_silu(entry) for entry in _layer_entries(obj))
+    return obj.get("class_name") in FUNCTIONAL_CLASSES and any(_has_hard_silu(entry) for entry in model_layers(obj))
 
 
 def _repoint(value: Any, old: str, new: str) -> Any:
@@ -490,18 +496,19 @@ def _repoint(value: Any, old: str, new: str) -> Any:
     return value
 
 
+@RULES.rule(_has_hard_silu_layer)
 def _hard_silu_to_layers(obj: Obj) -> Obj:
     """A layer with activation hard_silu becomes the layer without it, then
     Rescaling(+3) -> ReLU(max 6) -> Rescaling(/6) -> Multiply with the layer's output;
     whatever read the layer reads the Multiply. The layer keeps its name, so its weights too."""
-    taken = {_name(entry) for entry in _layer_entries(obj)}
+    taken = {name_of(entry) for entry in model_layers(obj)}
     config = obj["config"]
     layers = []
     for entry in config["layers"]:
         layers.append(entry)
         if not (isinstance(entry, dict) and _has_hard_silu(entry)):
             continue
-        name, dtype = _name(entry), entry["config"].get("dtype", "float32")
+        name, dtype = name_of(entry), entry["config"].get("dtype", "float32")
         entry["config"]["activation"] = "linear"
         plus, relu6, sixth, product = (_unique_name(f"{name}_{part}", taken) for part in ("plus_3", "relu6", "div_6", "hard_silu"))
         calls = range(len(entry.get("inbound_nodes") or []))
@@ -520,96 +527,41 @@ def _hard_silu_to_layers(obj: Obj) -> Obj:
     return obj
 
 
-def _history(value: Any) -> Optional[List]:
-    return list(value["config"]["keras_history"]) if _is_keras_tensor(value) else None
+@RULES.rule(class_is("L1", "L2"))
+def _regularizer_l1_l2(obj: Obj) -> Obj:
+    """TF.js has only L1L2; Keras' L1 and L2 are L1L2 with the other factor zero."""
+    config = config_of(obj)
+    return {"class_name": "L1L2", "config": {"l1": float(config.get("l1", 0.0)), "l2": float(config.get("l2", 0.0))}}
 
 
-def _explicit_mask_consumers(obj: Obj, mask: Obj) -> Optional[List[Dict]]:
-    """The call nodes that pass `mask`'s output as mask=, if that is its only use; else None."""
-    name, consumers = _name(mask), []
-    for entry in _layer_entries(obj):
-        for node in entry.get("inbound_nodes") or []:
-            if not isinstance(node, dict):
-                return None
-            kwargs = node.get("kwargs") or {}
-            if any(h[0] == name for h in _tensors_in(node.get("args", [])) + [t for k, v in kwargs.items() if k != "mask" for t in _tensors_in(v)]):
-                return None
-            if (_history(kwargs.get("mask")) or [None])[0] == name:
-                consumers.append(node)
-    outputs = _io_triples(_config(obj).get("output_layers", []))
-    return None if any(triple[0] == name for triple in outputs) else consumers
-
-
-def _embedding_mask_of(obj: Obj, node: Dict, tokens: List) -> bool:
-    """Whether the call's input is an Embedding(mask_zero=True) applied to exactly `tokens`."""
-    args = _tensors_in(node.get("args", []))
-    by_name = {_name(entry): entry for entry in _layer_entries(obj)}
-    source = by_name.get(args[0][0]) if len(args) == 1 else None
-    if source is None or source.get("class_name") != "Embedding" or not _config(source).get("mask_zero"):
-        return False
-    calls = source.get("inbound_nodes") or []
-    index = args[0][1]
-    return index < len(calls) and isinstance(calls[index], dict) and _tensors_in(calls[index].get("args", [])) == [tokens]
-
-
-def _is_not_equal_zero(entry: Obj) -> Optional[List]:
-    """The token tensor of a Keras 3 `tokens != 0` op layer, or None."""
-    nodes = entry.get("inbound_nodes") or []
-    if entry.get("class_name") != "NotEqual" or len(nodes) != 1 or not isinstance(nodes[0], dict):
-        return None
-    args = nodes[0].get("args") or []
-    if len(args) != 2 or not _is_keras_tensor(args[0]) or isinstance(args[1], bool) or args[1] != 0:
-        return None
-    return _history(args[0])
-
-
-def _has_explicit_embedding_mask(obj: Obj) -> bool:
-    return obj.get("class_name") in _MODEL_CLASSES and any(_is_not_equal_zero(entry) for entry in _layer_entries(obj))
-
-
-def _drop_explicit_embedding_masks(obj: Obj) -> Obj:
-    """Keras 3 records Embedding(mask_zero=True)'s mask as a `tokens != 0` layer passed as mask=;
-    TF.js derives that same mask from the Embedding, so the explicit one is dropped when it is
-    exactly that (anything else stays, and is refused later)."""
-    for mask in [entry for entry in _layer_entries(obj) if _is_not_equal_zero(entry)]:
-        tokens = _is_not_equal_zero(mask)
-        consumers = _explicit_mask_consumers(obj, mask)
-        if not consumers or not all(_embedding_mask_of(obj, node, tokens) for node in consumers):
-            continue
-        for node in consumers:
-            del node["kwargs"]["mask"]
-        obj["config"]["layers"] = [entry for entry in obj["config"]["layers"] if entry is not mask]
+@RULES.rule(lambda obj: obj.get("class_name") == "LeakyReLU" and "negative_slope" in config_of(obj))
+def _leaky_relu_alpha(obj: Obj) -> Obj:
+    obj["config"]["alpha"] = obj["config"].pop("negative_slope")
     return obj
 
 
-def _activations_of(obj: Obj) -> List[str]:
-    config = _config(obj)
-    return [config[key] for key in ("activation", "recurrent_activation") if isinstance(config.get(key), str)]
+def _has_renamed_activation(obj: Obj) -> bool:
+    config = config_of(obj)
+    return any(isinstance(config.get(key), str) and config[key] in ACTIVATION_RENAMES for key in ("activation", "recurrent_activation"))
 
 
-def _warn_unknown_activation(obj: Obj) -> Obj:
-    for name in _activations_of(obj):
-        if not tfjs_support.knows_activation(name):
-            warnings.warn(
-                f"activation {name!r} of layer {_config(obj).get('name', '?')!r} has no TF.js implementation; "
-                f"the JS side must register it with tf.serialization.registerClass before loading the model",
-                UnsupportedLayerWarning,
-                stacklevel=2,
-            )
+@RULES.rule(_has_renamed_activation)
+def _activation_names(obj: Obj) -> Obj:
+    config = obj["config"]
+    for key in ("activation", "recurrent_activation"):
+        if config.get(key) in ACTIVATION_RENAMES:
+            config[key] = ACTIVATION_RENAMES[config[key]]
     return obj
-
-
-def _reject_elu_alpha(obj: Obj) -> Obj:
-    raise ConversionError(f"ELU layer {_config(obj).get('name', '?')!r} has alpha={_config(obj)['alpha']}; TF.js implements only alpha=1.0")
 
 
 def _mirrors(backward: Obj, forward: Obj) -> bool:
     """Whether a Bidirectional's backward layer is its forward layer run backwards (the default)."""
     ignored = ("name", "go_backwards")
-    strip = lambda layer: {k: v for k, v in _config(layer).items() if k not in ignored}
+    strip = lambda layer: {k: v for k, v in config_of(layer).items() if k not in ignored}
     return backward.get("class_name") == forward.get("class_name") and strip(backward) == strip(forward)
 
 
+@RULES.rule(lambda obj: obj.get("class_name") == "Bidirectional" and isinstance(config_of(obj).get("layer"), dict))
 def _bidirectional_layer(obj: Obj) -> Obj:
     """TF.js derives both directions from `layer` (naming them forward_/backward_ + its name)."""
     config = obj["config"]
@@ -617,7 +569,7 @@ def _bidirectional_layer(obj: Obj) -> Obj:
     backward = config.pop("backward_layer", None)
     if backward is not None and not _mirrors(backward, layer):
         raise ConversionError(f"Bidirectional layer {config.get('name', '?')!r} has a backward layer that is not its forward layer reversed; TF.js supports only that")
-    name = _config(layer).get("name", "")
+    name = config_of(layer).get("name", "")
     if name.startswith("forward_"):
         layer["config"]["name"] = name[len("forward_"):]
     return obj
@@ -626,10 +578,48 @@ def _bidirectional_layer(obj: Obj) -> Obj:
 _SEPARABLE_UNUSED = ("kernel_initializer", "kernel_regularizer", "kernel_constraint")
 
 
+@RULES.rule(lambda obj: obj.get("class_name") in ("SeparableConv1D", "SeparableConv2D") and any(k in config_of(obj) for k in _SEPARABLE_UNUSED))
 def _separable_conv_kernel_keys(obj: Obj) -> Obj:
     """Keras 2 lists kernel_* settings a separable conv never uses; TF.js rejects them."""
     for key in _SEPARABLE_UNUSED:
         obj["config"].pop(key, None)
+    return obj
+
+
+# --- what TF.js cannot run
+
+RULES.append(REFUSE_LAMBDA)
+
+
+@RULES.rule(lambda obj: obj.get("class_name") == "ELU" and float(config_of(obj).get("alpha", 1.0)) != 1.0)
+def _reject_elu_alpha(obj: Obj) -> Obj:
+    raise ConversionError(f"ELU layer {config_of(obj).get('name', '?')!r} has alpha={config_of(obj)['alpha']}; TF.js implements only alpha=1.0")
+
+
+@RULES.rule(lambda obj: obj.get("class_name") in ("Conv1D", "Conv2D", "Conv3D") and int(config_of(obj).get("groups", 1) or 1) != 1)
+def _reject_grouped_conv(obj: Obj) -> Obj:
+    raise ConversionError(f"{obj['class_name']} layer {config_of(obj).get('name', '?')!r} has groups={config_of(obj)['groups']}; TF.js implements only groups=1")
+
+
+@RULES.rule(lambda obj: obj.get("class_name") in ("GRU", "GRUCell") and config_of(obj).get("reset_after", False))
+def _reject_gru_reset_after(obj: Obj) -> Obj:
+    raise ConversionError(f"GRU layer {config_of(obj).get('name', '?')!r} has reset_after=True, which TF.js does not implement; build the GRU with reset_after=False")
+
+
+# What the same words mean differently in Keras 3 configs (applied to Keras 3 files only).
+KERAS3_RULES = RuleSet([keras3_hard_sigmoid("use sigmoid, or a Keras 2 model")])
+RULES_BY_NAME = {rule.name: rule for rule in RULES + KERAS3_RULES}
+
+
+def _warn_unknown_activation(obj: Obj) -> Obj:
+    for name in activations_of(obj):
+        if not tfjs_support.knows_activation(name):
+            warnings.warn(
+                f"activation {name!r} of layer {config_of(obj).get('name', '?')!r} has no TF.js implementation; "
+                f"the JS side must register it with tf.serialization.registerClass before loading the model",
+                UnsupportedLayerWarning,
+                stacklevel=2,
+            )
     return obj
 
 
@@ -638,84 +628,16 @@ def warn_if_unknown_layer(layer: Obj) -> None:
     if layer.get("class_name") in TFJS_LAYER_CLASSES:
         return
     warnings.warn(
-        f"layer class {layer.get('class_name')!r} (layer {_config(layer).get('name', '?')!r}) has no TF.js implementation; "
+        f"layer class {layer.get('class_name')!r} (layer {config_of(layer).get('name', '?')!r}) has no TF.js implementation; "
         f"the JS side must register it with tf.serialization.registerClass before loading the model",
         UnsupportedLayerWarning,
         stacklevel=2,
     )
 
 
-# Applied in this order to every serialized object, innermost objects first. The first rules
-# rewrite layers TF.js spells differently; they read what the noise rule drops (module, build_config).
-RULES = (
-    Rule("normalization_to_batch_norm", _class_is("Normalization"), _normalization_to_batch_norm, _normalization_weights),
-    Rule("layer_scale_to_batch_norm", _is_layer_scale, lambda obj: _batch_norm(obj, -1, center=False, scale=True), _layer_scale_weights),
-    Rule("scalar_op_to_rescaling", _is_scalar_op, _scalar_op_to_rescaling),
-    Rule("grouped_conv_to_depthwise", _is_grouped_conv2d, _grouped_conv_to_depthwise, _grouped_conv_weights),
-    Rule("pooled_shape", _records_pooled_shape, _pooled_shape),
-    Rule("drop_serialization_noise", lambda obj: any(k in obj for k in SERIALIZATION_NOISE), _drop_serialization_noise),
-    Rule("rename_class", lambda obj: obj.get("class_name") in CLASS_RENAMES, _rename_class),
-    Rule("dtype_policy_to_string", _has_dtype_policy, _dtype_policy_to_string),
-    Rule("input_layer_batch_shape", lambda obj: obj.get("class_name") == "InputLayer" and "batch_shape" in _config(obj), _input_layer_shape),
-    Rule("drop_explicit_embedding_masks", _has_explicit_embedding_mask, _drop_explicit_embedding_masks),
-    Rule("keras3_graph_to_lists", lambda obj: obj.get("class_name") in _MODEL_CLASSES and _has_keras3_nodes(obj), _keras3_graph_to_lists),
-    Rule("model_io_layers", _class_is(*_MODEL_CLASSES), _model_io_layers),
-    Rule("keepdims_pooling_to_reshape", _has_keepdims_pooling, _keepdims_pooling_to_reshape),
-    Rule("hard_silu_to_layers", _has_hard_silu_layer, _hard_silu_to_layers),
-    Rule("regularizer_l1_l2", _class_is("L1", "L2"), _regularizer_l1_l2),
-    Rule("leaky_relu_alpha", lambda obj: obj.get("class_name") == "LeakyReLU" and "negative_slope" in _config(obj), _leaky_relu_alpha),
-    Rule("activation_names", _has_renamed_activation, _activation_names),
-    Rule("bidirectional_layer", lambda obj: obj.get("class_name") == "Bidirectional" and isinstance(_config(obj).get("layer"), dict), _bidirectional_layer),
-    Rule("separable_conv_kernel_keys", lambda obj: obj.get("class_name") in ("SeparableConv1D", "SeparableConv2D") and any(k in _config(obj) for k in _SEPARABLE_UNUSED), _separable_conv_kernel_keys),
-    Rule("reject_lambda", _class_is("Lambda"), _reject_lambda),
-    Rule("reject_elu_alpha", lambda obj: obj.get("class_name") == "ELU" and float(_config(obj).get("alpha", 1.0)) != 1.0, _reject_elu_alpha),
-    Rule("reject_grouped_conv", lambda obj: obj.get("class_name") in ("Conv1D", "Conv2D", "Conv3D") and int(_config(obj).get("groups", 1) or 1) != 1, _reject_grouped_conv),
-    Rule("reject_gru_reset_after", lambda obj: obj.get("class_name") in ("GRU", "GRUCell") and _config(obj).get("reset_after", False), _reject_gru_reset_after),
-)
-RULES_BY_NAME = {rule.name: rule for rule in RULES}
-
-
-def _is_object(value: Any) -> bool:
-    return isinstance(value, dict) and isinstance(value.get("class_name"), str) and value.get("class_name") != "__keras_tensor__"
-
-
-def _hard_sigmoid_differs(obj: Obj) -> Obj:
-    raise ConversionError(
-        f"layer {_config(obj).get('name', '?')!r} uses hard_sigmoid, which Keras 3 defines as relu6(x + 3) / 6 "
-        f"but TF.js as clip(0.2 x + 0.5); its predictions would differ (use sigmoid, or a Keras 2 model)"
-    )
-
-
-# Rules for what the same words mean differently in Keras 3 configs (applied to Keras 3 files only).
-KERAS3_RULES = (Rule("keras3_hard_sigmoid", lambda obj: "hard_sigmoid" in _activations_of(obj), _hard_sigmoid_differs),)
-RULES_BY_NAME.update({rule.name: rule for rule in KERAS3_RULES})
-
-
-def translate_object(obj: Obj, rules: Tuple[Rule, ...] = RULES, weight_fixes: Optional[Dict[str, WeightFix]] = None) -> Obj:
-    """Applies every rule that matches one serialized object (its children are not visited).
-
-    A rule that changes a layer's weights records how under the layer's name in `weight_fixes`.
-    """
-    for rule in rules:
-        if rule.applies(obj):
-            if rule.weights is not None and weight_fixes is not None:
-                weight_fixes[_name(obj)] = rule.weights(obj)
-            obj = rule.apply(obj)
-    return obj
-
-
-def _walk(value: Any, rules: Tuple[Rule, ...], fixes: Dict[str, WeightFix]) -> Any:
-    if isinstance(value, list):
-        return [_walk(item, rules, fixes) for item in value]
-    if not isinstance(value, dict):
-        return value
-    walked = {key: _walk(item, rules, fixes) for key, item in value.items()}
-    return translate_object(walked, rules, fixes) if _is_object(value) else walked
-
-
 def _keras_builtins(layer: Obj) -> Dict[str, str]:
     """Name -> class of the layers Keras itself defines (their `module` says so), before translation."""
-    return {_name(inner): inner.get("class_name") for inner in tfjs_support.layers_in(layer) if str(inner.get("module", "")).split(".")[0] == "keras"}
+    return {name_of(inner): inner.get("class_name") for inner in tfjs_support.layers_in(layer) if str(inner.get("module", "")).split(".")[0] == "keras"}
 
 
 def _check(model_config: Obj, builtins: Dict[str, str]) -> None:
@@ -723,13 +645,13 @@ def _check(model_config: Obj, builtins: Dict[str, str]) -> None:
     problems, masked = [], tfjs_support.makes_masks(model_config)
     for layer in tfjs_support.layers_in(model_config):
         class_name = layer.get("class_name")
-        if class_name in tfjs_support.MODEL_CLASSES:
+        if class_name in MODEL_CLASSES:
             continue
         if class_name in TFJS_LAYER_CLASSES:
             problems.extend(tfjs_support.option_problems(layer, masked))
             _warn_unknown_activation(layer)
-        elif builtins.get(_name(layer)) == class_name and class_name not in tfjs_support.UNBUNDLED_LAYER_CLASSES:
-            problems.append(f"layer {_name(layer)!r} is a Keras {class_name}, which tfjs-layers 4.22 does not have")
+        elif builtins.get(name_of(layer)) == class_name and class_name not in tfjs_support.UNBUNDLED_LAYER_CLASSES:
+            problems.append(f"layer {name_of(layer)!r} is a Keras {class_name}, which tfjs-layers 4.22 does not have")
         else:
             warn_if_unknown_layer(layer)
     if problems:
@@ -773,15 +695,15 @@ def translate_model(model_config: Obj, keras3: bool = False) -> Translation:
     `keras3` says the config was written by Keras 3, whose words sometimes mean other things.
     What TF.js would not load, or would compute differently, is a ConversionError here.
     """
-    if not _is_object(model_config):
+    if not is_object(model_config):
         raise ConversionError("the model config has no class_name; it is not a Keras model config")
-    if model_config["class_name"] not in _MODEL_CLASSES + ("Sequential",):
+    if model_config["class_name"] not in MODEL_CLASSES:
         raise ConversionError(
             f"the model is of class {model_config['class_name']!r}, not a Sequential or functional model; "
             f"TF.js layers models can only hold those (convert it to tfjs_graph_model instead)"
         )
     fixes: Dict[str, WeightFix] = {}
-    translated = _walk(copy.deepcopy(model_config), RULES + KERAS3_RULES if keras3 else RULES, fixes)
+    translated = walk(model_config, RULES + KERAS3_RULES if keras3 else RULES, weight_fixes=fixes)
     _check(translated, _keras_builtins(model_config))
     return Translation(translated, fixes)
 

@@ -13,6 +13,8 @@ import re
 from importlib import resources
 from typing import Any, Dict, Iterator, List
 
+from tensorflowjs.keras.model_classes import MODEL_CLASSES, NESTED_LAYER_KEYS
+
 Obj = Dict[str, Any]
 
 CATALOG = json.loads(resources.files("tensorflowjs.keras").joinpath("tfjs_layers_catalog.json").read_text(encoding="utf-8"))
@@ -23,8 +25,6 @@ LAYER_CLASSES = frozenset(LAYER_KEYS)
 UNBUNDLED_LAYER_CLASSES = frozenset(CATALOG["unbundled_layers"])
 # Activation class names tfjs-layers registers (`hardSigmoid`, `gelu_new`).
 ACTIVATIONS = frozenset(CATALOG["activations"])
-
-MODEL_CLASSES = ("Sequential", "Functional", "Model")
 
 # Options TF.js ignores that never change a prediction: training-time settings.
 _TRAINING_ONLY = re.compile(r".*_(initializer|regularizer|constraint)$|^(seed|use_cudnn|synchronized|renorm_momentum|renorm_clipping|lora_alpha|autocast)$")
@@ -54,7 +54,7 @@ NEUTRAL_VALUES: Dict[str, Any] = {
 }
 
 # Where a config keeps the layers inside a layer: a model's members, a wrapper's layer, an RNN's cells.
-LAYER_KEYS_IN_CONFIG = ("layers", "layer", "backward_layer", "cell", "cells")
+LAYER_KEYS_IN_CONFIG = ("layers",) + NESTED_LAYER_KEYS
 
 
 def camel_case(key: str) -> str:

@@ -9,10 +9,10 @@ convert into a model that fails to load. For layer classes whose variables are k
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from tensorflowjs.errors import ConversionError
+from tensorflowjs.keras.model_classes import MODEL_CLASSES
 from tensorflowjs.keras.weight_names import CELLS, VARIABLES
 from tensorflowjs.write_weights import Weight
 
-_MODEL_CLASSES = ("Sequential", "Functional", "Model")
 Shapes = Dict[str, Tuple[int, ...]]
 
 
@@ -22,7 +22,7 @@ def layers_of(config: Dict) -> Iterator[Tuple[str, str, Dict]]:
     for entry in (inner.get("layers") if isinstance(inner, dict) else None) or []:
         if not isinstance(entry, dict) or not isinstance(entry.get("config"), dict):
             continue
-        if entry.get("class_name") in _MODEL_CLASSES:
+        if entry.get("class_name") in MODEL_CLASSES:
             yield from layers_of(entry)
         else:
             yield entry["config"].get("name"), entry.get("class_name"), entry["config"]
