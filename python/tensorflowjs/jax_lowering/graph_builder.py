@@ -197,12 +197,16 @@ class Graph:
             node.input.append((self._captured(tensor) if capture else tensor).name)
         for key, value in attrs.items():
             _set_attr(node.attr[key], value)
-        return [Tensor(self, node, i, dtype, shape) for i, (dtype, shape) in enumerate(outputs)]
+        outs = [Tensor(self, node, i, dtype, shape) for i, (dtype, shape) in enumerate(outputs)]
+        if not inputs:  # a constant is made once, outside any loop, and enters the loops that read it
+            for out in outs:
+                out.frame = None
+        return outs
 
     def _captured(self, tensor: Tensor) -> Tensor:
-        """`tensor` as seen from the current frame: constants are read from anywhere, other
-        outer tensors through an Enter (is_constant) into each frame on the way in."""
-        if tensor.frame is self.frame or tensor.op == "Const" or self.frame is None:
+        """`tensor` as seen from the current frame: an outer tensor (a constant too, as
+        TensorFlow's executor wants) comes in through an Enter (is_constant) per frame."""
+        if tensor.frame is self.frame or self.frame is None:
             return tensor
         chain, frame = [], self.frame
         while frame is not None and frame is not tensor.frame:
