@@ -27,7 +27,8 @@ def _options(
     metadata: Optional[Dict[str, Any]] = None,
 ) -> Tuple[ConversionOptions, Optional[Dict[str, Any]]]:
     """The graph-model options convert_tf_saved_model would take (a SavedModel's signature and
-    tags have no meaning here), and the user metadata; `experiments` changes nothing."""
+    tags have no meaning here), and the user metadata. `experiments` changes nothing, nor does
+    `control_flow_v2`: a while loop is built as v1 frames, which TF.js runs."""
     options = ConversionOptions(
         quantization_dtype_map=dict(quantization_dtype_map or {}),
         weight_shard_size_bytes=weight_shard_size_bytes,

@@ -4,7 +4,8 @@ Inlining keeps the graph free of function calls, and for inference a custom deri
 just its primal computation. `cond` evaluates every branch and selects the taken one (the
 branches are pure, so only cost differs); `scan` with its static length becomes a loop
 unrolled at conversion time, which TF.js runs without control-flow ops. Only `while`, whose
-trip count is data-dependent, becomes a TF while loop (TF.js runs it with executeAsync).
+trip count is data-dependent, becomes a while loop in v1 frames (TF.js runs it with executeAsync);
+the graph model's loop unrolling still removes one whose trip count its constants fix.
 """
 
 from tensorflowjs.jax_lowering import ops

@@ -1,4 +1,4 @@
-"""Symbolic (polymorphic) dimensions: JAX dimension expressions evaluated as TF int32 scalars.
+"""Symbolic (polymorphic) dimensions: JAX dimension expressions evaluated as int32 scalar tensors.
 
 A polymorphic input such as "(b, 4)" makes JAX trace with `b` a dimension expression; every
 shape parameter derived from it (reshape sizes, broadcast shapes, iota lengths) is a

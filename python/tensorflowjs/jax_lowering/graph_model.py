@@ -29,4 +29,15 @@ def build(traced: Traced) -> Tuple[Any, GraphSignature]:
                         [int(d) if dims.is_static(d) else None for d in var.aval.shape])
         for i, (out, var) in enumerate(zip(outputs, traced.jaxpr.jaxpr.outvars))
     ]
-    return graph.finish(outputs), GraphSignature(inputs, signature_outputs)
+    graph_def = graph.finish(outputs)
+    _params_last(graph_def, {p.node.name for p in params})
+    return graph_def, GraphSignature(inputs, signature_outputs)
+
+
+def _params_last(graph_def: Any, names: set) -> None:
+    """The parameters after the other nodes, so the weights manifest lists the constants the
+    lowering made (reduction axes, shapes) first, as the public converter's did (its
+    Grappler appended the constants it folded jax2tf's parameter reads into)."""
+    nodes = sorted(graph_def.node, key=lambda node: node.name in names)
+    del graph_def.node[:]
+    graph_def.node.extend(nodes)

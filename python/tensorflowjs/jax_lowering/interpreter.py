@@ -1,6 +1,6 @@
-"""Evaluates a jaxpr equation by equation, emitting TF ops through the registry's handlers.
+"""Evaluates a jaxpr equation by equation, emitting graph ops through the registry's handlers.
 
-Runs inside a `ops.function` trace: every JAX value becomes a symbolic TF tensor. The context
+Runs with a backend in `ops` (the graph builder): every JAX value becomes a symbolic tensor. The context
 also answers shape questions for handlers (symbolic dimensions become int32 scalars read from
 the inputs' run-time shapes) and turns any failure into a ConversionError naming the
 primitive, the user's source line and the enclosing sub-jaxprs.
@@ -36,8 +36,8 @@ class Lowering:
     """The state of one lowering: symbolic-dimension values and the sub-jaxpr path for errors."""
 
     def __init__(self, dim_sources: Dict[str, Tuple[ops.Tensor, int]]):
-        # Read every dimension variable up front, in the outer graph, so that loop bodies
-        # (which TF builds as separate graphs) capture the value instead of creating it.
+        # Read every dimension variable up front, outside any loop, so that loop bodies
+        # capture the value instead of creating it.
         self._dim_values = {name: ops.shape(t, out_type=ops.int32)[axis] for name, (t, axis) in dim_sources.items()}
         self._path: List[str] = []
         self._enclosing: List[jcore.JaxprEqn] = []
@@ -145,6 +145,6 @@ def _read(env: Dict[object, ops.Tensor], var) -> ops.Tensor:
 
 
 def lower(closed: jcore.ClosedJaxpr, args: Sequence[ops.Tensor], dim_sources: Dict[str, Tuple[ops.Tensor, int]]) -> List[ops.Tensor]:
-    """TF tensors computing `closed` on `args`; `dim_sources` maps each dimension variable to
+    """Tensors computing `closed` on `args`; `dim_sources` maps each dimension variable to
     the (input tensor, axis) whose run-time size it is."""
     return Lowering(dim_sources).call_open(closed.jaxpr, closed.consts, args, None)
