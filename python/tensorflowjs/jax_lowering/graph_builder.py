@@ -111,13 +111,9 @@ class Tensor:
         return self._shape
 
     def set_shape(self, shape: Sequence[Optional[int]]) -> None:
-        """Refines unknown sizes (the jaxpr's avals know them); a contradiction is a bug."""
-        shape = tuple(shape)
-        if self._shape is not None:
-            if len(self._shape) != len(shape) or any(a is not None and b is not None and a != b for a, b in zip(self._shape, shape)):
-                raise ValueError(f"{self.name}: shape {self._shape} is not {shape}")
-            shape = tuple(b if b is not None else a for a, b in zip(self._shape, shape))
-        self._shape = shape
+        """Takes the shape of the jaxpr's aval (None for a symbolic size): the avals are the
+        truth, the rules here only fill in between equations."""
+        self._shape = tuple(shape)
 
     def known(self) -> Optional[List[Optional[int]]]:
         """The elements of a constant or partly constant int vector (None: unknown)."""
