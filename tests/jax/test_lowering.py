@@ -13,10 +13,12 @@ import numpy as np
 import pytest
 from jax import lax
 
-from jax_testing import (ATOL, RTOL, assert_close, graph_ops, lower, reference, run_tf, tfjs_inputs, tfjs_ops,
-                         tfjs_output_names)
+import tf_reference
+from jax_testing import (ATOL, RTOL, assert_close, convert_tf_saved_model, graph_ops, lower, model_json_ops, reference, run_tf,
+                         tfjs_inputs, tfjs_ops, tfjs_output_names)
 from tensorflowjs.converters.jax_conversion import convert_jax
 from tensorflowjs.errors import ConversionError
+from tensorflowjs.jax_lowering import tracing
 from tfjs_e2e import run_tfjs
 
 RNG = np.random.default_rng(0)
@@ -149,6 +151,24 @@ def test_cases_in_tfjs(tmp_path, group):
         for label, g, want in zip(labels, got, expected):
             assert g.shape == want.shape, f"{backend}: {label}"
             np.testing.assert_allclose(g, want, atol=ATOL, rtol=RTOL, err_msg=f"{backend}: {label}")
+
+
+@pytest.mark.parametrize("group", list(TFJS_GROUPS))
+def test_op_set_no_larger_than_tensorflow_lowering(tmp_path, group):
+    """The graph models TF.js checks: no op kind that the same lowering run on TensorFlow (then
+    converted from its SavedModel) avoids."""
+    convert = convert_tf_saved_model()
+
+    def cases(p, x, img, idx):
+        inputs = {"x": x, "img": img, "idx": idx}
+        return {name: CASES[name][0](p, *(inputs[n] for n in CASES[name][1])) for name in TFJS_GROUPS[group]}
+
+    signatures = sig(*(INPUTS[n] for n in ("x", "img", "idx")))
+    convert_jax(cases, P, input_signatures=signatures, model_dir=str(tmp_path / "tfjs"))
+    tf_reference.save(tracing.trace(cases, P, signatures, None), str(tmp_path / "saved_model"))
+    convert(str(tmp_path / "saved_model"), str(tmp_path / "tf_tfjs"))
+    ours, tensorflows = model_json_ops(str(tmp_path / "tfjs")), model_json_ops(str(tmp_path / "tf_tfjs"))
+    assert ours <= tensorflows, f"ops only the builder's graph has: {sorted(ours - tensorflows)}"
 
 
 # name -> (fn(params, x), signature of x, polymorphic shape of x); symbols differ per case.
