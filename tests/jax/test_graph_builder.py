@@ -81,6 +81,17 @@ def test_builder_emits_what_tensorflow_does(name):
     assert _shape(ours) == _shape(theirs)
 
 
+def test_data_movement_on_constants_is_folded():
+    """As Grappler folds it on TensorFlow's path: the result is a Const holding numpy's answer."""
+    value = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    with graph_builder.Graph().as_default():
+        x = graph_builder.constant(value)
+        y = graph_builder.squeeze(graph_builder.expand_dims(graph_builder.transpose(graph_builder.reshape(x, [4, 6]), [1, 0]), 0), [0])
+        y = graph_builder.broadcast_to(y[1:5:2, ::-1], [3, 2, 4])
+    assert y.op == "Const"
+    np.testing.assert_array_equal(y.value, np.broadcast_to(value.reshape(4, 6).T[1:5:2, ::-1], (3, 2, 4)))
+
+
 def test_graph_def_imports_into_tensorflow_and_computes():
     """Every node carries the attributes TensorFlow requires (defaults from the op registry),
     and a loop built in v1 frames runs: 1, 3, 7, 15 -> 15."""

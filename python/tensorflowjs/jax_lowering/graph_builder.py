@@ -6,8 +6,10 @@ nodes whether `ops` is this builder or TensorFlow itself (the tests' reference).
 NodeDefs of the shipped schema (tf_protos) with TensorFlow's default attributes (op_registry);
 each output's dtype and static shape (None for an unknown size) is tracked by a small rule per
 op, so handlers can ask `x.dtype` and `x.shape` as they would of a TF tensor. Constants carry
-their value: ops TF would fold anyway (Range, BroadcastTo of constants) are folded here, where
-the output is bigger than the inputs and the graph model's folding would leave them.
+their value, and data movement on constants is folded here as Grappler folds it on
+TensorFlow's path: Range, BroadcastTo and Tile (bigger than their inputs, which the graph
+model's folding leaves), and reshapes, transposes and slices (so a slice of a weight inside a
+loop body is a constant, not an op run each iteration).
 """
 
 from __future__ import annotations
@@ -500,6 +502,8 @@ def _shape_from(vector: Tensor) -> Shape:
 
 def reshape(x: Tensor, new_shape: Any) -> Tensor:
     target = _int_vector(new_shape)
+    if x.value is not None and target.value is not None:
+        return constant(x.value.reshape(target.value), name="Reshape")
     known = target.known()
     out_shape = _shape_from(target)
     if known is not None and -1 in known and x.shape is not None and all(d is not None for d in x.shape):
@@ -511,6 +515,8 @@ def reshape(x: Tensor, new_shape: Any) -> Tensor:
 
 def transpose(x: Tensor, perm: Sequence[int]) -> Tensor:
     perm = [int(p) for p in perm]
+    if x.value is not None:
+        return constant(np.transpose(x.value, perm), name="Transpose")
     out_shape = None if x.shape is None else tuple(x.shape[p] for p in perm)
     (out,) = _graph().node("Transpose", [x, constant(perm, int32)], {"T": x.dtype, "Tperm": int32}, [(x.dtype, out_shape)])
     return out
@@ -520,6 +526,8 @@ def expand_dims(x: Tensor, axis: int) -> Tensor:
     x = convert(x)
     rank = len(x.shape)
     axis = axis % (rank + 1)
+    if x.value is not None:
+        return constant(np.expand_dims(x.value, axis), name="ExpandDims")
     out_shape = x.shape[:axis] + (1,) + x.shape[axis:]
     (out,) = _graph().node("ExpandDims", [x, constant(axis, int32)], {"T": x.dtype, "Tdim": int32}, [(x.dtype, out_shape)])
     return out
@@ -528,6 +536,8 @@ def expand_dims(x: Tensor, axis: int) -> Tensor:
 def squeeze(x: Tensor, axis: Sequence[int]) -> Tensor:
     rank = len(x.shape)
     axes = sorted(a % rank for a in axis)
+    if x.value is not None:
+        return constant(np.squeeze(x.value, tuple(axes)), name="Squeeze")
     out_shape = tuple(d for i, d in enumerate(x.shape) if i not in axes)
     (out,) = _graph().node("Squeeze", [x], {"T": x.dtype, "squeeze_dims": axes}, [(x.dtype, out_shape)])
     return out
@@ -632,6 +642,11 @@ def strided_slice(x: Tensor, begin: Any, end: Any, strides: Any, begin_mask: int
     begin, end, strides = _int_vector(begin), _int_vector(end), _int_vector(strides)
     b, e, s = begin.known(), end.known(), strides.known()
     rank = len(x.shape)
+    if x.value is not None and all(v is not None for v in (begin.value, end.value, strides.value)):
+        index = tuple(b[axis] if shrink_axis_mask >> axis & 1 else
+                      builtins.slice(None if begin_mask >> axis & 1 else b[axis], None if end_mask >> axis & 1 else e[axis], s[axis])
+                      for axis in builtins.range(rank))
+        return constant(np.asarray(x.value[index]), name="StridedSlice")
     out_shape = []
     for axis, size in enumerate(x.shape):
         if shrink_axis_mask >> axis & 1:
