@@ -230,6 +230,12 @@ def test_polymorphic_signature_has_unknown_dims():
     assert spec.shape == [-1, 6] and spec.key == "xs_0" and spec.name == "xs_0:0"
 
 
+def test_parameter_named_like_an_input_leaves_the_input_its_name():
+    lowered = lower(lambda p, x: x * p["xs_0"], {"xs_0": np.ones(6, np.float32)}, sig(X))
+    assert [t.name for t in lowered.signature.inputs] == ["xs_0:0"]
+    assert_close(run_tf(lowered, X), [X])
+
+
 def _uses_erf_inv(p, x):
     return lax.erf_inv(jnp.tanh(x)) * p["w"]  # the line the error must point at
 

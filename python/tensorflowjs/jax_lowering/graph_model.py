@@ -18,12 +18,13 @@ def build(traced: Traced) -> Tuple[Any, GraphSignature]:
     """The GraphDef computing the traced function, and its signature."""
     graph = graph_builder.Graph()
     with graph.as_default(), ops.using(graph_builder):
-        params = [graph_builder.constant(v, name=n) for n, v in zip(traced.param_names, traced.param_values)]
+        # Inputs first: their names are the signature's keys, so no parameter may take them.
         xs = [graph_builder.placeholder(f"xs_{i}", d, s) for i, (s, d) in enumerate(zip(traced.input_shapes, traced.input_dtypes))]
+        params = [graph_builder.constant(v, name=n) for n, v in zip(traced.param_names, traced.param_values)]
         sources = {var: (xs[index], axis) for var, (index, axis) in traced.dim_sources.items()}
         outs = lower(traced.jaxpr, params + xs, sources)
         outputs = [graph_builder.identity(out, name="Identity") for out in outs]
-    inputs = [SignatureTensor(x.name.split(":")[0], f"{x.node.name}:0", x.dtype.as_datatype_enum, x.shape) for x in xs]
+    inputs = [SignatureTensor(x.node.name, f"{x.node.name}:0", x.dtype.as_datatype_enum, x.shape) for x in xs]
     signature_outputs = [
         SignatureTensor(f"output_{i}", f"{out.node.name}:0", out.dtype.as_datatype_enum,
                         [int(d) if dims.is_static(d) else None for d in var.aval.shape])
