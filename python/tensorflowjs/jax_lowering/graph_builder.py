@@ -94,9 +94,10 @@ class Frame:
 class Tensor:
     """One output of a node: its name ("node:i"), dtype, static shape, and value if constant."""
 
-    def __init__(self, graph: "Graph", node: Any, index: int, dtype: DType, shape: Shape, value: Optional[np.ndarray] = None):
+    def __init__(self, graph: "Graph", node: Any, index: int, dtype: DType, shape: Shape):
         self.graph, self.node, self.index = graph, node, index
-        self.dtype, self._shape, self.value = dtype, shape, value
+        self.dtype, self._shape = dtype, shape
+        self.value: Optional[np.ndarray] = None
         self.frame = graph.frame
         self.partial: Optional[List[Optional[int]]] = None  # an int vector's known elements
 
@@ -839,11 +840,8 @@ nn = types.SimpleNamespace(
 raw_ops = types.SimpleNamespace(DepthwiseConv2dNative=_depthwise)
 
 
-class _BuildError(Exception):
-    """Never raised: the builder reports bad arguments as ValueError/TypeError (tf.errors' place)."""
-
-
-errors = types.SimpleNamespace(OpError=_BuildError)
+# tf.errors.OpError's place: the builder reports bad arguments as ValueError (or TypeError).
+errors = types.SimpleNamespace(OpError=ValueError)
 
 
 # ----------------------------------------------------------------------------------------------
