@@ -1,4 +1,4 @@
-"""Shared by the JAX tests: run a lowered function in TF, the op set TF.js executes, model.json.
+"""Shared by the JAX tests: run a lowered function's GraphDef in TF, the op set TF.js executes, model.json.
 
 A lowering is checked against JAX itself (1e-5 absolute plus 1e-4 relative), and every op it
 emits must be one TF.js has a kernel for. That op set is the converter's
@@ -21,22 +21,32 @@ import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import tensorflowjs  # noqa: E402
-from tensorflowjs.jax_lowering import saved_model, tracing  # noqa: E402
+from tensorflowjs.jax_lowering import graph_model, tracing  # noqa: E402
 
 ATOL, RTOL = 1e-5, 1e-4
 
-# Variable plumbing of the tf.function; freezing the SavedModel turns it into Const weights.
-VARIABLE_OPS = {"ReadVariableOp", "VarHandleOp", "NoOp"}
+
+class Lowered:
+    """A function lowered as convert_jax lowers it: the GraphDef (before the graph model's
+    optimisation) and its signature."""
+
+    def __init__(self, traced: tracing.Traced):
+        self.graph_def, self.signature = graph_model.build(traced)
 
 
-def lower(fn: Callable, params, input_signatures, polymorphic_shapes=None) -> tf.Module:
-    """The TF module convert_jax would save for `fn(params, *inputs)`."""
-    return saved_model.build_module(tracing.trace(fn, params, input_signatures, polymorphic_shapes))
+def lower(fn: Callable, params, input_signatures, polymorphic_shapes=None) -> Lowered:
+    """The graph convert_jax would build for `fn(params, *inputs)`."""
+    return Lowered(tracing.trace(fn, params, input_signatures, polymorphic_shapes))
 
 
-def run_tf(module: tf.Module, *inputs) -> List[np.ndarray]:
-    outputs = module.serve(*inputs)
-    return [outputs[f"output_{i}"].numpy() for i in range(len(outputs))]
+def run_tf(lowered: Lowered, *inputs) -> List[np.ndarray]:
+    """The GraphDef run by TensorFlow (a v1 session, which also runs while-loop frames)."""
+    graph_def = tf.compat.v1.GraphDef.FromString(lowered.graph_def.SerializeToString())
+    with tf.Graph().as_default() as graph:
+        tf.graph_util.import_graph_def(graph_def, name="")
+        with tf.compat.v1.Session(graph=graph) as session:
+            feeds = {t.name: x for t, x in zip(lowered.signature.inputs, inputs)}
+            return session.run([t.name for t in lowered.signature.outputs], feeds)
 
 
 def reference(fn: Callable, params, *inputs) -> List[np.ndarray]:
@@ -53,10 +63,9 @@ def assert_close(got: Sequence[np.ndarray], want: Sequence[np.ndarray], atol=ATO
         np.testing.assert_allclose(g, w, atol=atol, rtol=rtol, err_msg=f"output {index}")
 
 
-def graph_ops(module: tf.Module) -> Set[str]:
-    """Op types in the serving function's graph, without the variable plumbing."""
-    graph = module.serve.get_concrete_function().graph
-    return {op.type for op in graph.get_operations()} - VARIABLE_OPS
+def graph_ops(lowered: Lowered) -> Set[str]:
+    """Op types in the lowered graph."""
+    return {node.op for node in lowered.graph_def.node}
 
 
 def _npm_op_list() -> Optional[Set[str]]:
@@ -94,7 +103,8 @@ def model_json_ops(model_dir: str) -> Set[str]:
 
 
 def convert_tf_saved_model() -> Callable:
-    """The SavedModel -> graph model converter, or a skip while it does not exist yet."""
+    """The SavedModel -> graph model converter (for the TensorFlow reference), or a skip while it
+    does not exist yet."""
     try:
         from tensorflowjs.converters.tf_saved_model_conversion_v2 import convert_tf_saved_model as convert
     except ImportError as e:

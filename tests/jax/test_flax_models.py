@@ -1,7 +1,8 @@
-"""Flax models through the JAX path: SavedModel, graph model, and real TF.js (CPU and WASM).
+"""Flax models through the JAX path: lowered graph, graph model, and real TF.js (CPU and WASM).
 
-Each model is lowered and saved once; the SavedModel must reproduce JAX, the converted graph
-model must contain only ops TF.js executes and must predict what JAX predicts in TF.js.
+Each model is lowered and converted once; the lowered GraphDef run by TensorFlow must reproduce
+JAX, the graph model must contain only ops TF.js executes, no more kinds of op than the same
+lowering run on TensorFlow gives (tf_reference), and must predict what JAX predicts in TF.js.
 """
 
 import os
@@ -13,11 +14,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-import tensorflow as tf
 
+import tf_reference
 from jax_testing import (ATOL, RTOL, assert_close, convert_tf_saved_model, lower, model_json_ops, reference, run_tf,
                          tfjs_inputs, tfjs_ops, tfjs_output_names)
-from tensorflowjs.jax_lowering import saved_model, tracing
+from tensorflowjs.converters.jax_conversion import convert_jax
+from tensorflowjs.jax_lowering import tracing
 from tfjs_e2e import assert_tfjs_matches
 
 RNG = np.random.default_rng(7)
@@ -73,6 +75,17 @@ class TransformerBlock(nn.Module):
         return x + nn.Dense(x.shape[-1])(h)
 
 
+class ResNetBlock(nn.Module):
+    """A ResNet basic block with a projection shortcut: conv-BN-relu twice, 1x1 strided conv."""
+
+    @nn.compact
+    def __call__(self, x):
+        y = nn.relu(nn.BatchNorm(use_running_average=True)(nn.Conv(8, (3, 3), strides=(2, 2), use_bias=False)(x)))
+        y = nn.BatchNorm(use_running_average=True)(nn.Conv(8, (3, 3), use_bias=False)(y))
+        shortcut = nn.BatchNorm(use_running_average=True)(nn.Conv(8, (1, 1), strides=(2, 2), use_bias=False)(x))
+        return nn.relu(y + shortcut).mean(axis=(1, 2))
+
+
 class Layers(nn.Module):
     """More of flax.linen in one model: transposed and dilated grouped convs, GroupNorm,
     RMSNorm, recurrent cells (scan), self-attention, dropout off, activations."""
@@ -89,12 +102,12 @@ class Layers(nn.Module):
 
 def _batch_stats(variables):
     """Non-trivial running statistics, so inference-mode BatchNorm really normalizes."""
-    stats = variables["batch_stats"]["BatchNorm_0"]
-    shape = stats["mean"].shape
-    variables["batch_stats"]["BatchNorm_0"] = {
-        "mean": RNG.normal(size=shape).astype(np.float32),
-        "var": RNG.uniform(0.5, 2.0, size=shape).astype(np.float32),
-    }
+    for name, stats in variables["batch_stats"].items():
+        shape = stats["mean"].shape
+        variables["batch_stats"][name] = {
+            "mean": RNG.normal(size=shape).astype(np.float32),
+            "var": RNG.uniform(0.5, 2.0, size=shape).astype(np.float32),
+        }
     return variables
 
 
@@ -110,12 +123,13 @@ MODELS = {
     "batchnorm": (BatchNorm(), [_normal(2, 6, 6, 2)], _batch_stats),
     "embed": (Embed(), [RNG.integers(0, 11, size=(2, 5)).astype(np.int32)], None),
     "transformer": (TransformerBlock(), [_normal(2, 6, 16)], None),
+    "resnet_block": (ResNetBlock(), [_normal(2, 8, 8, 3)], _batch_stats),
     "layers": (Layers(), [_normal(2, 5, 5, 2), _normal(2, 4, 3)], None),
 }
 
 
 class Built:
-    """One model, built once: its variables, JAX's prediction, SavedModel and graph model."""
+    """One model, built once: its variables, JAX's prediction, lowered graph and graph model."""
 
     def __init__(self, name, root):
         module, xs, fix = MODELS[name]
@@ -123,19 +137,26 @@ class Built:
         self.variables = fix(variables) if fix else variables
         self.xs = xs
         self.expected = reference(module.apply, self.variables, *xs)
-        self.saved_model_dir = os.path.join(root, name, "saved_model")
-        traced = tracing.trace(module.apply, self.variables, [(x.shape, x.dtype) for x in xs], None)
-        saved_model.save(traced, self.saved_model_dir)
-        self._root, self._name, self._model_dir = root, name, None
+        self.signatures = [(x.shape, x.dtype) for x in xs]
+        self.lowered = lower(module.apply, self.variables, self.signatures)
+        self._module, self._root, self._name, self._model_dir = module, root, name, None
 
     def model_dir(self):
-        """The graph model, converted on first use (skips while the converter is missing)."""
+        """The graph model convert_jax writes, converted on first use."""
         if self._model_dir is None:
-            convert = convert_tf_saved_model()
             model_dir = os.path.join(self._root, self._name, "tfjs")
-            convert(self.saved_model_dir, model_dir)
+            convert_jax(self._module.apply, self.variables, input_signatures=self.signatures, model_dir=model_dir)
             self._model_dir = model_dir
         return self._model_dir
+
+    def tensorflow_model_dir(self):
+        """The graph model of the same lowering run on TensorFlow, through a SavedModel."""
+        convert = convert_tf_saved_model()
+        saved_model_dir = os.path.join(self._root, self._name, "tf_saved_model")
+        tf_reference.save(tracing.trace(self._module.apply, self.variables, self.signatures, None), saved_model_dir)
+        model_dir = os.path.join(self._root, self._name, "tf_tfjs")
+        convert(saved_model_dir, model_dir)
+        return model_dir
 
 
 @pytest.fixture(scope="module")
@@ -152,11 +173,9 @@ def built(tmp_path_factory):
 
 
 @pytest.mark.parametrize("name", list(MODELS))
-def test_saved_model_matches_jax(built, name):
+def test_lowered_graph_matches_jax(built, name):
     model = built(name)
-    serve = tf.saved_model.load(model.saved_model_dir).signatures["serving_default"]
-    outputs = serve(**{f"xs_{i}": tf.constant(x) for i, x in enumerate(model.xs)})
-    assert_close([outputs[f"output_{i}"].numpy() for i in range(len(outputs))], model.expected)
+    assert_close(run_tf(model.lowered, *model.xs), model.expected)
 
 
 @pytest.mark.parametrize("name", list(MODELS))
@@ -174,6 +193,14 @@ def test_tfjs_matches_jax(built, name):
     assert_tfjs_matches(model_dir, tfjs_inputs(model_dir, model.xs), model.expected, atol=ATOL, rtol=RTOL, output_names=names)
 
 
+@pytest.mark.parametrize("name", ["mlp", "cnn", "resnet_block", "transformer"])
+def test_op_set_no_larger_than_tensorflow_lowering(built, name):
+    """The builder's graph model needs no op kind that TensorFlow's own lowering avoids."""
+    model = built(name)
+    ours, tensorflows = model_json_ops(model.model_dir()), model_json_ops(model.tensorflow_model_dir())
+    assert ours <= tensorflows, f"ops only the builder's graph has: {sorted(ours - tensorflows)}"
+
+
 def test_params_collection_alone_is_accepted(built):
     """As in the README, `init(...)["params"]` may stand for the whole variables dict."""
     model = built("mlp")
@@ -183,12 +210,10 @@ def test_params_collection_alone_is_accepted(built):
 
 
 def test_transformer_with_dynamic_batch_and_length_in_tfjs(tmp_path):
-    convert = convert_tf_saved_model()
     module, (x,), _ = MODELS["transformer"]
     variables = module.init(jax.random.PRNGKey(0), x)
-    traced = tracing.trace(module.apply, variables, [((None, None, 16), np.float32)], ["(b, t, 16)"])
-    saved_model.save(traced, str(tmp_path / "saved_model"))
-    convert(str(tmp_path / "saved_model"), str(tmp_path / "tfjs"))
+    convert_jax(module.apply, variables, input_signatures=[((None, None, 16), np.float32)], polymorphic_shapes=["(b, t, 16)"],
+                model_dir=str(tmp_path / "tfjs"))
     for shape in [(1, 3, 16), (3, 8, 16)]:
         x = _normal(*shape)
         model_dir = str(tmp_path / "tfjs")

@@ -1,7 +1,7 @@
-"""jax.numpy / lax building blocks lowered to TF ops: same numbers as JAX, only TF.js ops.
+"""jax.numpy / lax building blocks lowered to graph ops: same numbers as JAX, only TF.js ops.
 
-Each case is traced and lowered exactly as convert_jax does (params as variables, the inputs'
-signatures, polymorphic shapes), run in TensorFlow and compared with JAX.
+Each case is traced and lowered exactly as convert_jax does (params as weights, the inputs'
+signatures, polymorphic shapes), its GraphDef run in TensorFlow and compared with JAX.
 """
 
 import sys
@@ -13,10 +13,12 @@ import numpy as np
 import pytest
 from jax import lax
 
-from jax_testing import (ATOL, RTOL, assert_close, convert_tf_saved_model, graph_ops, lower, reference, run_tf,
+import tf_reference
+from jax_testing import (ATOL, RTOL, assert_close, convert_tf_saved_model, graph_ops, lower, model_json_ops, reference, run_tf,
                          tfjs_inputs, tfjs_ops, tfjs_output_names)
+from tensorflowjs.converters.jax_conversion import convert_jax
 from tensorflowjs.errors import ConversionError
-from tensorflowjs.jax_lowering import saved_model, tracing
+from tensorflowjs.jax_lowering import tracing
 from tfjs_e2e import run_tfjs
 
 RNG = np.random.default_rng(0)
@@ -121,9 +123,9 @@ def supported():
 def test_lowering_matches_jax_with_tfjs_ops(name, supported):
     fn, names = CASES[name]
     inputs = [INPUTS[n] for n in names]
-    module = lower(fn, P, sig(*inputs))
-    assert_close(run_tf(module, *inputs), reference(fn, P, *inputs))
-    assert graph_ops(module) <= supported, f"ops TF.js lacks: {sorted(graph_ops(module) - supported)}"
+    lowered = lower(fn, P, sig(*inputs))
+    assert_close(run_tf(lowered, *inputs), reference(fn, P, *inputs))
+    assert graph_ops(lowered) <= supported, f"ops TF.js lacks: {sorted(graph_ops(lowered) - supported)}"
 
 
 # TF.js checks the cases in few models: control flow apart, so a converter problem with it
@@ -133,15 +135,12 @@ TFJS_GROUPS = {"ops": [name for name in CASES if name != "while_loop"], "while_l
 
 @pytest.mark.parametrize("group", list(TFJS_GROUPS))
 def test_cases_in_tfjs(tmp_path, group):
-    convert = convert_tf_saved_model()
-
     def cases(p, x, img, idx):
         inputs = {"x": x, "img": img, "idx": idx}
         return {name: CASES[name][0](p, *(inputs[n] for n in CASES[name][1])) for name in TFJS_GROUPS[group]}
 
     arrays = [INPUTS[n] for n in ("x", "img", "idx")]
-    saved_model.save(tracing.trace(cases, P, sig(*arrays), None), str(tmp_path / "saved_model"))
-    convert(str(tmp_path / "saved_model"), str(tmp_path / "tfjs"))
+    convert_jax(cases, P, input_signatures=sig(*arrays), model_dir=str(tmp_path / "tfjs"))
     leaves = jax.tree_util.tree_flatten_with_path(jax.eval_shape(cases, P, *arrays))[0]
     labels = [jax.tree_util.keystr(path) for path, _ in leaves]
     expected = reference(cases, P, *arrays)
@@ -152,6 +151,24 @@ def test_cases_in_tfjs(tmp_path, group):
         for label, g, want in zip(labels, got, expected):
             assert g.shape == want.shape, f"{backend}: {label}"
             np.testing.assert_allclose(g, want, atol=ATOL, rtol=RTOL, err_msg=f"{backend}: {label}")
+
+
+@pytest.mark.parametrize("group", list(TFJS_GROUPS))
+def test_op_set_no_larger_than_tensorflow_lowering(tmp_path, group):
+    """The graph models TF.js checks: no op kind that the same lowering run on TensorFlow (then
+    converted from its SavedModel) avoids."""
+    convert = convert_tf_saved_model()
+
+    def cases(p, x, img, idx):
+        inputs = {"x": x, "img": img, "idx": idx}
+        return {name: CASES[name][0](p, *(inputs[n] for n in CASES[name][1])) for name in TFJS_GROUPS[group]}
+
+    signatures = sig(*(INPUTS[n] for n in ("x", "img", "idx")))
+    convert_jax(cases, P, input_signatures=signatures, model_dir=str(tmp_path / "tfjs"))
+    tf_reference.save(tracing.trace(cases, P, signatures, None), str(tmp_path / "saved_model"))
+    convert(str(tmp_path / "saved_model"), str(tmp_path / "tf_tfjs"))
+    ours, tensorflows = model_json_ops(str(tmp_path / "tfjs")), model_json_ops(str(tmp_path / "tf_tfjs"))
+    assert ours <= tensorflows, f"ops only the builder's graph has: {sorted(ours - tensorflows)}"
 
 
 # name -> (fn(params, x), signature of x, polymorphic shape of x); symbols differ per case.
@@ -174,12 +191,12 @@ POLYMORPHIC = {
 @pytest.mark.parametrize("name", list(POLYMORPHIC))
 def test_polymorphic_lowering_runs_at_several_sizes(name, supported):
     fn, signatures, specs = POLYMORPHIC[name]
-    module = lower(fn, P, signatures, specs)
+    lowered = lower(fn, P, signatures, specs)
     for size in (1, 3, 5):
         shape = [size if d is None else d for d in signatures[0][0]]
         x = RNG.normal(size=shape).astype(np.float32)
-        assert_close(run_tf(module, x), reference(fn, P, x))
-    assert graph_ops(module) <= supported
+        assert_close(run_tf(lowered, x), reference(fn, P, x))
+    assert graph_ops(lowered) <= supported
 
 
 def _polymorphic_inputs(size):
@@ -189,15 +206,12 @@ def _polymorphic_inputs(size):
 
 
 def test_polymorphic_cases_in_tfjs_at_two_sizes(tmp_path):
-    convert = convert_tf_saved_model()
-
     def all_cases(p, *xs):
         return {name: case[0](p, x) for (name, case), x in zip(POLYMORPHIC.items(), xs)}
 
     signatures = [case[1][0] for case in POLYMORPHIC.values()]
     specs = [case[2][0] for case in POLYMORPHIC.values()]
-    saved_model.save(tracing.trace(all_cases, P, signatures, specs), str(tmp_path / "saved_model"))
-    convert(str(tmp_path / "saved_model"), str(tmp_path / "tfjs"))
+    convert_jax(all_cases, P, input_signatures=signatures, polymorphic_shapes=specs, model_dir=str(tmp_path / "tfjs"))
     model_dir = str(tmp_path / "tfjs")
     for size in (2, 5):
         arrays = _polymorphic_inputs(size)
@@ -211,9 +225,15 @@ def test_polymorphic_cases_in_tfjs_at_two_sizes(tmp_path):
 
 
 def test_polymorphic_signature_has_unknown_dims():
-    module = lower(lambda p, x: x * 2, {}, [((None, 6), np.float32)], ["(b, _)"])
-    spec = module.serve.get_concrete_function().structured_input_signature[0][0]
-    assert spec.shape.as_list() == [None, 6] and spec.name == "xs_0"
+    lowered = lower(lambda p, x: x * 2, {}, [((None, 6), np.float32)], ["(b, _)"])
+    (spec,) = lowered.signature.inputs
+    assert spec.shape == [-1, 6] and spec.key == "xs_0" and spec.name == "xs_0:0"
+
+
+def test_parameter_named_like_an_input_leaves_the_input_its_name():
+    lowered = lower(lambda p, x: x * p["xs_0"], {"xs_0": np.ones(6, np.float32)}, sig(X))
+    assert [t.name for t in lowered.signature.inputs] == ["xs_0:0"]
+    assert_close(run_tf(lowered, X), [X])
 
 
 def _uses_erf_inv(p, x):
@@ -222,7 +242,7 @@ def _uses_erf_inv(p, x):
 
 def test_uncovered_primitive_is_a_clear_error():
     with pytest.raises(ConversionError) as error:
-        lower(_uses_erf_inv, P, sig(X)).serve.get_concrete_function()
+        lower(_uses_erf_inv, P, sig(X))
     message = str(error.value)
     assert "'erf_inv'" in message and "no TF.js lowering" in message
     assert f"test_lowering.py:{_uses_erf_inv.__code__.co_firstlineno + 1}" in message
@@ -231,12 +251,12 @@ def test_uncovered_primitive_is_a_clear_error():
 def test_error_names_the_enclosing_sub_jaxpr():
     fn = lambda p, x: jax.jit(lambda y: lax.erf_inv(y), inline=False)(jnp.tanh(x))  # noqa: E731
     with pytest.raises(ConversionError, match=r"'erf_inv'.* inside jit\(<lambda>\)"):
-        lower(fn, P, sig(X)).serve.get_concrete_function()
+        lower(fn, P, sig(X))
 
 
 def test_dtype_tfjs_cannot_hold_is_a_clear_error():
     with pytest.raises(ConversionError, match=r"'convert_element_type' .*bfloat16.*float32, int32 and bool"):
-        lower(lambda p, x: x.astype(jnp.bfloat16).sum(), P, sig(X)).serve.get_concrete_function()
+        lower(lambda p, x: x.astype(jnp.bfloat16).sum(), P, sig(X))
     with pytest.raises(ConversionError, match="parameter half is float16"):
         lower(lambda p, x: x, {"half": np.ones(2, np.float16)}, sig(X))
 

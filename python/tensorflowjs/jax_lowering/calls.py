@@ -4,11 +4,11 @@ Inlining keeps the graph free of function calls, and for inference a custom deri
 just its primal computation. `cond` evaluates every branch and selects the taken one (the
 branches are pure, so only cost differs); `scan` with its static length becomes a loop
 unrolled at conversion time, which TF.js runs without control-flow ops. Only `while`, whose
-trip count is data-dependent, becomes a TF while loop (TF.js runs it with executeAsync).
+trip count is data-dependent, becomes a while loop in v1 frames (TF.js runs it with executeAsync);
+the graph model's loop unrolling still removes one whose trip count its constants fix.
 """
 
-import tensorflow as tf
-
+from tensorflowjs.jax_lowering import ops
 from tensorflowjs.jax_lowering.registry import Unsupported, lowering
 
 
@@ -26,11 +26,11 @@ def _call(ctx, eqn, *args):
 @lowering("cond")
 def _cond(ctx, eqn, index, *args):
     branches = [ctx.call(branch, args, f"cond branch {i}") for i, branch in enumerate(eqn.params["branches"])]
-    index = tf.cast(index, tf.int32)
+    index = ops.cast(index, ops.int32)
     results = list(branches[0])
     for i, outs in enumerate(branches[1:], start=1):
-        taken = tf.equal(index, i)
-        results = [tf.where(taken, out, result) for out, result in zip(outs, results)]
+        taken = ops.equal(index, i)
+        results = [ops.where(taken, out, result) for out, result in zip(outs, results)]
     return results
 
 
@@ -50,7 +50,7 @@ def _scan(ctx, eqn, *args):
     if params["reverse"]:
         ys.reverse()
     num_ys = len(eqn.outvars) - num_carry
-    return carry + [tf.stack([y[i] for y in ys]) for i in range(num_ys)]
+    return carry + [ops.stack([y[i] for y in ys]) for i in range(num_ys)]
 
 
 @lowering("while")
@@ -65,4 +65,4 @@ def _while(ctx, eqn, *args):
     def body(*values):
         return ctx.call(params["body_jaxpr"], [*body_consts, *values], "while body")
 
-    return tf.while_loop(cond, body, list(carry))
+    return ops.while_loop(cond, body, list(carry))

@@ -9,9 +9,8 @@ with zeros instead. 1-D convolutions run as 2-D ones with a unit height.
 """
 
 import numpy as np
-import tensorflow as tf
 
-from tensorflowjs.jax_lowering import dims
+from tensorflowjs.jax_lowering import dims, ops
 from tensorflowjs.jax_lowering.registry import Unsupported, lowering
 from tensorflowjs.jax_lowering.shape_ops import pad
 
@@ -40,14 +39,14 @@ def _conv2d(x, kernel, kernel_shape, strides, padding, dilations, groups):
     in_channels = group_channels * groups
     strides4, dilations4 = [1, *strides, 1], [1, *dilations, 1]
     if groups == 1:
-        return tf.nn.conv2d(x, kernel, strides4, padding, dilations=dilations4)
+        return ops.nn.conv2d(x, kernel, strides4, padding, dilations=dilations4)
     # Depthwise: one input channel per group. TF's kernel needs equal strides and no dilation.
     if groups == in_channels and strides[0] == strides[1] and dilations == [1, 1]:
-        kernel = tf.reshape(kernel, [h, w, in_channels, out_channels // in_channels])
-        return tf.raw_ops.DepthwiseConv2dNative(input=x, filter=kernel, strides=strides4, padding=padding, dilations=dilations4)
-    xs = tf.split(x, groups, axis=-1)
-    kernels = tf.split(kernel, groups, axis=-1)
-    return tf.concat([tf.nn.conv2d(a, k, strides4, padding, dilations=dilations4) for a, k in zip(xs, kernels)], -1)
+        kernel = ops.reshape(kernel, [h, w, in_channels, out_channels // in_channels])
+        return ops.raw_ops.DepthwiseConv2dNative(input=x, filter=kernel, strides=strides4, padding=padding, dilations=dilations4)
+    xs = ops.split(x, groups, axis=-1)
+    kernels = ops.split(kernel, groups, axis=-1)
+    return ops.concat([ops.nn.conv2d(a, k, strides4, padding, dilations=dilations4) for a, k in zip(xs, kernels)], -1)
 
 
 @lowering("conv_general_dilated")
@@ -59,11 +58,11 @@ def _conv_general_dilated(ctx, eqn, lhs, rhs):
     spatial = len(lhs_spec) - 2
     if spatial not in (1, 2):
         raise Unsupported(f"{spatial}-D convolution; 1-D and 2-D ones are supported")
-    dtype = tf.as_dtype(np.dtype(eqn.outvars[0].aval.dtype))
+    dtype = ops.as_dtype(np.dtype(eqn.outvars[0].aval.dtype))
     lhs_order = [lhs_spec[0], *lhs_spec[2:], lhs_spec[1]]
     rhs_order = [*rhs_spec[2:], rhs_spec[1], rhs_spec[0]]
-    x = tf.cast(lhs, dtype) if lhs_order == sorted(lhs_order) else tf.transpose(tf.cast(lhs, dtype), lhs_order)
-    kernel = tf.cast(rhs, dtype) if rhs_order == sorted(rhs_order) else tf.transpose(tf.cast(rhs, dtype), rhs_order)
+    x = ops.cast(lhs, dtype) if lhs_order == sorted(lhs_order) else ops.transpose(ops.cast(lhs, dtype), lhs_order)
+    kernel = ops.cast(rhs, dtype) if rhs_order == sorted(rhs_order) else ops.transpose(ops.cast(rhs, dtype), rhs_order)
     x_shape = [eqn.invars[0].aval.shape[a] for a in lhs_order]
     kernel_shape = [eqn.invars[1].aval.shape[a] for a in rhs_order]
     strides, dilations = list(params["window_strides"]), list(params["rhs_dilation"])
@@ -71,27 +70,27 @@ def _conv_general_dilated(ctx, eqn, lhs, rhs):
 
     if any(d != 1 for d in params["lhs_dilation"]):
         config = [(0, 0, 0)] + [(lo, hi, d - 1) for (lo, hi), d in zip(padding, params["lhs_dilation"])] + [(0, 0, 0)]
-        x = pad(ctx, x, tf.zeros([], dtype), config, tuple(x_shape))
+        x = pad(ctx, x, ops.zeros([], dtype), config, tuple(x_shape))
         mode = "VALID"
     else:
         mode = padding_mode(x_shape[1:-1], kernel_shape[:spatial], strides, dilations, padding)
         if mode is None:
-            x = pad(ctx, x, tf.zeros([], dtype), [(0, 0, 0)] + [(lo, hi, 0) for lo, hi in padding] + [(0, 0, 0)], tuple(x_shape))
+            x = pad(ctx, x, ops.zeros([], dtype), [(0, 0, 0)] + [(lo, hi, 0) for lo, hi in padding] + [(0, 0, 0)], tuple(x_shape))
             mode = "VALID"
 
     if any(s != 1 for s in strides) and any(d != 1 for d in dilations):
         # TF.js takes strides or dilations, not both: spread the kernel with zeros instead.
         config = [(0, 0, d - 1) for d in dilations] + [(0, 0, 0), (0, 0, 0)]
-        kernel = pad(ctx, kernel, tf.zeros([], dtype), config, tuple(kernel_shape))
+        kernel = pad(ctx, kernel, ops.zeros([], dtype), config, tuple(kernel_shape))
         kernel_shape = [(k - 1) * d + 1 for k, d in zip(kernel_shape, dilations)] + kernel_shape[spatial:]
         dilations = [1] * spatial
     if spatial == 1:
-        x, kernel = tf.expand_dims(x, 1), tf.expand_dims(kernel, 0)
+        x, kernel = ops.expand_dims(x, 1), ops.expand_dims(kernel, 0)
         kernel_shape, strides, dilations = [1, *kernel_shape], [1, *strides], [1, *dilations]
     out = _conv2d(x, kernel, kernel_shape, strides, mode, dilations, params["feature_group_count"])
     if spatial == 1:
-        out = tf.squeeze(out, [1])
+        out = ops.squeeze(out, [1])
 
     out_order = [out_spec[0], *out_spec[2:], out_spec[1]]
     permutation = [out_order.index(axis) for axis in range(len(out_order))]
-    return out if permutation == sorted(permutation) else tf.transpose(out, permutation)
+    return out if permutation == sorted(permutation) else ops.transpose(out, permutation)

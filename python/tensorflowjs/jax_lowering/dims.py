@@ -1,8 +1,8 @@
-"""Symbolic (polymorphic) dimensions: JAX dimension expressions evaluated as TF int32 scalars.
+"""Symbolic (polymorphic) dimensions: JAX dimension expressions evaluated as int32 scalar tensors.
 
 A polymorphic input such as "(b, 4)" makes JAX trace with `b` a dimension expression; every
 shape parameter derived from it (reshape sizes, broadcast shapes, iota lengths) is a
-polynomial in `b`. At run time `b` is `tf.shape(input)[axis]`, so each expression becomes a
+polynomial in `b`. At run time `b` is `ops.shape(input)[axis]`, so each expression becomes a
 few int32 ops. JAX has no public API to walk an expression, so this module is the one place
 that reads its structure (`_sorted_terms`, `_factors`, factor `var`/`operation`/`operands`).
 """
@@ -10,9 +10,10 @@ that reads its structure (`_sorted_terms`, `_factors`, factor `var`/`operation`/
 from typing import Callable, Dict, Optional, Sequence, Union
 
 import numpy as np
-import tensorflow as tf
 
-Dim = Union[int, tf.Tensor]
+from tensorflowjs.jax_lowering import ops
+
+Dim = Union[int, ops.Tensor]
 
 
 def is_static(dim) -> bool:
@@ -46,14 +47,14 @@ def _mul(a: Dim, b: Dim) -> Dim:
 
 
 _OPERATIONS: Dict[str, Callable[[Dim, Dim], Dim]] = {
-    "floordiv": lambda a, b: tf.math.floordiv(a, b),
-    "mod": lambda a, b: tf.math.floormod(a, b),
-    "max": lambda a, b: tf.maximum(a, b),
-    "min": lambda a, b: tf.minimum(a, b),
+    "floordiv": lambda a, b: ops.math.floordiv(a, b),
+    "mod": lambda a, b: ops.math.floormod(a, b),
+    "max": lambda a, b: ops.maximum(a, b),
+    "min": lambda a, b: ops.minimum(a, b),
 }
 
 
-def evaluate(dim, variable: Callable[[str], tf.Tensor]) -> Dim:
+def evaluate(dim, variable: Callable[[str], ops.Tensor]) -> Dim:
     """`dim` as an int, or as an int32 scalar computed from the variables' run-time values."""
     if is_static(dim):
         return int(dim)

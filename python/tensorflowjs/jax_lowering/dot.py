@@ -8,9 +8,8 @@ Integer contractions multiply and sum instead, which every TF.js backend runs ex
 """
 
 import numpy as np
-import tensorflow as tf
 
-from tensorflowjs.jax_lowering import dims
+from tensorflowjs.jax_lowering import dims, ops
 from tensorflowjs.jax_lowering.registry import lowering
 
 
@@ -22,7 +21,7 @@ def _operand(ctx, x, shape, batch, free, contracting, contracting_last):
     transposed = natural != sorted(natural) and flipped == sorted(flipped)
     order = flipped if transposed else natural
     if order != sorted(order):
-        x = tf.transpose(x, order)
+        x = ops.transpose(x, order)
     first, second = (free, contracting) if contracting_last != transposed else (contracting, free)
     target = [shape[a] for a in batch] + [dims.product(shape[a] for a in first), dims.product(shape[a] for a in second)]
     return ctx.reshape(x, [shape[a] for a in order], target), transposed
@@ -34,12 +33,12 @@ def _dot_general(ctx, eqn, lhs, rhs):
     lhs_shape, rhs_shape = eqn.invars[0].aval.shape, eqn.invars[1].aval.shape
     lhs_free = [a for a in range(len(lhs_shape)) if a not in lhs_contracting and a not in lhs_batch]
     rhs_free = [a for a in range(len(rhs_shape)) if a not in rhs_contracting and a not in rhs_batch]
-    out_dtype = tf.as_dtype(np.dtype(eqn.outvars[0].aval.dtype))
-    lhs, rhs = tf.cast(lhs, out_dtype), tf.cast(rhs, out_dtype)
+    out_dtype = ops.as_dtype(np.dtype(eqn.outvars[0].aval.dtype))
+    lhs, rhs = ops.cast(lhs, out_dtype), ops.cast(rhs, out_dtype)
     lhs, transpose_a = _operand(ctx, lhs, lhs_shape, lhs_batch, lhs_free, lhs_contracting, contracting_last=True)
     rhs, transpose_b = _operand(ctx, rhs, rhs_shape, rhs_batch, rhs_free, rhs_contracting, contracting_last=False)
     if out_dtype.is_floating:
-        out = tf.linalg.matmul(lhs, rhs, transpose_a=transpose_a, transpose_b=transpose_b)
+        out = ops.linalg.matmul(lhs, rhs, transpose_a=transpose_a, transpose_b=transpose_b)
     else:
         out = _integer_matmul(lhs, rhs, transpose_a, transpose_b)
     out_shape = eqn.outvars[0].aval.shape
@@ -51,7 +50,7 @@ def _dot_general(ctx, eqn, lhs, rhs):
 def _integer_matmul(lhs, rhs, transpose_a, transpose_b):
     """Exact integer products as Mul + Sum: TF.js's WASM backend multiplies float matrices only."""
     if transpose_a:
-        lhs = tf.linalg.matrix_transpose(lhs)
+        lhs = ops.linalg.matrix_transpose(lhs)
     if transpose_b:
-        rhs = tf.linalg.matrix_transpose(rhs)
-    return tf.reduce_sum(tf.expand_dims(lhs, -1) * tf.expand_dims(rhs, -3), -2)
+        rhs = ops.linalg.matrix_transpose(rhs)
+    return ops.reduce_sum(ops.expand_dims(lhs, -1) * ops.expand_dims(rhs, -3), -2)

@@ -8,66 +8,73 @@ adds and max(x, 0) become BiasAdd and Relu, the forms graph optimizers fuse into
 """
 
 import numpy as np
-import tensorflow as tf
 from jax.extend import core as jcore
 
-from tensorflowjs.jax_lowering import dims
+from tensorflowjs.jax_lowering import dims, ops
 from tensorflowjs.jax_lowering.registry import Unsupported, lowering
 
 
 UNARY = {
-    "neg": tf.negative,
-    "exp": tf.exp,
-    "log": tf.math.log,
-    "log1p": tf.math.log1p,
-    "expm1": tf.math.expm1,
-    "tanh": tf.tanh,
-    "logistic": tf.sigmoid,
-    "sin": tf.sin,
-    "cos": tf.cos,
-    "tan": tf.tan,
-    "asin": tf.asin,
-    "acos": tf.acos,
-    "atan": tf.atan,
-    "sinh": tf.sinh,
-    "cosh": tf.cosh,
-    "asinh": tf.asinh,
-    "acosh": tf.acosh,
-    "atanh": tf.atanh,
-    "sqrt": tf.sqrt,
-    "rsqrt": tf.math.rsqrt,
-    "abs": tf.abs,
-    "sign": tf.sign,
-    "floor": tf.floor,
-    "ceil": tf.math.ceil,
-    "is_finite": tf.math.is_finite,
-    "erf": tf.math.erf,
-    "square": tf.square,
+    "neg": "negative",
+    "exp": "exp",
+    "log": "math.log",
+    "log1p": "math.log1p",
+    "expm1": "math.expm1",
+    "tanh": "tanh",
+    "logistic": "sigmoid",
+    "sin": "sin",
+    "cos": "cos",
+    "tan": "tan",
+    "asin": "asin",
+    "acos": "acos",
+    "atan": "atan",
+    "sinh": "sinh",
+    "cosh": "cosh",
+    "asinh": "asinh",
+    "acosh": "acosh",
+    "atanh": "atanh",
+    "sqrt": "sqrt",
+    "rsqrt": "math.rsqrt",
+    "abs": "abs",
+    "sign": "sign",
+    "floor": "floor",
+    "ceil": "math.ceil",
+    "is_finite": "math.is_finite",
+    "erf": "math.erf",
+    "square": "square",
 }
 
 BINARY = {
-    "sub": tf.subtract,
-    "mul": tf.multiply,
-    "min": tf.minimum,
-    "pow": tf.pow,
-    "atan2": tf.atan2,
-    "eq": tf.equal,
-    "ne": tf.not_equal,
-    "lt": tf.less,
-    "le": tf.less_equal,
-    "gt": tf.greater,
-    "ge": tf.greater_equal,
+    "sub": "subtract",
+    "mul": "multiply",
+    "min": "minimum",
+    "pow": "pow",
+    "atan2": "atan2",
+    "eq": "equal",
+    "ne": "not_equal",
+    "lt": "less",
+    "le": "less_equal",
+    "gt": "greater",
+    "ge": "greater_equal",
 }
 
 # Gradients, copies, devices and sharding do not exist in an inference graph.
 IDENTITIES = ("stop_gradient", "copy", "copy_p", "device_put", "sharding_constraint", "optimization_barrier")
 
 
+def _op(path: str):
+    """ops.<path> of the backend in use ("math.log" is ops.math.log)."""
+    target = ops
+    for part in path.split("."):
+        target = getattr(target, part)
+    return target
+
+
 def _register_tables() -> None:
     for name, fn in UNARY.items():
-        lowering(name)(lambda ctx, eqn, x, fn=fn: fn(x))
+        lowering(name)(lambda ctx, eqn, x, fn=fn: _op(fn)(x))
     for name, fn in BINARY.items():
-        lowering(name)(lambda ctx, eqn, x, y, fn=fn: fn(x, y))
+        lowering(name)(lambda ctx, eqn, x, y, fn=fn: _op(fn)(x, y))
     lowering(*IDENTITIES)(lambda ctx, eqn, *xs: xs if eqn.primitive.multiple_results else xs[0])
 
 
@@ -86,10 +93,10 @@ def _add(ctx, eqn, x, y):
     Conv2D before it (Flax adds biases with a broadcasting add)."""
     x_shape, y_shape, out_shape = eqn.invars[0].aval.shape, eqn.invars[1].aval.shape, eqn.outvars[0].aval.shape
     if x.dtype.is_floating and tuple(x_shape) == tuple(out_shape) and _bias(y_shape, x_shape):
-        return tf.nn.bias_add(x, tf.reshape(y, [-1]))
+        return ops.nn.bias_add(x, ops.reshape(y, [-1]))
     if x.dtype.is_floating and tuple(y_shape) == tuple(out_shape) and _bias(x_shape, y_shape):
-        return tf.nn.bias_add(y, tf.reshape(x, [-1]))
-    return tf.add(x, y)
+        return ops.nn.bias_add(y, ops.reshape(x, [-1]))
+    return ops.add(x, y)
 
 
 @lowering("max")
@@ -97,24 +104,24 @@ def _max(ctx, eqn, x, y):
     """max(x, y); max(x, 0) (jax.nn.relu) as Relu, which the converter fuses like a bias."""
     for value, other in ((eqn.invars[0], y), (eqn.invars[1], x)):
         if isinstance(value, jcore.Literal) and np.ndim(value.val) == 0 and value.val == 0 and other.dtype.is_floating:
-            return tf.nn.relu(other)
-    return tf.maximum(x, y)
+            return ops.nn.relu(other)
+    return ops.maximum(x, y)
 
 
 @lowering("erfc")
 def _erfc(ctx, eqn, x):
     """1 - erf(x): TF.js has Erf but no Erfc (exact GELU lowers through erfc)."""
-    return tf.subtract(tf.ones_like(x), tf.math.erf(x))
+    return ops.subtract(ops.ones_like(x), ops.math.erf(x))
 
 
 @lowering("exp2")
 def _exp2(ctx, eqn, x):
-    return tf.pow(tf.constant(2, x.dtype), x)
+    return ops.pow(ops.constant(2, x.dtype), x)
 
 
 @lowering("cbrt")
 def _cbrt(ctx, eqn, x):
-    return tf.sign(x) * tf.pow(tf.abs(x), tf.constant(1 / 3, x.dtype))
+    return ops.sign(x) * ops.pow(ops.abs(x), ops.constant(1 / 3, x.dtype))
 
 
 @lowering("integer_pow")
@@ -124,82 +131,82 @@ def _integer_pow(ctx, eqn, x):
     result, base, n = None, x, abs(y)
     while n:
         if n & 1:
-            result = base if result is None else tf.multiply(result, base)
+            result = base if result is None else ops.multiply(result, base)
         n >>= 1
         if n:
-            base = tf.multiply(base, base)
+            base = ops.multiply(base, base)
     if result is None:
-        return tf.ones_like(x)
-    return tf.math.reciprocal(result) if y < 0 else result
+        return ops.ones_like(x)
+    return ops.math.reciprocal(result) if y < 0 else result
 
 
 @lowering("round")
 def _round(ctx, eqn, x):
     """TF's Round rounds half to even; JAX's default (AWAY_FROM_ZERO) needs floor(|x| + 0.5)."""
     if int(eqn.params["rounding_method"]) == 1:  # TO_NEAREST_EVEN
-        return tf.round(x)
-    return tf.sign(x) * tf.floor(tf.abs(x) + tf.constant(0.5, x.dtype))
+        return ops.round(x)
+    return ops.sign(x) * ops.floor(ops.abs(x) + ops.constant(0.5, x.dtype))
 
 
 @lowering("div")
 def _div(ctx, eqn, x, y):
     """Float division, or integer division truncating toward zero (TF.js only has FloorDiv)."""
     if x.dtype.is_floating:
-        return tf.divide(x, y)
-    quotient = tf.math.floordiv(x, y)
-    inexact = tf.not_equal(tf.math.floormod(x, y), 0)
-    signs_differ = tf.not_equal(tf.less(x, 0), tf.less(y, 0))
-    return tf.where(tf.logical_and(inexact, signs_differ), quotient + 1, quotient)
+        return ops.divide(x, y)
+    quotient = ops.math.floordiv(x, y)
+    inexact = ops.not_equal(ops.math.floormod(x, y), 0)
+    signs_differ = ops.not_equal(ops.less(x, 0), ops.less(y, 0))
+    return ops.where(ops.logical_and(inexact, signs_differ), quotient + 1, quotient)
 
 
 @lowering("rem")
 def _rem(ctx, eqn, x, y):
     """C-style remainder (sign of the dividend) from FloorMod (sign of the divisor)."""
-    r = tf.math.floormod(x, y)
-    fix = tf.logical_and(tf.not_equal(r, 0), tf.not_equal(tf.less(r, 0), tf.less(x, 0)))
-    return tf.where(fix, r - y, r)
+    r = ops.math.floormod(x, y)
+    fix = ops.logical_and(ops.not_equal(r, 0), ops.not_equal(ops.less(r, 0), ops.less(x, 0)))
+    return ops.where(fix, r - y, r)
 
 
 def _logical(bool_fn, int_fn=None):
     def handler(ctx, eqn, *operands):
-        if operands[0].dtype == tf.bool:
-            return bool_fn(*operands)
+        if operands[0].dtype == ops.bool:
+            return _op(bool_fn)(*operands)
         if int_fn is None:
             raise Unsupported("TF.js has no bitwise op for it on integers")
-        return int_fn(*operands)
+        return _op(int_fn)(*operands)
 
     return handler
 
 
-lowering("and")(_logical(tf.logical_and, tf.bitwise.bitwise_and))
-lowering("or")(_logical(tf.logical_or))
-lowering("xor")(_logical(tf.not_equal))
-lowering("not")(_logical(tf.logical_not))
+lowering("and")(_logical("logical_and", "bitwise.bitwise_and"))
+lowering("or")(_logical("logical_or"))
+lowering("xor")(_logical("not_equal"))
+lowering("not")(_logical("logical_not"))
 
 
 @lowering("select_n")
 def _select_n(ctx, eqn, which, *cases):
     """cases[which]: a boolean `which` picks cases[1] where true; an integer one indexes."""
-    if which.dtype == tf.bool:
-        return tf.where(which, cases[1], cases[0])
+    if which.dtype == ops.bool:
+        return ops.where(which, cases[1], cases[0])
     result = cases[0]
     for index, case in enumerate(cases[1:], start=1):
-        result = tf.where(tf.equal(which, index), case, result)
+        result = ops.where(ops.equal(which, index), case, result)
     return result
 
 
 @lowering("clamp")
 def _clamp(ctx, eqn, low, x, high):
-    return tf.minimum(tf.maximum(x, low), high)
+    return ops.minimum(ops.maximum(x, low), high)
 
 
 @lowering("convert_element_type")
 def _convert_element_type(ctx, eqn, x):
     """Cast, except to bool: TF.js's WASM Cast truncates floats first (0.5 -> false)."""
-    dtype = tf.as_dtype(np.dtype(eqn.params["new_dtype"]))
+    dtype = ops.as_dtype(np.dtype(eqn.params["new_dtype"]))
     if x.dtype == dtype:
         return x
-    return tf.not_equal(x, tf.zeros([], x.dtype)) if dtype == tf.bool else tf.cast(x, dtype)
+    return ops.not_equal(x, ops.zeros([], x.dtype)) if dtype == ops.bool else ops.cast(x, dtype)
 
 
 @lowering("reduce_precision")
@@ -215,5 +222,5 @@ def _reduce_precision(ctx, eqn, x):
 def _dim_as_value(ctx, eqn):
     """A (possibly symbolic) dimension used as a number, e.g. the batch size in a mean."""
     value = ctx.dim(eqn.params["dim"])
-    return tf.constant(value, tf.int32) if dims.is_static(value) else value
+    return ops.constant(value, ops.int32) if dims.is_static(value) else value
 

@@ -1,6 +1,6 @@
-"""Evaluates a jaxpr equation by equation, emitting TF ops through the registry's handlers.
+"""Evaluates a jaxpr equation by equation, emitting graph ops through the registry's handlers.
 
-Runs inside a `tf.function` trace: every JAX value becomes a symbolic TF tensor. The context
+Runs with a backend in `ops` (the graph builder): every JAX value becomes a symbolic tensor. The context
 also answers shape questions for handlers (symbolic dimensions become int32 scalars read from
 the inputs' run-time shapes) and turns any failure into a ConversionError naming the
 primitive, the user's source line and the enclosing sub-jaxprs.
@@ -9,12 +9,11 @@ primitive, the user's source line and the enclosing sub-jaxprs.
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-import tensorflow as tf
 from jax.extend import core as jcore
 from jax.extend import source_info_util
 
 from tensorflowjs.errors import ConversionError
-from tensorflowjs.jax_lowering import dims
+from tensorflowjs.jax_lowering import dims, ops
 from tensorflowjs.jax_lowering.registry import REGISTRY, Unsupported
 
 # Handler modules register themselves on import.
@@ -36,14 +35,14 @@ TFJS_DTYPES = (np.dtype("float32"), np.dtype("int32"), np.dtype("bool"))
 class Lowering:
     """The state of one lowering: symbolic-dimension values and the sub-jaxpr path for errors."""
 
-    def __init__(self, dim_sources: Dict[str, Tuple[tf.Tensor, int]]):
-        # Read every dimension variable up front, in the outer graph, so that loop bodies
-        # (which TF builds as separate graphs) capture the value instead of creating it.
-        self._dim_values = {name: tf.shape(t, out_type=tf.int32)[axis] for name, (t, axis) in dim_sources.items()}
+    def __init__(self, dim_sources: Dict[str, Tuple[ops.Tensor, int]]):
+        # Read every dimension variable up front, outside any loop, so that loop bodies
+        # capture the value instead of creating it.
+        self._dim_values = {name: ops.shape(t, out_type=ops.int32)[axis] for name, (t, axis) in dim_sources.items()}
         self._path: List[str] = []
         self._enclosing: List[jcore.JaxprEqn] = []
 
-    def _variable(self, name: str) -> tf.Tensor:
+    def _variable(self, name: str) -> ops.Tensor:
         if name not in self._dim_values:
             raise Unsupported(f"dimension variable '{name}' is not the size of any input dimension")
         return self._dim_values[name]
@@ -57,7 +56,7 @@ class Lowering:
         values = [self.dim(d) for d in shape]
         if all(dims.is_static(v) for v in values):
             return values
-        return tf.stack([tf.constant(v, tf.int32) if dims.is_static(v) else v for v in values])
+        return ops.stack([ops.constant(v, ops.int32) if dims.is_static(v) else v for v in values])
 
     def reshape_shape(self, shape: Sequence) -> object:
         """A Reshape shape: as `shape`, but a single symbolic dim is written -1 (no shape ops)."""
@@ -66,23 +65,23 @@ class Lowering:
             return [-1 if i == symbolic[0] else int(d) for i, d in enumerate(shape)]
         return self.shape(shape)
 
-    def reshape(self, x: tf.Tensor, current: Sequence, target: Sequence) -> tf.Tensor:
+    def reshape(self, x: ops.Tensor, current: Sequence, target: Sequence) -> ops.Tensor:
         """`x` (of shape `current`) reshaped to `target`; no op when they already agree."""
         if list(current) == list(target):
             return x
-        return tf.reshape(x, self.reshape_shape(target))
+        return ops.reshape(x, self.reshape_shape(target))
 
-    def call(self, closed: jcore.ClosedJaxpr, args: Sequence[tf.Tensor], name: str) -> List[tf.Tensor]:
+    def call(self, closed: jcore.ClosedJaxpr, args: Sequence[ops.Tensor], name: str) -> List[ops.Tensor]:
         """Lowers a closed sub-jaxpr on `args`; `name` shows in error messages."""
         return self.call_open(closed.jaxpr, closed.consts, args, name)
 
-    def call_open(self, jaxpr: jcore.Jaxpr, consts: Sequence, args: Sequence[tf.Tensor], name: Optional[str]) -> List[tf.Tensor]:
+    def call_open(self, jaxpr: jcore.Jaxpr, consts: Sequence, args: Sequence[ops.Tensor], name: Optional[str]) -> List[ops.Tensor]:
         """Lowers a jaxpr with explicit constants."""
         if name:
             self._path.append(name)
-        env: Dict[object, tf.Tensor] = {}
+        env: Dict[object, ops.Tensor] = {}
         for var, value in zip(jaxpr.constvars, consts):
-            env[var] = tf.constant(np.asarray(value))
+            env[var] = ops.constant(np.asarray(value))
         for var, value in zip(jaxpr.invars, args):
             env[var] = value
         for eqn in _live_equations(jaxpr):
@@ -93,7 +92,7 @@ class Lowering:
             self._path.pop()
         return [_read(env, v) for v in jaxpr.outvars]
 
-    def _lower_equation(self, eqn: jcore.JaxprEqn, args: List[tf.Tensor]) -> List[tf.Tensor]:
+    def _lower_equation(self, eqn: jcore.JaxprEqn, args: List[ops.Tensor]) -> List[ops.Tensor]:
         name = eqn.primitive.name
         handler = REGISTRY.get(name)
         try:
@@ -110,7 +109,7 @@ class Lowering:
             self._enclosing.pop()
         except Unsupported as e:
             raise ConversionError(self._describe(eqn, str(e))) from None
-        except (ValueError, TypeError, tf.errors.OpError) as e:  # a lowering bug: still say where
+        except (ValueError, TypeError, ops.errors.OpError) as e:  # a lowering bug: still say where
             raise ConversionError(self._describe(eqn, f"lowering failed: {e}")) from e
         outs = list(result) if eqn.primitive.multiple_results else [result]
         for var, out in zip(eqn.outvars, outs):
@@ -139,13 +138,13 @@ def _live_equations(jaxpr: jcore.Jaxpr) -> List[jcore.JaxprEqn]:
     return live[::-1]
 
 
-def _read(env: Dict[object, tf.Tensor], var) -> tf.Tensor:
+def _read(env: Dict[object, ops.Tensor], var) -> ops.Tensor:
     if isinstance(var, jcore.Literal):
-        return tf.constant(np.asarray(var.val, dtype=var.aval.dtype))
+        return ops.constant(np.asarray(var.val, dtype=var.aval.dtype))
     return env[var]
 
 
-def lower(closed: jcore.ClosedJaxpr, args: Sequence[tf.Tensor], dim_sources: Dict[str, Tuple[tf.Tensor, int]]) -> List[tf.Tensor]:
-    """TF tensors computing `closed` on `args`; `dim_sources` maps each dimension variable to
+def lower(closed: jcore.ClosedJaxpr, args: Sequence[ops.Tensor], dim_sources: Dict[str, Tuple[ops.Tensor, int]]) -> List[ops.Tensor]:
+    """Tensors computing `closed` on `args`; `dim_sources` maps each dimension variable to
     the (input tensor, axis) whose run-time size it is."""
     return Lowering(dim_sources).call_open(closed.jaxpr, closed.consts, args, None)

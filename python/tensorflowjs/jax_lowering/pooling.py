@@ -7,9 +7,8 @@ padding made explicit, since TF's SAME average would not count the padding.
 """
 
 import numpy as np
-import tensorflow as tf
 
-from tensorflowjs.jax_lowering import dims
+from tensorflowjs.jax_lowering import dims, ops
 from tensorflowjs.jax_lowering.conv import padding_mode
 from tensorflowjs.jax_lowering.registry import Unsupported, lowering
 from tensorflowjs.jax_lowering.shape_ops import pad
@@ -38,31 +37,31 @@ def _reduce_window(ctx, eqn, x):
     else:
         lead, trail = [a for a in range(len(shape)) if a not in active], []
         order = lead + active
-        x = tf.transpose(x, order)
+        x = ops.transpose(x, order)
     view = [dims.product(shape[a] for a in lead), *(shape[a] for a in active), dims.product(shape[a] for a in trail)]
     x = ctx.reshape(x, [shape[a] for a in order], view)
 
     window, strides, padding = [window[a] for a in active], [strides[a] for a in active], [padding[a] for a in active]
     if kind == "min":
-        x = tf.negative(x)
+        x = ops.negative(x)
     mode = padding_mode(view[1:-1], window, strides, [1] * len(active), padding) if kind != "sum" else None
     if mode is None:
         fill = 0 if kind == "sum" else -np.inf
         config = [(0, 0, 0)] + [(lo, hi, 0) for lo, hi in padding] + [(0, 0, 0)]
-        x = pad(ctx, x, tf.constant(fill, x.dtype), config, tuple(view))
+        x = pad(ctx, x, ops.constant(fill, x.dtype), config, tuple(view))
         mode = "VALID"
     if len(active) == 1:
-        x = tf.expand_dims(x, 1)
+        x = ops.expand_dims(x, 1)
         window, strides = [1, *window], [1, *strides]
     if kind == "sum":
-        x = tf.nn.avg_pool2d(x, window, strides, mode) * float(np.prod(window))
+        x = ops.nn.avg_pool2d(x, window, strides, mode) * float(np.prod(window))
     else:
-        x = tf.nn.max_pool2d(x, window, strides, mode)
+        x = ops.nn.max_pool2d(x, window, strides, mode)
     if len(active) == 1:
-        x = tf.squeeze(x, [1])
+        x = ops.squeeze(x, [1])
     if kind == "min":
-        x = tf.negative(x)
+        x = ops.negative(x)
 
     pooled = [view[0], *(out_shape[a] for a in active), view[-1]]
     x = ctx.reshape(x, pooled, [out_shape[a] for a in order])
-    return x if order == sorted(order) else tf.transpose(x, [order.index(a) for a in range(len(order))])
+    return x if order == sorted(order) else ops.transpose(x, [order.index(a) for a in range(len(order))])

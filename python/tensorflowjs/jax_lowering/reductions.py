@@ -1,8 +1,6 @@
 """Reductions, arg-reductions, cumulative sums, top-k and sort, on ops TF.js has."""
 
-import tensorflow as tf
-
-from tensorflowjs.jax_lowering import dims
+from tensorflowjs.jax_lowering import dims, ops
 from tensorflowjs.jax_lowering.registry import Unsupported, lowering
 
 
@@ -10,16 +8,16 @@ def _reduction(name: str, fn) -> None:
     @lowering(name)
     def handler(ctx, eqn, x):
         axes = list(eqn.params["axes"])
-        return fn(x, axes) if axes else x
+        return getattr(ops, fn)(x, axes) if axes else x
 
 
 for _name, _fn in {
-    "reduce_sum": tf.reduce_sum,
-    "reduce_max": tf.reduce_max,
-    "reduce_min": tf.reduce_min,
-    "reduce_prod": tf.reduce_prod,
-    "reduce_and": tf.reduce_all,
-    "reduce_or": tf.reduce_any,
+    "reduce_sum": "reduce_sum",
+    "reduce_max": "reduce_max",
+    "reduce_min": "reduce_min",
+    "reduce_prod": "reduce_prod",
+    "reduce_and": "reduce_all",
+    "reduce_or": "reduce_any",
 }.items():
     _reduction(_name, _fn)
 del _name, _fn
@@ -28,23 +26,23 @@ del _name, _fn
 @lowering("argmax")
 def _argmax(ctx, eqn, x):
     (axis,) = eqn.params["axes"]
-    return tf.argmax(x, axis, output_type=tf.as_dtype(eqn.params["index_dtype"]))
+    return ops.argmax(x, axis, output_type=ops.as_dtype(eqn.params["index_dtype"]))
 
 
 @lowering("argmin")
 def _argmin(ctx, eqn, x):
     (axis,) = eqn.params["axes"]
-    return tf.argmin(x, axis, output_type=tf.as_dtype(eqn.params["index_dtype"]))
+    return ops.argmin(x, axis, output_type=ops.as_dtype(eqn.params["index_dtype"]))
 
 
 @lowering("cumsum")
 def _cumsum(ctx, eqn, x):
-    return tf.cumsum(x, eqn.params["axis"], reverse=eqn.params["reverse"])
+    return ops.cumsum(x, eqn.params["axis"], reverse=eqn.params["reverse"])
 
 
 @lowering("cumprod")
 def _cumprod(ctx, eqn, x):
-    return tf.math.cumprod(x, eqn.params["axis"], reverse=eqn.params["reverse"])
+    return ops.math.cumprod(x, eqn.params["axis"], reverse=eqn.params["reverse"])
 
 
 @lowering("top_k")
@@ -55,10 +53,10 @@ def _top_k(ctx, eqn, x):
     permutation = list(range(last + 1))
     permutation[axis], permutation[last] = last, axis
     if axis != last:
-        x = tf.transpose(x, permutation)
-    values, indices = tf.math.top_k(x, eqn.params["k"])
+        x = ops.transpose(x, permutation)
+    values, indices = ops.math.top_k(x, eqn.params["k"])
     if axis != last:
-        values, indices = tf.transpose(values, permutation), tf.transpose(indices, permutation)
+        values, indices = ops.transpose(values, permutation), ops.transpose(indices, permutation)
     return [values, indices]
 
 
@@ -73,14 +71,14 @@ def _sort(ctx, eqn, *operands):
     permutation = list(range(last + 1))
     permutation[axis], permutation[last] = last, axis
     if axis != last:
-        operands = [tf.transpose(x, permutation) for x in operands]
-    keys = operands[0] if operands[0].dtype != tf.bool else tf.cast(operands[0], tf.int32)
-    flipped = tf.negative(keys) if keys.dtype.is_floating else tf.negative(keys) - 1
+        operands = [ops.transpose(x, permutation) for x in operands]
+    keys = operands[0] if operands[0].dtype != ops.bool else ops.cast(operands[0], ops.int32)
+    flipped = ops.negative(keys) if keys.dtype.is_floating else ops.negative(keys) - 1
     moved = [shape[a] for a in permutation]
     size = ctx.dim(moved[-1])
-    _, order = tf.math.top_k(flipped, size)
+    _, order = ops.math.top_k(flipped, size)
     # Row-wise take along the last axis as one flat GatherV2 (TF.js WASM mishandles batch_dims).
-    starts = tf.range(ctx.dim(dims.product(moved[:-1])), dtype=tf.int32) * size
-    flat = tf.reshape(tf.reshape(order, ctx.shape([-1, moved[-1]])) + tf.expand_dims(starts, 1), [-1])
-    results = [tf.reshape(tf.gather(tf.reshape(x, [-1]), flat), ctx.reshape_shape(moved)) for x in operands]
-    return [tf.transpose(x, permutation) for x in results] if axis != last else results
+    starts = ops.range(ctx.dim(dims.product(moved[:-1])), dtype=ops.int32) * size
+    flat = ops.reshape(ops.reshape(order, ctx.shape([-1, moved[-1]])) + ops.expand_dims(starts, 1), [-1])
+    results = [ops.reshape(ops.gather(ops.reshape(x, [-1]), flat), ctx.reshape_shape(moved)) for x in operands]
+    return [ops.transpose(x, permutation) for x in results] if axis != last else results

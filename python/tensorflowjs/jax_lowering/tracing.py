@@ -3,7 +3,7 @@
 Inputs are traced abstractly: a polymorphic input spec such as "(b, 4)" becomes a JAX
 symbolic shape, so the jaxpr records how every size depends on `b`, and `b` is bound at run
 time to the size of the first input axis it names. Parameters are traced as arguments too,
-so they reach TensorFlow as variables (and TF.js as weights) rather than as baked constants.
+so they become named Const nodes (TF.js weights) rather than constants folded into the ops.
 """
 
 import dataclasses

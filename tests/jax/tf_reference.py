@@ -1,11 +1,14 @@
-"""A traced JAX function as a TensorFlow module: params as variables, one serving signature.
+"""The lowering run on TensorFlow itself: the reference the graph builder's output is held to.
 
-The variables become the graph model's weights when the SavedModel is frozen; inputs are
-named xs_0, xs_1... and outputs output_0, output_1..., as jax2tf-based conversion named them.
+The handlers emit through `ops`, which TensorFlow's API also satisfies; under `ops.using(tf)`
+they build a tf.function, saved as a SavedModel and converted by the SavedModel path, as
+convert_jax did before it built GraphDefs itself. The graph model from the builder must have an
+op set no larger than this one's.
 """
 
 import tensorflow as tf
 
+from tensorflowjs.jax_lowering import ops
 from tensorflowjs.jax_lowering.interpreter import lower
 from tensorflowjs.jax_lowering.tracing import Traced
 
@@ -19,7 +22,8 @@ def build_module(traced: Traced) -> tf.Module:
     @tf.function(input_signature=specs, autograph=False)
     def serve(*xs):
         sources = {var: (xs[index], axis) for var, (index, axis) in traced.dim_sources.items()}
-        outs = lower(traced.jaxpr, [p.value() for p in module.params] + list(xs), sources)
+        with ops.using(tf):
+            outs = lower(traced.jaxpr, [p.value() for p in module.params] + list(xs), sources)
         return {f"output_{i}": out for i, out in enumerate(outs)}
 
     module.serve = serve
