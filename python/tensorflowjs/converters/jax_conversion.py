@@ -6,38 +6,29 @@ the function is traced to a jaxpr and lowered primitive by primitive to the ops 
 TensorFlow-free optimisation and writing path of frozen graphs. JAX is imported only when called.
 """
 
+import inspect
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
 from tensorflowjs import extras
 from tensorflowjs import verify as verification
-from tensorflowjs.options import ConversionOptions
-from tensorflowjs.write_weights import DEFAULT_SHARD_SIZE_BYTES
+from tensorflowjs.converters import tf_graph_model
+from tensorflowjs.converters.tf_saved_model_conversion_v2 import convert_tf_saved_model
+from tensorflowjs.options import ConversionOptions, options_of_keywords
 
 Signature = Tuple[Sequence[Optional[int]], Any]
 
+# The public convert_jax passed its extra keywords on to convert_tf_saved_model, so scripts pass
+# any of those; a SavedModel's signature and tags mean nothing here, and `experiments` and
+# `control_flow_v2` change nothing (a while loop is built as v1 frames, which TF.js runs).
+_ACCEPTED = set(inspect.signature(convert_tf_saved_model).parameters) - {"saved_model_dir", "output_dir", "verify"}
+_IGNORED = {"signature_def", "saved_model_tags", "experiments"}
 
-def _options(
-    quantization_dtype_map: Optional[Dict] = None,
-    skip_op_check: bool = False,
-    strip_debug_ops: bool = False,
-    use_structured_outputs_names: bool = False,
-    weight_shard_size_bytes: int = DEFAULT_SHARD_SIZE_BYTES,
-    control_flow_v2: bool = False,
-    experiments: bool = False,
-    metadata: Optional[Dict[str, Any]] = None,
-) -> Tuple[ConversionOptions, Optional[Dict[str, Any]]]:
-    """The graph-model options convert_tf_saved_model would take (a SavedModel's signature and
-    tags have no meaning here), and the user metadata. `experiments` changes nothing, nor does
-    `control_flow_v2`: a while loop is built as v1 frames, which TF.js runs."""
-    options = ConversionOptions(
-        quantization_dtype_map=dict(quantization_dtype_map or {}),
-        weight_shard_size_bytes=weight_shard_size_bytes,
-        strip_debug_ops=strip_debug_ops,
-        control_flow_v2=control_flow_v2,
-        use_structured_outputs_names=use_structured_outputs_names,
-        skip_op_check=skip_op_check,
-    )
-    return options, metadata
+
+def _options(keywords: Dict[str, Any]) -> ConversionOptions:
+    unknown = sorted(set(keywords) - _ACCEPTED)
+    if unknown:
+        raise TypeError(f"convert_jax() got unexpected keyword arguments: {', '.join(unknown)}")
+    return options_of_keywords(**{k: v for k, v in keywords.items() if k not in _IGNORED})
 
 
 def convert_jax(
@@ -57,18 +48,16 @@ def convert_jax(
     params: the first argument of apply_fn; its arrays become the model's weights. For a Flax
         module's `apply`, either the variables dict or just its "params" collection.
     tfjs_converter_params: graph-model options as convert_tf_saved_model takes them, e.g.
-        quantization_dtype_map={"float16": "*"}, weight_shard_size_bytes, metadata.
+        quantization_dtype_map={"float16": "*"}, weight_shard_size_bytes, metadata, frozen_graph_dir.
     verify: run the result in TF.js and compare it with apply_fn run by JAX (tensorflowjs.verify).
     """
     extras.require("jax", "convert_jax")
-    options, user_metadata = _options(**tfjs_converter_params)
-    from tensorflowjs.graph import pipeline
+    options = _options(tfjs_converter_params)
     from tensorflowjs.jax_lowering import graph_model, tracing
 
     traced = tracing.trace(apply_fn, params, input_signatures, polymorphic_shapes)
     graph_def, signature = graph_model.build(traced)
     generated_by = f"JAX {extras.require('jax').__version__}"
-    pipeline.write_graph_model(model_dir, graph_def, signature, options, generated_by, "the JAX function", user_metadata=user_metadata,
-                               frozen_without_tensorflow=True)
+    tf_graph_model.write_graph(model_dir, graph_def, signature, options, generated_by, "the JAX function", frozen_without_tensorflow=True)
     if verify:
         verification.jax_function(model_dir, apply_fn, params)

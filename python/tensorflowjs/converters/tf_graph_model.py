@@ -27,7 +27,7 @@ def _write_frozen_copy(graph_def: Any, frozen_graph_dir: str) -> None:
             f.write(graph_def.SerializeToString())
 
 
-def _write(output_path: str, graph_def: Any, signature: Any, options: ConversionOptions, generated_by: str, source_path: str,
+def write_graph(output_path: str, graph_def: Any, signature: Any, options: ConversionOptions, generated_by: str, source_path: str,
            initializer: Any = None, frozen_without_tensorflow: bool = False) -> None:
     """The frozen graph kept in options.frozen_graph_dir when asked, then the graph model written."""
     if options.frozen_graph_dir:
@@ -42,7 +42,7 @@ def _convert_function(function: Any, output_path: str, options: ConversionOption
     signature = signature_lib.from_concrete_function(function, output_keys)
     graph_def = freeze.freeze_function(function, options.control_flow_v2)
     initializer = resources.initializer_for(function, graph_def, signature, loaded, source_path)
-    _write(output_path, graph_def, signature, options, generated_by, source_path, initializer)
+    write_graph(output_path, graph_def, signature, options, generated_by, source_path, initializer)
 
 
 def convert_saved_model(input_path: str, output_path: str, options: ConversionOptions) -> None:
@@ -65,7 +65,7 @@ def _convert_saved_model(saved_model_dir: str, output_path: str, options: Conver
     tf = extras.require("tensorflow", f"converting the TF1 SavedModel {saved_model_dir}")
 
     graph_def, signature, initializer = tf1_saved_model.freeze(saved_model_dir, choice.tags, signature_name)
-    _write(output_path, graph_def, signature, options, choice.tensorflow_version or tf.__version__, saved_model_dir, initializer)
+    write_graph(output_path, graph_def, signature, options, choice.tensorflow_version or tf.__version__, saved_model_dir, initializer)
 
 
 def _convert_without_tensorflow(saved_model_dir: str, output_path: str, options: ConversionOptions, choice: Any, signature_name: str) -> Optional[str]:
@@ -81,7 +81,7 @@ def _convert_without_tensorflow(saved_model_dir: str, output_path: str, options:
             graph_def, signature = saved_model_graph.freeze_signature(saved_model_dir, choice.meta_graph, signature_name,
                                                                       control_flow_v2=options.control_flow_v2)
             initializer = resources.initializer_without_tensorflow(saved_model_dir, choice.meta_graph, signature)
-        _write(output_path, graph_def, signature, options, choice.tensorflow_version, saved_model_dir, initializer, frozen_without_tensorflow=True)
+        write_graph(output_path, graph_def, signature, options, choice.tensorflow_version, saved_model_dir, initializer, frozen_without_tensorflow=True)
     except (saved_model_graph.NeedsTensorFlow, UnsupportedOpsError) as e:
         return str(e)
     return None
@@ -98,13 +98,13 @@ def convert_frozen_model(input_path: str, output_path: str, options: ConversionO
     try:
         frozen, signature = frozen_graph.freeze_without_tensorflow(graph_def, names, input_path)
         generated_by = f"TensorFlow GraphDef (producer {graph_def.versions.producer})"
-        _write(output_path, frozen, signature, options, generated_by, input_path, frozen_without_tensorflow=True)
+        write_graph(output_path, frozen, signature, options, generated_by, input_path, frozen_without_tensorflow=True)
         return
     except (frozen_graph.NeedsTensorFlow, UnsupportedOpsError) as e:
         tf = extras.require("tensorflow", f"converting {input_path} ({e})")
     graph_def = frozen_graph.read_graph_def(input_path, tf.compat.v1.GraphDef)
     signature = frozen_graph.signature_of(graph_def, names, input_path)
-    _write(output_path, graph_def, signature, options, tf.__version__, input_path)
+    write_graph(output_path, graph_def, signature, options, tf.__version__, input_path)
 
 
 def convert_hub_module(input_path: str, output_path: str, options: ConversionOptions) -> None:
