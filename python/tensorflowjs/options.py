@@ -146,3 +146,10 @@ def options_of_keywords(**keywords: Any) -> "ConversionOptions":
     """ConversionOptions of public API keyword arguments, under the API's own names
     (signature_def and signature are signature_name; tags and node names may be lists)."""
     return ConversionOptions(**{_BY_KEYWORD[k].name: _BY_KEYWORD[k].from_api(v) for k, v in keywords.items()})
+
+
+def options_of_call(arguments: Dict[str, Any]) -> "ConversionOptions":
+    """ConversionOptions of a public API function's arguments (its locals() on entry): the
+    options among them, under the API's names. Paths, models and `verify` (which the function
+    runs itself after converting) are not options."""
+    return options_of_keywords(**{k: v for k, v in arguments.items() if k in _BY_KEYWORD and k != "verify"})

@@ -7,7 +7,7 @@ the readers of SavedModels and frozen graphs, the wizard and verify agree on the
 
 from __future__ import annotations
 
-from typing import Iterable, List
+from typing import Container, Iterable, List
 
 CONTROL = "^"
 
@@ -67,3 +67,11 @@ def data_inputs(inputs: Iterable[str]) -> List[str]:
 def control_inputs(inputs: Iterable[str]) -> List[str]:
     """The control inputs ('^a'), in order."""
     return [t for t in inputs if is_control(t)]
+
+
+def unique_name(base: str, taken: Container[str]) -> str:
+    """base, else base_1, base_2...: the first name not taken (how TensorFlow names a copy)."""
+    name, index = base, 1
+    while name in taken:
+        name, index = f"{base}_{index}", index + 1
+    return name

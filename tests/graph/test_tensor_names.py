@@ -20,6 +20,7 @@ from tensorflowjs.tensor_names import (
     output_index,
     short_name,
     tensor_name,
+    unique_name,
     with_node,
 )
 
@@ -79,3 +80,9 @@ def test_names_made_here_read_back(node, index):
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q", "-p", "no:cacheprovider"]))
+
+
+def test_unique_name_counts_up_from_the_first_free_suffix():
+    assert unique_name("a", set()) == "a"
+    assert unique_name("a", {"a", "a_1"}) == "a_2"
+    assert unique_name("a", {"a_1"}) == "a"

@@ -1,7 +1,7 @@
 """The public converter's Python API for TensorFlow graphs -> TF.js graph models.
 
 Thin on purpose: each function turns its keyword arguments into ConversionOptions
-(options.options_of_keywords) and converts through the pair table (converters/pairs.py), as
+(options.options_of_call) and converts through the pair table (converters/pairs.py), as
 the CLI does; the handlers use the concepts in tensorflowjs/graph/.
 """
 
@@ -11,7 +11,7 @@ from typing import Any, Dict, Optional, Sequence, Union
 
 from tensorflowjs import verify as verification
 from tensorflowjs.converters import pairs
-from tensorflowjs.options import options_of_keywords
+from tensorflowjs.options import options_of_call
 from tensorflowjs.write_weights import DEFAULT_SHARD_SIZE_BYTES
 
 
@@ -38,10 +38,7 @@ def convert_tf_saved_model(
     `experiments` is accepted for compatibility and changes nothing. verify=True runs the
     result in TF.js and compares it with TensorFlow (tensorflowjs.verify).
     """
-    options = options_of_keywords(signature_def=signature_def, saved_model_tags=saved_model_tags, quantization_dtype_map=quantization_dtype_map,
-                                  skip_op_check=skip_op_check, strip_debug_ops=strip_debug_ops,
-                                  use_structured_outputs_names=use_structured_outputs_names, weight_shard_size_bytes=weight_shard_size_bytes,
-                                  control_flow_v2=control_flow_v2, metadata=metadata, frozen_graph_dir=frozen_graph_dir)
+    options = options_of_call(locals())
     pairs.convert("tf_saved_model", "tfjs_graph_model", saved_model_dir, output_dir, options, api=True)
     if verify:
         verification.saved_model(output_dir, saved_model_dir, options.saved_model_tags, signature_def)
@@ -61,9 +58,7 @@ def convert_tf_frozen_model(
     verify: bool = False,
 ) -> None:
     """Frozen GraphDef (.pb) -> TF.js graph model; output_node_names: 'a,b' or a list."""
-    options = options_of_keywords(output_node_names=output_node_names, quantization_dtype_map=quantization_dtype_map, skip_op_check=skip_op_check,
-                                  strip_debug_ops=strip_debug_ops, use_structured_outputs_names=use_structured_outputs_names,
-                                  weight_shard_size_bytes=weight_shard_size_bytes, metadata=metadata)
+    options = options_of_call(locals())
     pairs.convert("tf_frozen_model", "tfjs_graph_model", frozen_model_path, output_dir, options, api=True)
     if verify:
         verification.frozen_model(output_dir, frozen_model_path, options.output_node_names)
@@ -85,10 +80,7 @@ def convert_tf_hub_module(
     verify: bool = False,
 ) -> None:
     """TF Hub module (local directory or a handle in TFHUB_CACHE_DIR) -> TF.js graph model."""
-    options = options_of_keywords(signature=signature, saved_model_tags=saved_model_tags, quantization_dtype_map=quantization_dtype_map,
-                                  skip_op_check=skip_op_check, strip_debug_ops=strip_debug_ops,
-                                  use_structured_outputs_names=use_structured_outputs_names, weight_shard_size_bytes=weight_shard_size_bytes,
-                                  control_flow_v2=control_flow_v2, metadata=metadata)
+    options = options_of_call(locals())
     pairs.convert("tf_hub", "tfjs_graph_model", module_handle, output_dir, options, api=True)
     if verify:
         verification.hub_module(output_dir, module_handle, options.saved_model_tags, signature)
@@ -115,9 +107,7 @@ def convert_keras_model_to_graph_model(
     """
     from tensorflowjs.converters import tf_graph_model
 
-    options = options_of_keywords(quantization_dtype_map=quantization_dtype_map, skip_op_check=skip_op_check, strip_debug_ops=strip_debug_ops,
-                                  use_structured_outputs_names=use_structured_outputs_names, weight_shard_size_bytes=weight_shard_size_bytes,
-                                  control_flow_v2=control_flow_v2, metadata=metadata)
+    options = options_of_call(locals())
     tf_graph_model.convert_keras_model(keras_model, output_dir, options)
     if verify:
         verification.keras_model(output_dir, keras_model)

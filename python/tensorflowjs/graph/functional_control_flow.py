@@ -18,6 +18,7 @@ from tensorflowjs import tf_protos
 from tensorflowjs.graph import lower_control_flow, op_registry, tensors
 from tensorflowjs.graph.graph_view import types_attr
 from tensorflowjs.graph.inline import Inliner, NeedsTensorFlow, Value, Variable
+from tensorflowjs.tensor_names import unique_name
 
 _DT_RESOURCE = tf_protos.data_type("DT_RESOURCE")
 
@@ -122,9 +123,7 @@ class _Keeper:
         return frozen_name
 
     def _unique(self, base: str) -> str:
-        name, index = base, 1
-        while name in self.names:
-            name, index = f"{base}_{index}", index + 1
+        name = unique_name(base, self.names)
         self.names.add(name)
         return name
 

@@ -12,7 +12,7 @@ import numpy as np
 
 from tensorflowjs import tf_protos
 from tensorflowjs.graph import tensors
-from tensorflowjs.tensor_names import control_input, data_inputs, is_control, node_name, output_index
+from tensorflowjs.tensor_names import control_input, data_inputs, is_control, node_name, output_index, unique_name
 
 
 def attr(node, key: str):
@@ -90,10 +90,7 @@ class GraphView:
         return tensors.to_ndarray(node.attr["value"].tensor)
 
     def unique_name(self, base: str) -> str:
-        name, index = base, 1
-        while name in self.nodes:
-            name, index = f"{base}_{index}", index + 1
-        return name
+        return unique_name(base, self.nodes)
 
     def add_const(self, base_name: str, value: np.ndarray):
         """A new Const node holding `value`, named base_name (made unique)."""

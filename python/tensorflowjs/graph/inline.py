@@ -18,7 +18,7 @@ import numpy as np
 
 from tensorflowjs import tf_protos
 from tensorflowjs.graph import tensors
-from tensorflowjs.tensor_names import input_name, is_control, node_name, short_name
+from tensorflowjs.tensor_names import input_name, is_control, node_name, short_name, unique_name
 
 CALL_OPS = frozenset({"StatefulPartitionedCall", "PartitionedCall"})
 # Pure renamings in a frozen inference graph: resolved to their inputs here, never emitted.
@@ -64,9 +64,7 @@ class Inliner:
         self._consts: Dict[int, str] = {}
 
     def unique_name(self, base: str) -> str:
-        name, index = base, 1
-        while name in self.names:
-            name, index = f"{base}_{index}", index + 1
+        name = unique_name(base, self.names)
         self.names.add(name)
         return name
 
