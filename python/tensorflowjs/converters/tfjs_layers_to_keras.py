@@ -54,13 +54,20 @@ def _known_without_keras(class_name: str) -> bool:
     return class_name in keras_layout.VERIFIED_CLASSES or class_name in tfjs_support.LAYER_CLASSES
 
 
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # an import hook that refuses it, a broken install
+        return False
+
+
 def _plan_or_fall_back(config: Dict, weights: List[Weight], where: str, keras_module: str, fallback: Callable[[], None]):
     """The layout of the model, or None after `fallback` converted it with Keras (a layer whose
     layout is not known here; without that Keras, one line naming what to install)."""
     try:
         return keras_layout.plan(config, weights, where)
     except keras_layout.UnverifiedLayer as e:
-        if importlib.util.find_spec(keras_module) is None:
+        if not _installed(keras_module):
             raise ConversionError(f"{where}: {e} is written to Keras files only by {keras_module} itself, which is not installed: {install_hint(keras_module)}") from None
     fallback()
     return None
