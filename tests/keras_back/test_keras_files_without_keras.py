@@ -202,12 +202,12 @@ def test_file_written_without_keras_predicts_like_the_source_and_holds_its_weigh
 
 
 def _h5_layout(f):
-    """Every group and dataset of an HDF5 file: path -> (shape and dtype, or the attributes)."""
+    """Every group and dataset of an HDF5 file: path -> (shape, dtype and storage, or the attributes with their HDF5 types)."""
     def attributes(obj):
-        return {k: [v.decode() if isinstance(v, bytes) else v for v in np.atleast_1d(obj.attrs[k]).tolist()] for k in obj.attrs if k != "model_config"}
+        return {k: (np.atleast_1d(obj.attrs[k]).tolist(), str(obj.attrs.get_id(k).dtype)) for k in obj.attrs if k != "model_config"}
 
     items = {}
-    f.visititems(lambda path, obj: items.__setitem__(path, (obj.shape, str(obj.dtype)) if isinstance(obj, h5py.Dataset) else attributes(obj)))
+    f.visititems(lambda path, obj: items.__setitem__(path, (obj.shape, str(obj.dtype), obj.chunks, obj.compression) if isinstance(obj, h5py.Dataset) else attributes(obj)))
     return items, attributes(f)
 
 

@@ -27,14 +27,16 @@ _HEADER_LIMIT = 64512
 
 
 def _save_list(group, name: str, values: Sequence[str]) -> None:
-    data = np.asarray([v.encode("utf8") for v in values]) if values else np.asarray([])
+    """A list of names as tf_keras stores it: the list of UTF-8 bytes itself, or numbered numpy
+    chunks of it when it outgrows the object header."""
+    data = [v.encode("utf8") for v in values]
     chunks = 1
-    while any(part.nbytes > _HEADER_LIMIT for part in np.array_split(data, chunks)):
+    while any(part.nbytes > _HEADER_LIMIT for part in np.array_split(np.asarray(data), chunks)):
         chunks += 1
     if chunks == 1:
         group.attrs[name] = data
         return
-    for index, part in enumerate(np.array_split(data, chunks)):
+    for index, part in enumerate(np.array_split(np.asarray(data), chunks)):
         group.attrs[f"{name}{index}"] = part
 
 
