@@ -10,6 +10,7 @@ the ones tf_keras and Keras 3 save themselves (same HDF5 groups, datasets and at
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import warnings
@@ -232,6 +233,23 @@ def test_keras_archive_is_laid_out_as_keras3_saves_it(converted, name, tmp_path)
     _load("keras3", files["keras_keras"]).save(tmp_path / "resaved.keras")
     ours, theirs = _weights_layout(files["keras_keras"]), _weights_layout(tmp_path / "resaved.keras")
     assert ours == theirs
+
+
+@pytest.mark.parametrize("name", ["multi_io", "cnn"])
+def test_functional_layers_listed_out_of_graph_order_keep_their_weights(converted, name, tmp_path):
+    """Keras orders a functional model's layers by walking its graph, whatever the config's
+    order; weights are placed by that order, here the reverse of the config's."""
+    inputs, expected, _, _, files = converted[name]
+    shutil.copytree(files["keras"].parent.parent / "layers", tmp_path / "layers")
+    model = json.load(open(tmp_path / "layers" / "model.json"))
+    model["modelTopology"]["model_config"]["config"]["layers"].reverse()
+    json.dump(model, open(tmp_path / "layers" / "model.json", "w"))
+    for output_format, file_name in OUTPUTS.items():
+        run = convert_without_keras("--input_format=tfjs_layers_model", f"--output_format={output_format}", tmp_path / "layers", tmp_path / file_name)
+        assert run.returncode == 0, run.stderr
+    for loader, file_name in (("tf_keras", "model.h5"), ("keras3", "model.h5"), ("keras3", "model.keras")):
+        for got, want in zip(_predict(_load(loader, tmp_path / file_name), inputs), expected):
+            np.testing.assert_allclose(got, want, atol=1e-5, rtol=1e-5)
 
 
 def _unverified_layers_model(directory):
