@@ -20,8 +20,10 @@ import h5py
 import numpy as np
 import pytest
 
+from tensorflowjs import read_weights
 from tensorflowjs.converters import converter, save_keras_model
 from tensorflowjs.converters.keras_tfjs_loader import tfjs_weight_names
+from tensorflowjs.keras import h5_writer
 from tensorflowjs.keras.weight_names import KERAS3_RENAMES
 
 RNG = np.random.default_rng(5)
@@ -233,6 +235,38 @@ def test_keras_archive_is_laid_out_as_keras3_saves_it(converted, name, tmp_path)
     _load("keras3", files["keras_keras"]).save(tmp_path / "resaved.keras")
     ours, theirs = _weights_layout(files["keras_keras"]), _weights_layout(tmp_path / "resaved.keras")
     assert ours == theirs
+
+
+def _tfjs_lookup(name, known):
+    """The weight TF.js finds by `name`: itself, else the name without its second-last part
+    (`lstm1/lstm_cell/kernel` is `lstm1/kernel`, `td/dense/bias` is `td/bias`)."""
+    parts = name.split("/")
+    return name if name in known or len(parts) < 3 else "/".join(parts[:-2] + parts[-1:])
+
+
+@pytest.mark.parametrize("name", list(ZOO))
+def test_written_files_convert_back_to_the_same_layers_model(converted, name, tmp_path):
+    """This package's own Keras readers take the files back to the source's weights, by name."""
+    _, _, source_weights, _, files = converted[name]
+    for output_format, path in files.items():
+        assert converter.main([str(path), str(tmp_path / output_format)]) == 0
+        manifest = json.load(open(tmp_path / output_format / "model.json"))["weightsManifest"]
+        back = {_tfjs_lookup(w["name"], source_weights): w["data"] for w in read_weights.read_weights(manifest, str(tmp_path / output_format), flatten=True)}
+        assert sorted(back) == sorted(source_weights)
+        for weight_name, value in source_weights.items():
+            np.testing.assert_array_equal(back[weight_name], value, err_msg=weight_name)
+
+
+def test_long_name_lists_are_split_as_tf_keras_splits_them(tmp_path):
+    """Past the 64 KiB an HDF5 object header holds, a list becomes numbered attributes."""
+    from tf_keras.src.saving.legacy import hdf5_format
+
+    names = [f"block_{i:05d}_expand_conv_batch_normalization" for i in range(3000)]
+    with h5py.File(tmp_path / "lists.h5", "w") as f:
+        hdf5_format.save_attributes_to_hdf5_group(f.create_group("theirs"), "layer_names", [n.encode("utf8") for n in names])
+        h5_writer._save_list(f.create_group("ours"), "layer_names", names)
+        assert _h5_layout(f["ours"])[1] == _h5_layout(f["theirs"])[1] and len(f["ours"].attrs) > 1
+        assert hdf5_format.load_attributes_from_hdf5_group(f["ours"], "layer_names") == names
 
 
 @pytest.mark.parametrize("name", ["multi_io", "cnn"])

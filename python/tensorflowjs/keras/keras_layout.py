@@ -31,7 +31,7 @@ MODEL_CLASSES = ("Sequential", "Functional", "Model")
 # Layers without variables whose Keras 3 object holds no sub-objects with state (checked:
 # no seed-generator or other groups are written for them).
 _STATELESS = {
-    "InputLayer", "Activation", "ELU", "LeakyReLU", "ReLU", "Softmax", "ThresholdedReLU",
+    "InputLayer", "Activation", "ELU", "LeakyReLU", "ReLU", "Softmax",
     "Add", "Average", "Concatenate", "Dot", "Maximum", "Minimum", "Multiply", "Subtract",
     "Dropout", "AlphaDropout", "GaussianDropout", "GaussianNoise", "SpatialDropout1D", "SpatialDropout2D",
     "Flatten", "Permute", "RepeatVector", "Reshape", "Masking", "Cropping1D", "Cropping2D",
@@ -143,8 +143,8 @@ def to_snake_case(name: str) -> str:
 # Variables Keras creates non-trainable.
 _NON_TRAINABLE = {"moving_mean", "moving_variance"}
 
-# Class names Keras 3 builds another class for.
-_KERAS3_CLASS = {"Model": "Functional", "ThresholdedReLU": "ReLU"}
+# Class names Keras 3 builds another class for (the object path follows the class built).
+_KERAS3_CLASS = {"Model": "Functional"}
 
 
 def _layer_name(layer: Config) -> str:
