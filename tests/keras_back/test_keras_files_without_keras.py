@@ -23,7 +23,8 @@ import pytest
 from tensorflowjs import read_weights
 from tensorflowjs.converters import converter, save_keras_model
 from tensorflowjs.converters.keras_tfjs_loader import tfjs_weight_names
-from tensorflowjs.keras import h5_writer
+from tensorflowjs.errors import ConversionError
+from tensorflowjs.keras import h5_writer, keras_layout
 from tensorflowjs.keras.weight_names import KERAS3_RENAMES
 
 RNG = np.random.default_rng(5)
@@ -284,6 +285,22 @@ def test_functional_layers_listed_out_of_graph_order_keep_their_weights(converte
     for loader, file_name in (("tf_keras", "model.h5"), ("keras3", "model.h5"), ("keras3", "model.keras")):
         for got, want in zip(_predict(_load(loader, tmp_path / file_name), inputs), expected):
             np.testing.assert_allclose(got, want, atol=1e-5, rtol=1e-5)
+
+
+def _chain(length, cycle=False):
+    """A functional config: an input and `length` Dense layers in a chain, listed outputs first."""
+    dense = [{"class_name": "Dense", "name": f"d{i}", "config": {"name": f"d{i}", "units": 1}, "inbound_nodes": [[[f"d{i - 1}" if i else "x", 0, 0, {}]]]} for i in range(length)]
+    if cycle:
+        dense[0]["inbound_nodes"] = [[[f"d{length - 1}", 0, 0, {}]]]
+    layers = [{"class_name": "InputLayer", "name": "x", "config": {"name": "x", "batch_input_shape": [None, 1]}, "inbound_nodes": []}] + dense
+    return {"class_name": "Functional", "config": {"name": "chain", "layers": layers[::-1], "input_layers": [["x", 0, 0]], "output_layers": [[f"d{length - 1}", 0, 0]]}}
+
+
+def test_graph_order_of_a_deep_model_and_a_cycle_in_one_line():
+    order = keras_layout.keras_order(_chain(5000), "model.json")
+    assert [(layer.get("config") or {}).get("name") for layer in order] == ["x"] + [f"d{i}" for i in range(5000)]
+    with pytest.raises(ConversionError, match=r"^model.json: layer 'd\d+' is part of a cycle"):
+        keras_layout.keras_order(_chain(3, cycle=True), "model.json")
 
 
 def _unverified_layers_model(directory):

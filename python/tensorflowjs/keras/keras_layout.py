@@ -169,7 +169,7 @@ def _node_inputs(node) -> List[list]:
     return [ref for ref in node if isinstance(ref, list) and ref and isinstance(ref[0], str)] if isinstance(node, list) else []
 
 
-def keras_order(model: Config) -> List[Config]:
+def keras_order(model: Config, where: str) -> List[Config]:
     """The members of a model config in Keras's `model.layers` order.
 
     A Sequential keeps its config order. A functional model is ordered the way both Keras
@@ -203,18 +203,29 @@ def keras_order(model: Config) -> List[Config]:
 
     finished, in_progress, ordered, first_seen = set(), set(), [], {}
 
-    def visit(node):
-        if node in finished:
-            return
-        if node in in_progress:
-            raise ConversionError(f"layer {node[0]!r} is part of a cycle in the model's graph")
-        first_seen.setdefault(node[0], len(first_seen))
-        in_progress.add(node)
-        for parent in parents(node):
-            visit(parent)
-        finished.add(node)
-        in_progress.discard(node)
-        ordered.append(node)
+    def visit(start: Tuple[str, int]) -> None:
+        """Depth-first, parents before the node (iterative: graphs may be thousands of layers deep)."""
+        stack = [(start, None)]
+        while stack:
+            node, pending = stack[-1]
+            if pending is None:
+                if node in finished:
+                    stack.pop()
+                    continue
+                if node in in_progress:
+                    raise ConversionError(f"{where}: layer {node[0]!r} is part of a cycle in the model's graph")
+                first_seen.setdefault(node[0], len(first_seen))
+                in_progress.add(node)
+                pending = iter(parents(node))
+                stack[-1] = (node, pending)
+            parent = next(pending, None)
+            if parent is None:
+                finished.add(node)
+                in_progress.discard(node)
+                ordered.append(node)
+                stack.pop()
+            elif parent not in finished:
+                stack.append((parent, None))
 
     for ref in _refs((model.get("config") or {}).get("output_layers")):
         if ref[0] in by_name:
@@ -244,7 +255,7 @@ class _Planner:
         """Slots of a model's members; `top` collects the outermost model's layers."""
         slots: List[Slot] = []
         used: Dict[str, int] = {}
-        for member in keras_order(model):
+        for member in keras_order(model, self.where):
             class_name, name = member.get("class_name"), _layer_name(member)
             if model.get("class_name") == "Sequential" and class_name == "InputLayer":
                 continue  # Keras leaves a Sequential's input out of its layers
