@@ -287,6 +287,26 @@ def test_functional_layers_listed_out_of_graph_order_keep_their_weights(converte
             np.testing.assert_allclose(got, want, atol=1e-5, rtol=1e-5)
 
 
+def test_names_with_slashes_go_to_h5_and_are_refused_for_keras3_in_one_line(tmp_path):
+    """tf_keras nests the groups of `block/dense` as it does; Keras 3 rejects such names."""
+    import tf_keras
+
+    layers = tf_keras.layers
+    model = tf_keras.Sequential([tf_keras.Input((6,)), layers.Dense(5, activation="relu", name="block/dense"), layers.Dense(3, name="head/out")])
+    _randomize(model)
+    save_keras_model(model, str(tmp_path / "layers"))
+    model.save(str(tmp_path / "tf_keras.h5"))
+    assert convert_without_keras("--input_format=tfjs_layers_model", "--output_format=keras", tmp_path / "layers", tmp_path / "model.h5").returncode == 0
+    with h5py.File(tmp_path / "model.h5", "r") as ours, h5py.File(tmp_path / "tf_keras.h5", "r") as theirs:
+        assert _h5_layout(ours) == _h5_layout(theirs)
+    x = RNG.normal(size=(2, 6)).astype(np.float32)
+    np.testing.assert_allclose(_load("tf_keras", tmp_path / "model.h5").predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5)
+    run = convert_without_keras("--input_format=tfjs_layers_model", "--output_format=keras_keras", tmp_path / "layers", tmp_path / "model.keras")
+    lines = run.stderr.strip().splitlines()
+    assert run.returncode == 1 and len(lines) == 1 and "'block/dense'" in lines[0] and "--output_format=keras" in lines[0], run.stderr
+    assert not (tmp_path / "model.keras").exists()
+
+
 def _chain(length, cycle=False):
     """A functional config: an input and `length` Dense layers in a chain, listed outputs first."""
     dense = [{"class_name": "Dense", "name": f"d{i}", "config": {"name": f"d{i}", "units": 1}, "inbound_nodes": [[[f"d{i - 1}" if i else "x", 0, 0, {}]]]} for i in range(length)]

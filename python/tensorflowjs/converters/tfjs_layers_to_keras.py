@@ -99,12 +99,21 @@ def convert_to_keras_saved_model(input_path: str, output_path: str, options: Con
         model.save(staging, save_format="tf", include_optimizer=False)
 
 
+def _check_keras3_names(config: Dict, where: str) -> None:
+    """Keras 3 refuses to build a layer whose name has a `/` (tf_keras and TF.js take it)."""
+    for layer in from_tfjs_config.layer_configs(config):
+        name = (layer.get("config") or {}).get("name")
+        if isinstance(name, str) and "/" in name:
+            raise ConversionError(f"{where}: layer {name!r} has a '/' in its name, which Keras 3 does not accept; use tf_keras instead: --output_format=keras or keras_saved_model")
+
+
 def convert_to_keras_archive(input_path: str, output_path: str, options: ConversionOptions) -> None:
     """A Keras 3 .keras archive, refused where Keras 3 would compute otherwise than TF.js."""
     model_config, weights, where = _read(input_path, options, "keras_keras")
     from_tfjs_config.check_keras3_semantics(model_config, where)
     config = from_tfjs_config.apply_rules(model_config, from_tfjs_config.TFJS_TO_KERAS3_RULES, where)
     from_tfjs_config.check_layer_classes(config, where, _known_without_keras)
+    _check_keras3_names(config, where)
 
     def with_keras3():
         model = keras_tfjs_loader.build_model(model_config, weights, where, False)
