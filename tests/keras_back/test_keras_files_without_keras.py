@@ -94,6 +94,14 @@ def nested(k):
     return k.Model(a, layers.Dense(2, name="post")(layers.Add(name="add")([x, y])), name="outer"), [RNG.normal(size=(3, 4))]
 
 
+def nested_functional(k):
+    layers = k.layers
+    inner_input = k.Input((4,), name="inner_input")
+    inner = k.Model(inner_input, layers.Dense(3, name="in_d")(layers.BatchNormalization(name="in_bn")(inner_input)), name="inner_model")
+    a = k.Input((4,), name="a")
+    return k.Model(a, layers.Dense(2, name="post")(inner(layers.Dense(4, name="pre")(a))), name="outer_model"), [RNG.normal(size=(3, 4))]
+
+
 def multi_io(k):
     layers = k.layers
     a, b = k.Input((4,), name="a"), k.Input((3,), name="b")
@@ -120,7 +128,7 @@ def wrapped(k):
     return model, [RNG.normal(size=(2, 3, 4))]
 
 
-ZOO = {f.__name__: f for f in (mlp, cnn, recurrent, embedding, nested, multi_io, shared, wrapped)}
+ZOO = {f.__name__: f for f in (mlp, cnn, recurrent, embedding, nested, nested_functional, multi_io, shared, wrapped)}
 OUTPUTS = {"keras": "model.h5", "keras_keras": "model.keras"}
 
 
@@ -188,7 +196,10 @@ def _weights_by_tfjs_name(model):
     return {renames.get(names[0], names[0]): np.asarray(variable) for variable, names in tfjs_weight_names(model)}
 
 
-CASES = [(name, fmt, loader) for name in ZOO for fmt, loaders in (("keras", ("tf_keras", "keras3")), ("keras_keras", ("keras3",))) for loader in loaders]
+# Keras 3 cannot rebuild a Keras 2 .h5 of a functional model nested in another (nor tf_keras's own).
+KERAS3_CANNOT_READ_H5 = {"nested_functional"}
+CASES = [(name, fmt, loader) for name in ZOO for fmt, loaders in (("keras", ("tf_keras", "keras3")), ("keras_keras", ("keras3",))) for loader in loaders
+         if not (name in KERAS3_CANNOT_READ_H5 and fmt == "keras" and loader == "keras3")]
 
 
 @pytest.mark.parametrize("name,output_format,loader", CASES, ids=["-".join(c) for c in CASES])
