@@ -26,6 +26,7 @@ from tensorflowjs.converters.keras_tfjs_loader import tfjs_weight_names
 from tensorflowjs.errors import ConversionError
 from tensorflowjs.keras import h5_writer, keras_layout
 from tensorflowjs.keras.weight_names import KERAS3_RENAMES
+from tensorflowjs.write_weights import Weight
 
 RNG = np.random.default_rng(5)
 
@@ -316,6 +317,16 @@ def test_names_with_slashes_go_to_h5_and_are_refused_for_keras3_in_one_line(tmp_
     lines = run.stderr.strip().splitlines()
     assert run.returncode == 1 and len(lines) == 1 and "'block/dense'" in lines[0] and "--output_format=keras" in lines[0], run.stderr
     assert not (tmp_path / "model.keras").exists()
+
+
+def test_shapes_the_config_fixes_are_checked_one_number_kernel_sizes_included():
+    config = {"class_name": "Sequential", "config": {"name": "s", "layers": [
+        {"class_name": "Conv2D", "config": {"name": "c", "filters": 4, "kernel_size": 3, "batch_input_shape": [None, 8, 8, 2]}}]}}
+    weights = [Weight("c/kernel", None, "float32", [3, 3, 2, 4]), Weight("c/bias", None, "float32", [4])]
+    assert [slot.entry.name for layer in keras_layout.plan(config, weights, "m.json").layers for slot in layer.slots] == ["c/kernel", "c/bias"]
+    weights[0] = Weight("c/kernel", None, "float32", [5, 5, 2, 4])
+    with pytest.raises(ConversionError, match=r"'c/kernel' has shape \[5, 5, 2, 4\] but the topology's 'c/kernel' has shape \[3, 3, \?, 4\]"):
+        keras_layout.plan(config, weights, "m.json")
 
 
 def _chain(length, cycle=False):

@@ -57,13 +57,20 @@ class UnverifiedLayer(Exception):
         self.layer_name, self.class_name = layer_name, class_name
 
 
-def _kernel(config: Config, key: str = "kernel_size") -> List[Optional[int]]:
-    size = config.get(key)
-    return list(size) if isinstance(size, list) else []
+# Spatial rank of each convolution's kernel.
+_KERNEL_RANK = {"Conv1D": 1, "Conv2D": 2, "Conv3D": 3, "Conv2DTranspose": 2, "Conv3DTranspose": 3, "DepthwiseConv2D": 2, "SeparableConv2D": 2}
 
 
-def _gates(config: Config, class_name: str) -> int:
-    return {"SimpleRNN": 1, "GRU": 3, "LSTM": 4}[class_name]
+def _kernel(class_name: str, config: Config) -> Optional[List[Optional[int]]]:
+    """The kernel's spatial size (`kernel_size` may be one number for every axis), None if unreadable."""
+    size = config.get("kernel_size")
+    if isinstance(size, int):
+        return [size] * _KERNEL_RANK[class_name]
+    return list(size) if isinstance(size, list) and len(size) == _KERNEL_RANK[class_name] else None
+
+
+# Gates of each recurrent cell: its kernels hold that many blocks of `units` columns.
+_GATES = {"SimpleRNN": 1, "GRU": 3, "LSTM": 4}
 
 
 def _shapes(class_name: str, config: Config) -> Dict[str, Shape]:
@@ -71,28 +78,31 @@ def _shapes(class_name: str, config: Config) -> Dict[str, Shape]:
     units, filters = config.get("units"), config.get("filters")
     if class_name == "Dense":
         return {"kernel": (None, units), "bias": (units,)}
-    if class_name in ("Conv1D", "Conv2D", "Conv3D"):
-        return {"kernel": (*_kernel(config), None, filters), "bias": (filters,)}
-    if class_name in ("Conv2DTranspose", "Conv3DTranspose"):
-        return {"kernel": (*_kernel(config), filters, None), "bias": (filters,)}
-    if class_name == "DepthwiseConv2D":
-        return {"depthwise_kernel": (*_kernel(config), None, config.get("depth_multiplier", 1)), "bias": (None,)}
-    if class_name == "SeparableConv2D":
-        ones = tuple(1 for _ in _kernel(config))
-        return {"depthwise_kernel": (*_kernel(config), None, config.get("depth_multiplier", 1)), "pointwise_kernel": (*ones, None, filters), "bias": (filters,)}
+    if class_name in _KERNEL_RANK:
+        kernel = _kernel(class_name, config)
+        if kernel is None:
+            return {}
+        if class_name in ("Conv2DTranspose", "Conv3DTranspose"):
+            return {"kernel": (*kernel, filters, None), "bias": (filters,)}
+        if class_name == "DepthwiseConv2D":
+            return {"depthwise_kernel": (*kernel, None, config.get("depth_multiplier", 1)), "bias": (None,)}
+        if class_name == "SeparableConv2D":
+            ones = tuple(1 for _ in kernel)
+            return {"depthwise_kernel": (*kernel, None, config.get("depth_multiplier", 1)), "pointwise_kernel": (*ones, None, filters), "bias": (filters,)}
+        return {"kernel": (*kernel, None, filters), "bias": (filters,)}
     if class_name == "Embedding":
         return {"embeddings": (config.get("input_dim"), config.get("output_dim"))}
     if class_name in ("BatchNormalization", "LayerNormalization"):
         return {name: (None,) for name in ("gamma", "beta", "moving_mean", "moving_variance")}
     if class_name in _RECURRENT:
-        width = _gates(config, class_name) * units if isinstance(units, int) else None
+        width = _GATES[class_name] * units if isinstance(units, int) else None
         bias = (2, width) if class_name == "GRU" and config.get("reset_after") else (width,)
         return {"kernel": (None, width), "recurrent_kernel": (units, width), "bias": bias}
     return {}
 
 
-def _matches(shape: Sequence[int], expected: Optional[Shape]) -> bool:
-    if expected is None:
+def _matches(shape: Optional[Sequence[int]], expected: Optional[Shape]) -> bool:
+    if expected is None or shape is None:
         return True
     return len(shape) == len(expected) and all(e is None or not isinstance(e, int) or int(s) == e for s, e in zip(shape, expected))
 
