@@ -329,6 +329,27 @@ def test_shapes_the_config_fixes_are_checked_one_number_kernel_sizes_included():
         keras_layout.plan(config, weights, "m.json")
 
 
+def _functional(*layers, outputs):
+    entries = [{"class_name": c, "name": n, "config": {"name": n, **config}, "inbound_nodes": [[[i, 0, 0, {}] for i in inbound]] if inbound else []} for c, n, config, inbound in layers]
+    return {"class_name": "Functional", "config": {"name": "f", "layers": entries, "input_layers": [[n, 0, 0] for c, n, _, _ in layers if c == "InputLayer"], "output_layers": [[o, 0, 0] for o in outputs]}}
+
+
+def test_a_kernel_whose_input_side_disagrees_with_the_graph_is_refused_in_one_line():
+    """Widths followed through inputs, convolutions, concatenation and merges fix the input side of kernels."""
+    model = _functional(
+        ("InputLayer", "a", {"batch_input_shape": [None, 8, 8, 3]}, None), ("InputLayer", "b", {"batch_input_shape": [None, 5]}, None),
+        ("Conv2D", "conv", {"filters": 4, "kernel_size": [3, 3]}, ["a"]), ("GlobalAveragePooling2D", "pool", {}, ["conv"]),
+        ("Concatenate", "cat", {"axis": -1}, ["pool", "b"]), ("Dense", "out", {"units": 2}, ["cat"]), outputs=["out"])
+    good = [Weight("conv/kernel", None, "float32", [3, 3, 3, 4]), Weight("conv/bias", None, "float32", [4]),
+            Weight("out/kernel", None, "float32", [9, 2]), Weight("out/bias", None, "float32", [2])]
+    keras_layout.plan(model, good, "m.json")
+    for bad, needle in (([3, 3, 2, 4], "'conv/kernel' has shape [3, 3, 2, 4] but layer 'conv' receives inputs 3 wide"), ([8, 2], "'out/kernel' has shape [8, 2] but layer 'out' receives inputs 9 wide")):
+        weights = [Weight(w.name, None, "float32", bad) if w.shape[-1] == bad[-1] and len(w.shape) == len(bad) else w for w in good]
+        with pytest.raises(ConversionError) as error:
+            keras_layout.plan(model, weights, "m.json")
+        assert needle in str(error.value) and str(error.value).startswith("m.json: ")
+
+
 def _chain(length, cycle=False):
     """A functional config: an input and `length` Dense layers in a chain, listed outputs first."""
     dense = [{"class_name": "Dense", "name": f"d{i}", "config": {"name": f"d{i}", "units": 1}, "inbound_nodes": [[[f"d{i - 1}" if i else "x", 0, 0, {}]]]} for i in range(length)]

@@ -372,6 +372,114 @@ def _match(slots: List[Slot], weights: Sequence[Weight], where: str) -> None:
         raise ConversionError(f"{where}: the weights manifest has no entry for {listed}; the weights do not match the model")
 
 
+# --- input widths ---------------------------------------------------------------------------
+# The last axis of each layer's input fixes one more dimension of its kernels. It is followed
+# through the outermost model for layers whose output width is certain (channels-last only);
+# anywhere it is not certain, nothing is checked.
+
+_SAME_WIDTH = {
+    "Activation", "ELU", "LeakyReLU", "ReLU", "Softmax", "PReLU", "Masking", "Rescaling", "RepeatVector",
+    "Dropout", "AlphaDropout", "GaussianDropout", "GaussianNoise", "SpatialDropout1D", "SpatialDropout2D",
+    "BatchNormalization", "LayerNormalization",
+    "AveragePooling1D", "AveragePooling2D", "AveragePooling3D", "MaxPooling1D", "MaxPooling2D", "MaxPooling3D",
+    "GlobalAveragePooling1D", "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D",
+    "ZeroPadding1D", "ZeroPadding2D", "Cropping1D", "Cropping2D", "UpSampling1D", "UpSampling2D",
+}
+_ELEMENTWISE = {"Add", "Multiply", "Average", "Maximum", "Minimum", "Subtract"}
+_CONVOLUTIONS = {"Conv1D", "Conv2D", "Conv3D", "Conv2DTranspose", "Conv3DTranspose", "SeparableConv2D", "DepthwiseConv2D"}
+
+
+def _channels_last(config: Config) -> bool:
+    return config.get("data_format") in (None, "channels_last")
+
+
+def _last_axis(config: Config) -> bool:
+    axis = config.get("axis", -1)
+    return axis == -1 or axis == [-1]
+
+
+def _output_width(class_name: str, config: Config, inputs: List[Optional[int]]) -> Optional[int]:
+    """The last dimension of a layer's output, when its inputs' (`inputs`) make it certain."""
+    single = inputs[0] if len(inputs) == 1 else None
+    if class_name == "InputLayer":
+        shape = config.get("batch_input_shape") or config.get("batch_shape")
+        return shape[-1] if isinstance(shape, list) and shape and isinstance(shape[-1], int) else None
+    if class_name == "Dense":
+        return config.get("units")
+    if class_name in _RECURRENT:
+        return config.get("units")
+    if class_name == "Embedding":
+        return config.get("output_dim")
+    if class_name in _CONVOLUTIONS and _channels_last(config):
+        if class_name == "DepthwiseConv2D":
+            return single * config.get("depth_multiplier", 1) if single is not None else None
+        return config.get("filters")
+    if class_name == "Bidirectional":
+        units = ((config.get("layer") or {}).get("config") or {}).get("units")
+        merge = config.get("merge_mode", "concat")
+        return None if not isinstance(units, int) else 2 * units if merge == "concat" else units if merge in ("sum", "mul", "ave") else None
+    if class_name == "TimeDistributed" and (config.get("layer") or {}).get("class_name") == "Dense":
+        return ((config.get("layer") or {}).get("config") or {}).get("units")
+    if class_name in _SAME_WIDTH and (_channels_last(config) or class_name not in _CONV_LIKE_POOLS):
+        return single
+    if class_name in _ELEMENTWISE and inputs and None not in inputs:
+        widths = set(inputs) - {1}  # a width of 1 broadcasts
+        return widths.pop() if len(widths) == 1 else 1 if not widths else None
+    if class_name == "Concatenate" and _last_axis(config) and inputs and None not in inputs:
+        return sum(inputs)
+    return None
+
+
+# Layers of _SAME_WIDTH with a data_format: channels-first moves the width off the last axis.
+_CONV_LIKE_POOLS = {name for name in _SAME_WIDTH if name.endswith(("Pooling1D", "Pooling2D", "Pooling3D", "Padding1D", "Padding2D", "Cropping1D", "Cropping2D", "Sampling1D", "Sampling2D"))}
+
+
+def _input_axis(class_name: str, config: Config) -> Dict[str, int]:
+    """Variable name -> the axis of it that equals the layer's input width."""
+    if class_name == "Dense" or class_name in _RECURRENT or class_name == "Bidirectional":
+        return {"kernel": 0}
+    if class_name == "TimeDistributed" and (config.get("layer") or {}).get("class_name") == "Dense":
+        return {"kernel": 0}
+    if class_name in _CONVOLUTIONS and _channels_last(config) and config.get("groups", 1) in (None, 1):
+        return {"kernel": -1} if class_name.endswith("Transpose") else {"kernel": -2, "depthwise_kernel": -2}
+    if class_name in ("BatchNormalization", "LayerNormalization") and _last_axis(config):
+        return {name: 0 for name in ("gamma", "beta", "moving_mean", "moving_variance")}
+    return {}
+
+
+def _check_input_widths(model_config: Config, top: List[TopLayer], where: str) -> None:
+    """Refuses a kernel whose input side disagrees with the width the graph feeds its layer."""
+    slots = {layer.name: layer.slots for layer in top}
+    widths: Dict[str, Optional[int]] = {}
+    previous: Optional[str] = None
+    for member in keras_order(model_config, where):
+        name, class_name, config = _layer_name(member), member.get("class_name"), member.get("config") or {}
+        if model_config.get("class_name") == "Sequential":
+            sources = [[previous]] if previous is not None else [[]]
+            previous = name
+        else:
+            sources = [[ref[0] for ref in _node_inputs(node)] for node in member.get("inbound_nodes") or [] if isinstance(node, list)] or [[]]
+        outputs = set()
+        feeds = set()
+        for call in sources:
+            inputs = [widths.get(source) for source in call]
+            if not call and "batch_input_shape" in config and class_name != "InputLayer":
+                shape = config["batch_input_shape"]
+                inputs = [shape[-1] if isinstance(shape, list) and shape and isinstance(shape[-1], int) else None]
+            outputs.add(_output_width(class_name, config, inputs) if class_name not in MODEL_CLASSES else None)
+            feeds.add(inputs[0] if len(inputs) == 1 else None)
+        widths[name] = outputs.pop() if len(outputs) == 1 else None
+        feed = feeds.pop() if len(feeds) == 1 else None
+        if feed is None:
+            continue
+        axes = _input_axis(class_name, config)
+        for slot in slots.get(name, []):
+            variable = slot.h5_name.rsplit("/", 1)[-1].split(":")[0]
+            shape = slot.entry.shape if slot.entry is not None else None
+            if variable in axes and shape is not None and len(shape) and int(shape[axes[variable]]) != feed:
+                raise ConversionError(f"{where}: weight {slot.entry.name!r} has shape {[int(d) for d in shape]} but layer {name!r} receives inputs {feed} wide; the weights do not match the model")
+
+
 def plan(model_config: Config, weights: Sequence[Weight], where: str) -> Layout:
     """The layout of a (translated) model config, each slot matched to its manifest entry.
 
@@ -386,5 +494,6 @@ def plan(model_config: Config, weights: Sequence[Weight], where: str) -> Layout:
     top: List[TopLayer] = []
     slots = planner.model(model_config, "", [""], top)
     _match(slots, weights, where)
+    _check_input_widths(model_config, top, where)
     return Layout(top, planner.objects)
 
