@@ -1,5 +1,6 @@
-"""The wheel in a fresh virtualenv with only its core dependencies (numpy, h5py, protobuf, tqdm): every
-TensorFlow-free path converts, and a path that needs an extra says which in one line."""
+"""The wheel in a fresh virtualenv with only its core dependencies (numpy, h5py, protobuf, tqdm):
+every TensorFlow-free path converts (layers models to .h5 and .keras included), and a path that
+needs an extra says which in one line."""
 
 import json
 import os
@@ -95,10 +96,22 @@ def test_tensorflow_free_paths_convert(venv, models, tmp_path, source, flags, ou
     assert model["format"] == output_format and model["weightsManifest"][0]["weights"]
 
 
+@pytest.mark.parametrize("output_format, file_name", [("keras", "model.h5"), ("keras_keras", "model.keras")])
+def test_layers_model_converts_to_keras_files(venv, models, tmp_path, output_format, file_name):
+    """Written without Keras; this interpreter's Keras 3 loads the file and predicts what the model computes."""
+    import keras
+
+    result = _convert(venv, f"--output_format={output_format}", models / "layers_model" / "model.json", tmp_path / file_name)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    model = keras.saving.load_model(str(tmp_path / file_name), compile=False)
+    x = np.random.default_rng(4).normal(size=(3, make_mlp.INPUT_DIM)).astype(np.float32)
+    np.testing.assert_allclose(model.predict(x, verbose=0), make_mlp.predict(make_mlp.weights(), x), atol=1e-5)
+
+
 @pytest.mark.parametrize("source, flags", [
     ("keras_saved_model", ["--input_format=keras_saved_model"]),  # loaded by tf_keras
     ("model.h5", ["--output_format=tfjs_graph_model"]),  # Keras -> graph model traces with TensorFlow
-    ("layers_model/model.json", ["--output_format=keras"]),  # rebuilt with tf_keras
+    ("layers_model/model.json", ["--output_format=keras_saved_model"]),  # only tf_keras writes a SavedModel
 ])
 def test_tensorflow_paths_name_the_extra_in_one_line(venv, models, tmp_path, source, flags):
     result = _convert(venv, *flags, models / source, tmp_path / "out")

@@ -249,7 +249,7 @@ def dispatch_keras_saved_model_to_tensorflowjs_conversion(keras_saved_model_path
 
 
 def dispatch_tensorflowjs_to_keras_h5_conversion(config_json_path, h5_path):
-    """A layers model.json -> Keras .h5 file (tf_keras writes it; Keras 3 loads it too)."""
+    """A layers model.json -> Keras .h5 file (written without Keras; tf_keras and Keras 3 load it)."""
     _require_model_json(config_json_path)
     _require_no_directory(h5_path, "an HDF5 file")
     with _eager():

@@ -53,6 +53,8 @@ VARIABLES: Dict[str, Callable[[Config], List[str]]] = {
 
 # Recurrent layers whose Keras config is flat but whose weights live in a cell.
 CELLS = {"SimpleRNN": "SimpleRNNCell", "GRU": "GRUCell", "LSTM": "LSTMCell", "ConvLSTM2D": "ConvLSTM2DCell"}
+# The default name Keras gives the cell of each recurrent layer (a tf_keras .h5 weight's path).
+CELL_NAMES = {"SimpleRNN": "simple_rnn_cell", "GRU": "gru_cell", "LSTM": "lstm_cell", "ConvLSTM2D": "conv_lstm2d_cell"}
 
 def variable_names(class_name: str, config: Config, count: int) -> Optional[List[str]]:
     """Names of a layer's `count` stored variables, or None when the table cannot tell."""
