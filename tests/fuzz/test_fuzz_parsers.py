@@ -223,7 +223,8 @@ def _h5_files(seeds, scratch):
 
 
 def test_h5_reader(seeds, scratch):
-    fuzz(_h5_files(seeds, scratch), lambda data: _convert_keras_file(data, scratch, "model.h5"), name="h5")
+    # Isolated: libhdf5 spends tens of seconds on some damaged files and cannot be interrupted.
+    fuzz(_h5_files(seeds, scratch), fuzzing.isolated(lambda data: _convert_keras_file(data, scratch, "model.h5")), name="h5")
 
 
 # --- the tensor bundle (variables/ of a SavedModel) ------------------------------------------
@@ -402,6 +403,27 @@ def test_pb2json(seeds, scratch):
     import pb2json
 
     fuzz(_old_models(seeds), lambda files: _in_fresh_dir(scratch, files, pb2json.migrate), name="pb2json")
+
+
+# --- the harness ------------------------------------------------------------------------------
+
+
+def _spin(_):
+    while True:
+        pass
+
+
+def test_isolated_targets_are_bounded_and_report_their_crashes():
+    # The child is killed at its CPU bound instead of being waited on; its crash comes back as the finding.
+    with pytest.raises(fuzzing.Hang):
+        fuzzing.isolated(_spin, cpu_seconds=1)(None)
+    with pytest.raises(fuzzing.ChildFailure, match="TypeError"):
+        fuzzing.isolated(lambda value: value + 1)("text")
+    fuzzing.isolated(_refused_value)(None)
+
+
+def _refused_value(_):
+    raise ConversionError("refused")
 
 
 # --- inputs that once crashed a parser --------------------------------------------------------
