@@ -589,6 +589,36 @@ def test_regression_vlen_string_length_bomb(seeds, scratch):
     assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024 < 1 << 30
 
 
+def _stalling_heap(h5: bytes) -> bytes:
+    """The HDF5 bytes with the first object of each global heap made a free-space object of size 0."""
+    data = bytearray(h5)
+    at = data.find(b"GCOL\x01")
+    assert at > 0, "the seed has no global heap"
+    while at > 0:
+        data[at + 16:at + 32] = bytes(16)  # index 0, no references, size 0
+        at = data.find(b"GCOL\x01", at + 1)
+    return bytes(data)
+
+
+@pytest.mark.parametrize("name", ["k3.h5", "k2.h5", "k3.keras"])
+def test_regression_global_heap_that_stalls_libhdf5(seeds, scratch, name):
+    # A free-space object of size 0 in a global heap (where model_config and the layer names
+    # live) made libhdf5 1.14 loop forever in one C call: one inserted byte did it to a 45 kB .h5
+    # (the .h5 target's isolated round). Refused before libhdf5 reads the file, and said so in one line.
+    suffix = os.path.splitext(name)[1]
+    if suffix == ".h5":
+        data = _stalling_heap(seeds.h5_files[name])
+    else:
+        with zipfile.ZipFile(io.BytesIO(seeds.keras_files[name])) as z:
+            data = _rezip(seeds.keras_files[name], {"model.weights.h5": _stalling_heap(z.read("model.weights.h5"))})
+
+    def convert(_):
+        with pytest.raises(ConversionError, match=r"model\.(h5|keras)(: model\.weights\.h5)?: the HDF5 global heap at byte \d+ holds an object of size 0"):
+            _convert_keras_file(data, scratch, "model" + suffix)
+
+    fuzzing.isolated(convert, cpu_seconds=30)(None)  # without the check: a Hang, not a hung test
+
+
 @pytest.mark.parametrize("member", ["metadata.json", "config.json"])
 def test_regression_keras_archive_with_a_damaged_member(seeds, scratch, member):
     archive = _damage_member(seeds.keras_files["k3.keras"], member)  # was BadZipFile / OSError from zipfile

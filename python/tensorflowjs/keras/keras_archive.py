@@ -26,6 +26,7 @@ from typing import BinaryIO, Dict, Iterator, List, Optional, Tuple
 from tensorflowjs import bounded_json, extras
 from tensorflowjs.errors import ConversionError
 from tensorflowjs.keras.config_schema import check_model_config
+from tensorflowjs.keras.hdf5_heaps import check_global_heaps
 from tensorflowjs.keras.model_source import KerasModelSource, dataset_weight, hard_linked
 from tensorflowjs.keras.weight_check import check_weights
 from tensorflowjs.keras.weight_names import CELLS, variable_names
@@ -123,12 +124,14 @@ def _weights_file(path: str, archive: zipfile.ZipFile) -> Iterator[h5py.File]:
             start = _entry_offset(path, raw, info)
             if start + info.file_size > os.fstat(raw.fileno()).st_size:
                 raise ConversionError(f"{path}: the archive member {WEIGHTS} claims {info.file_size} bytes, past the end of the file; the archive is truncated")
+            check_global_heaps(raw, f"{path}: {WEIGHTS}", start, info.file_size)
             source = _Window(raw, start, info.file_size)
         else:
             directory = tempfile.gettempdir()
             _extract_room(path, info, directory)
             source = stack.enter_context(tempfile.TemporaryFile(prefix="tfjs-keras-", dir=directory))
             _extract(path, archive, info, source, directory)
+            check_global_heaps(source, f"{path}: {WEIGHTS}")
         try:
             weights = stack.enter_context(h5py.File(source, "r"))
         except OSError as e:
