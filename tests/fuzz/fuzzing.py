@@ -7,10 +7,13 @@ for the test suite); a long run sets it high (see the README's "Fuzzing and sani
 """
 
 import contextlib
+import math
 import os
+import pickle
 import resource
 import signal
 import time
+import traceback
 from typing import Any, Callable, Iterator, List
 
 from hypothesis import HealthCheck, Phase, given, seed, settings
@@ -19,14 +22,19 @@ from hypothesis import strategies as st
 from tensorflowjs.errors import ConversionError
 
 SECONDS = float(os.environ.get("TFJS_FUZZ_SECONDS", "3"))
-# One input may take this long; longer is a hang.
+# One input may take this long; longer is a hang. An isolated target (below) counts CPU seconds,
+# which a busy machine does not inflate; it is killed at this bound instead of being waited on.
 HANG_SECONDS = float(os.environ.get("TFJS_FUZZ_HANG_SECONDS", "20"))
+# An isolated input stuck without using CPU (sleeping, blocked) is killed after this much wall time.
+_WALL_FACTOR = 6
 # Growth of the process's peak RSS over the whole run past this is a memory failure.
 MEMORY_BOUND_BYTES = int(os.environ.get("TFJS_FUZZ_MEMORY_MB", "1536")) << 20
 CHUNK = 25  # examples per hypothesis run; each run has its own seed
 MIN_EXAMPLES = 5  # run even when one input takes longer than the whole budget
 # A long run records each failure and goes on fuzzing (then fails listing them all).
 KEEP_GOING = bool(os.environ.get("TFJS_FUZZ_KEEP_GOING"))
+# Each failing input is pickled into this directory, to be replayed (pickle.load, then the target).
+FINDINGS_DIR = os.environ.get("TFJS_FUZZ_FINDINGS_DIR")
 
 
 class Hang(Exception):
@@ -35,6 +43,14 @@ class Hang(Exception):
 
 class MemoryBound(Exception):
     """An input that made the process grow past MEMORY_BOUND_BYTES."""
+
+
+class ChildFailure(Exception):
+    """An exception other than ConversionError in an isolated target's child process."""
+
+    def __init__(self, finding: str, details: str):
+        super().__init__(f"{finding}\n{details}")
+        self.finding = finding
 
 
 def _peak_rss() -> int:
@@ -64,8 +80,96 @@ def only_conversion_errors(target: Callable[[Any], Any], value: Any, allowed=())
             pass
 
 
+def _rss() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize()
+
+
+def isolated(target: Callable[[Any], Any], allowed=(), cpu_seconds: float = None) -> Callable[[Any], None]:
+    """`target` run in a forked child per input, under RLIMIT_CPU of `cpu_seconds` (HANG_SECONDS).
+
+    For parsers in native code (libhdf5) that cannot be interrupted: SIGALRM only lands once
+    the C call returns, and libhdf5 spends tens of seconds on some damaged files, so a round
+    waited on them. The child is killed at the bound instead (a Hang, its input recorded), and
+    its own peak RSS is the memory measure. The child answers through a pipe: nothing for
+    success or ConversionError, else the finding and its traceback.
+    """
+
+    bound = HANG_SECONDS if cpu_seconds is None else cpu_seconds
+
+    def run(value: Any) -> None:
+        read_end, write_end = os.pipe()
+        at_fork = _rss()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - the child leaves only through os._exit
+            os.close(read_end)
+            report = b""
+            try:
+                used = resource.getrusage(resource.RUSAGE_SELF)
+                cpu = math.ceil(used.ru_utime + used.ru_stime + bound)
+                resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+                try:
+                    target(value)
+                except (ConversionError,) + tuple(allowed):
+                    pass
+            except BaseException as e:  # noqa: BLE001 - every other exception is the finding
+                report = pickle.dumps((_finding(e), traceback.format_exc()))
+            finally:
+                with os.fdopen(write_end, "wb") as f:
+                    f.write(report)
+                os._exit(0)
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as f:
+            report, status, usage = _wait_for(pid, f, _WALL_FACTOR * bound)
+        if os.WIFSIGNALED(status) and os.WTERMSIG(status) in (signal.SIGXCPU, signal.SIGKILL):
+            raise Hang(f"no answer within {bound:.0f} s of CPU (or {_WALL_FACTOR * bound:.0f} s of wall time)")
+        if os.WIFSIGNALED(status) or os.WEXITSTATUS(status):
+            raise ChildFailure(f"child died ({_status_text(status)})", "")
+        if report:
+            raise ChildFailure(*pickle.loads(report))
+        if usage.ru_maxrss * 1024 - at_fork > MEMORY_BOUND_BYTES:
+            raise MemoryBound(f"the child's peak RSS grew by {(usage.ru_maxrss * 1024 - at_fork) >> 20} MiB")
+
+    run.isolated = True
+    return run
+
+
+def _wait_for(pid: int, pipe, wall_seconds: float) -> tuple:
+    """(report bytes, wait status, rusage) of the child, killed past `wall_seconds`."""
+    import select
+
+    deadline = time.monotonic() + wall_seconds
+    chunks = []
+    while True:
+        ready, _, _ = select.select([pipe], [], [], max(0.0, deadline - time.monotonic()))
+        if not ready:
+            os.kill(pid, signal.SIGKILL)
+            break
+        chunk = os.read(pipe.fileno(), 1 << 16)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    _, status, usage = os.wait4(pid, 0)
+    return b"".join(chunks), status, usage
+
+
+def _status_text(status: int) -> str:
+    return f"signal {signal.Signals(os.WTERMSIG(status)).name}" if os.WIFSIGNALED(status) else f"exit {os.WEXITSTATUS(status)}"
+
+
+def _save_finding(value: Any) -> None:
+    os.makedirs(FINDINGS_DIR, exist_ok=True)
+    name = f"{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns()}.pickle"
+    with open(os.path.join(FINDINGS_DIR, name), "wb") as f:
+        pickle.dump(value, f)
+
+
 def fuzz(strategy: st.SearchStrategy, target: Callable[[Any], Any], allowed=(), seconds: float = None, name: str = "") -> int:
-    """Feeds `target` inputs drawn from `strategy` for `seconds`; returns how many ran."""
+    """Feeds `target` inputs drawn from `strategy` for `seconds`; returns how many ran.
+
+    An `isolated(...)` target brings its own time and memory bounds (per child); any other runs
+    here under a SIGALRM watchdog, with the growth of this process's peak RSS as the memory bound.
+    """
     seconds = SECONDS if seconds is None else seconds
     baseline = _peak_rss()
     deadline = time.monotonic() + seconds
@@ -80,9 +184,17 @@ def fuzz(strategy: st.SearchStrategy, target: Callable[[Any], Any], allowed=(), 
         if count[0] >= MIN_EXAMPLES and time.monotonic() > deadline:
             return  # the budget is spent: let the chunk end without running the parser
         count[0] += 1
-        only_conversion_errors(target, value, allowed)
-        if _peak_rss() - baseline > MEMORY_BOUND_BYTES:
-            raise MemoryBound(f"peak RSS grew by {(_peak_rss() - baseline) >> 20} MiB")
+        try:
+            if getattr(target, "isolated", False):
+                target(value)  # no watchdog here: its SIGALRM would leave the child running
+            else:
+                only_conversion_errors(target, value, allowed)
+            if _peak_rss() - baseline > MEMORY_BOUND_BYTES:
+                raise MemoryBound(f"peak RSS grew by {(_peak_rss() - baseline) >> 20} MiB")
+        except Exception:
+            if FINDINGS_DIR:
+                _save_finding(value)
+            raise
 
     chunk, failures = 0, []
     while chunk == 0 or time.monotonic() < deadline:
@@ -103,11 +215,12 @@ def fuzz(strategy: st.SearchStrategy, target: Callable[[Any], Any], allowed=(), 
 
 def _finding(error: BaseException) -> str:
     """One line per distinct crash: its type, message and the innermost frame of our code."""
-    import traceback
-
     errors = list(getattr(error, "exceptions", [error]))
     lines = []
     for e in errors:
+        if isinstance(e, ChildFailure):
+            lines.append(e.finding)
+            continue
         frames = [f for f in traceback.extract_tb(e.__traceback__) if "/tensorflowjs/" in f.filename or "/tools/" in f.filename]
         where = f"{frames[-1].filename.split('/python/')[-1]}:{frames[-1].lineno}" if frames else "?"
         lines.append(f"{type(e).__name__} at {where}: {str(e).splitlines()[0][:160] if str(e) else ''}")

@@ -190,7 +190,8 @@ def _keras_archives(seeds):
 
 
 def test_keras_archive_reader(seeds, scratch):
-    fuzz(_keras_archives(seeds), lambda data: _convert_keras_file(data, scratch, "model.keras"), name="keras_archive")
+    # Isolated like the .h5 target: model.weights.h5 is read by libhdf5 too.
+    fuzz(_keras_archives(seeds), fuzzing.isolated(lambda data: _convert_keras_file(data, scratch, "model.keras")), name="keras_archive")
 
 
 def _with_model_config(h5_bytes, config, scratch):
@@ -223,7 +224,8 @@ def _h5_files(seeds, scratch):
 
 
 def test_h5_reader(seeds, scratch):
-    fuzz(_h5_files(seeds, scratch), lambda data: _convert_keras_file(data, scratch, "model.h5"), name="h5")
+    # Isolated: libhdf5 spends tens of seconds on some damaged files and cannot be interrupted.
+    fuzz(_h5_files(seeds, scratch), fuzzing.isolated(lambda data: _convert_keras_file(data, scratch, "model.h5")), name="h5")
 
 
 # --- the tensor bundle (variables/ of a SavedModel) ------------------------------------------
@@ -404,6 +406,27 @@ def test_pb2json(seeds, scratch):
     fuzz(_old_models(seeds), lambda files: _in_fresh_dir(scratch, files, pb2json.migrate), name="pb2json")
 
 
+# --- the harness ------------------------------------------------------------------------------
+
+
+def _spin(_):
+    while True:
+        pass
+
+
+def test_isolated_targets_are_bounded_and_report_their_crashes():
+    # The child is killed at its CPU bound instead of being waited on; its crash comes back as the finding.
+    with pytest.raises(fuzzing.Hang):
+        fuzzing.isolated(_spin, cpu_seconds=1)(None)
+    with pytest.raises(fuzzing.ChildFailure, match="TypeError"):
+        fuzzing.isolated(lambda value: value + 1)("text")
+    fuzzing.isolated(_refused_value)(None)
+
+
+def _refused_value(_):
+    raise ConversionError("refused")
+
+
 # --- inputs that once crashed a parser --------------------------------------------------------
 
 
@@ -565,6 +588,36 @@ def test_regression_vlen_string_length_bomb(seeds, scratch):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     _refused(_convert_keras_file, bytes(damaged), scratch, "model.keras")
     assert (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024 < 1 << 30
+
+
+def _stalling_heap(h5: bytes) -> bytes:
+    """The HDF5 bytes with the first object of each global heap made a free-space object of size 0."""
+    data = bytearray(h5)
+    at = data.find(b"GCOL\x01")
+    assert at > 0, "the seed has no global heap"
+    while at > 0:
+        data[at + 16:at + 32] = bytes(16)  # index 0, no references, size 0
+        at = data.find(b"GCOL\x01", at + 1)
+    return bytes(data)
+
+
+@pytest.mark.parametrize("name", ["k3.h5", "k2.h5", "k3.keras"])
+def test_regression_global_heap_that_stalls_libhdf5(seeds, scratch, name):
+    # A free-space object of size 0 in a global heap (where model_config and the layer names
+    # live) made libhdf5 1.14 loop forever in one C call: one inserted byte did it to a 45 kB .h5
+    # (the .h5 target's isolated round). Refused before libhdf5 reads the file, and said so in one line.
+    suffix = os.path.splitext(name)[1]
+    if suffix == ".h5":
+        data = _stalling_heap(seeds.h5_files[name])
+    else:
+        with zipfile.ZipFile(io.BytesIO(seeds.keras_files[name])) as z:
+            data = _rezip(seeds.keras_files[name], {"model.weights.h5": _stalling_heap(z.read("model.weights.h5"))})
+
+    def convert(_):
+        with pytest.raises(ConversionError, match=r"model\.(h5|keras)(: model\.weights\.h5)?: the HDF5 global heap at byte \d+ holds an object of size 0"):
+            _convert_keras_file(data, scratch, "model" + suffix)
+
+    fuzzing.isolated(convert, cpu_seconds=30)(None)  # without the check: a Hang, not a hung test
 
 
 @pytest.mark.parametrize("member", ["metadata.json", "config.json"])

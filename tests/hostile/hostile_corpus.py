@@ -281,6 +281,10 @@ def _first_weight(model: dict) -> dict:
     return model["weightsManifest"][0]["weights"][0]
 
 
+def _layer_configs(model: dict) -> list:
+    return model["modelTopology"]["model_config"]["config"]["layers"]
+
+
 # ---------------------------------------------------------------- the cases
 
 Builder = Callable[[str, Dict[str, str], str], None]  # (case dir, bases, corpus root)
@@ -520,6 +524,8 @@ for _id, _edit, _says in [
     ("layers-bad-dtype", lambda m: _manifest_edit(os.path.join(m, "model.json"), lambda j: _first_weight(j).__setitem__("dtype", "float128")), "dtype"),
     ("layers-manifest-not-list", lambda m: _manifest_edit(os.path.join(m, "model.json"), lambda j: j.__setitem__("weightsManifest", {"a": 1})), "weightsManifest"),
     ("layers-graph-model-input", lambda m: _manifest_edit(os.path.join(m, "model.json"), lambda j: j.__setitem__("format", "graph-model")), ""),
+    ("layers-config-layer-as-list", lambda m: _manifest_edit(os.path.join(m, "model.json"), lambda j: _layer_configs(j).__setitem__(1, [_layer_configs(j)[1]])),
+     "config.layers[1] in the model config must be an object"),
 ]:
     case(_id, "tfjs_layers", LAYERS, says=_says)(_layers(_edit))
 

@@ -95,14 +95,16 @@ def test_wrong_types_in_keras_files_are_one_line_naming_the_place(files, kind, d
     assert not out.exists()
 
 
-def test_wrong_types_in_a_layers_model_are_refused_before_keras_builds_it(files, tmp_path, capsys):
+@pytest.mark.parametrize("output_format, out_name", [("keras", "m.h5"), ("tfjs_layers_model", "out")])
+def test_wrong_types_in_a_layers_model_are_refused_before_keras_builds_it(files, tmp_path, capsys, output_format, out_name):
+    # Re-writing a layers model as a layers model checks the config too: the output must load in TF.js.
     source = tmp_path / "layers"
     shutil.copytree(files["layers"], source)
     model = json.loads((source / "model.json").read_text())
     model["modelTopology"]["model_config"]["config"]["layers"][1]["config"]["layer"] = ["LSTM"]
     (source / "model.json").write_text(json.dumps(model))
-    out = tmp_path / "m.h5"
-    assert converter.main(["--input_format=tfjs_layers_model", "--output_format=keras", str(source), str(out)]) == 1
+    out = tmp_path / out_name
+    assert converter.main(["--input_format=tfjs_layers_model", f"--output_format={output_format}", str(source), str(out)]) == 1
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "config.layers[1].config.layer in the model config must be an object" in err, err
     assert not out.exists()

@@ -11,6 +11,7 @@ from tensorflowjs import metadata as metadata_lib
 from tensorflowjs import model_json, read_weights, write_weights
 from tensorflowjs.options import ConversionOptions
 from tensorflowjs.errors import ConversionError
+from tensorflowjs.keras.config_schema import check_model_config
 from tensorflowjs.output import output_directory
 
 # Top-level keys that the writer sets itself; anything else in the input is kept.
@@ -44,6 +45,7 @@ def read_layers_model(path: str):
     topology = model["modelTopology"]
     if not isinstance(topology, dict) or not isinstance(topology.get("model_config", topology), dict):
         raise ConversionError(f"{json_path}: modelTopology is not a Keras model config")
+    check_model_config(topology.get("model_config", topology), json_path)
     groups = read_weights.index_weights(model["weightsManifest"], base_path=os.path.dirname(os.path.abspath(json_path)))
     weights = [write_weights.Weight(w.name, w.load, w.dtype, w.shape) for group in groups for w in group]
     return model, weights

@@ -15,6 +15,7 @@ from typing import Dict, Iterator, List, Tuple, Union
 from tensorflowjs import bounded_json, extras
 from tensorflowjs.errors import ConversionError
 from tensorflowjs.keras.config_schema import check_model_config
+from tensorflowjs.keras.hdf5_heaps import check_global_heaps
 from tensorflowjs.keras.model_classes import MODEL_CLASSES
 from tensorflowjs.keras.model_source import KerasModelSource, dataset_weight, hard_linked
 from tensorflowjs.keras.weight_check import check_weights
@@ -110,6 +111,8 @@ def open_h5(path_or_file: Union[str, h5py.File]) -> Iterator[h5py.File]:
         yield path_or_file
         return
     try:
+        with open(path_or_file, "rb") as raw:
+            check_global_heaps(raw, path_or_file)
         f = h5py.File(path_or_file, "r")
     except OSError as e:
         raise ConversionError(f"{path_or_file} cannot be read as HDF5 ({e}); the file is truncated or damaged") from None

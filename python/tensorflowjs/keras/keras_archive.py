@@ -2,7 +2,8 @@
 
 The weights file is opened inside the zip (never unpacked beside the input). Keras stores it
 uncompressed, so h5py reads it straight from the archive through a window onto its bytes; a
-compressed entry is copied to a private temporary file first.
+compressed entry is unpacked into an anonymous temporary file first (O_TMPFILE: it has no name,
+so a conversion killed with SIGKILL leaves nothing behind in $TMPDIR).
 
 model.weights.h5 holds each layer's variables by position under a group per object
 (`layers/dense/vars/0`, `layers/lstm/cell/vars/2`, `layers/bidirectional/forward_layer/...`);
@@ -20,11 +21,12 @@ import tempfile
 import warnings
 import zipfile
 import zlib
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import BinaryIO, Dict, Iterator, List, Optional, Tuple
 
 from tensorflowjs import bounded_json, extras
 from tensorflowjs.errors import ConversionError
 from tensorflowjs.keras.config_schema import check_model_config
+from tensorflowjs.keras.hdf5_heaps import check_global_heaps
 from tensorflowjs.keras.model_classes import MODEL_CLASSES
 from tensorflowjs.keras.model_source import KerasModelSource, dataset_weight, hard_linked
 from tensorflowjs.keras.weight_check import check_weights
@@ -98,14 +100,15 @@ def _extract_room(path: str, info: zipfile.ZipInfo, directory: str) -> None:
         raise ConversionError(f"{path}: the compressed archive member {info.filename} needs {info.file_size} bytes unpacked in {directory} but only {room} can be written there; store it uncompressed or free space")
 
 
-def _extract(path: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: str) -> None:
+def _extract(path: str, archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: BinaryIO, directory: str) -> None:
     try:
-        with archive.open(info) as src, open(target, "wb") as dst:
-            shutil.copyfileobj(src, dst, 1 << 20)
+        with archive.open(info) as src:
+            shutil.copyfileobj(src, target, 1 << 20)
+        target.seek(0)
     except (zipfile.BadZipFile, zlib.error, EOFError) as e:
         raise ConversionError(f"{path}: the archive member {info.filename} cannot be unpacked ({e}); the archive is damaged") from None
     except OSError as e:
-        raise ConversionError(f"{path}: unpacking the archive member {info.filename} to {target} failed ({e.strerror or e})") from None
+        raise ConversionError(f"{path}: unpacking the archive member {info.filename} to a temporary file in {directory} failed ({e.strerror or e})") from None
 
 
 @contextlib.contextmanager
@@ -121,12 +124,14 @@ def _weights_file(path: str, archive: zipfile.ZipFile) -> Iterator[h5py.File]:
             start = _entry_offset(path, raw, info)
             if start + info.file_size > os.fstat(raw.fileno()).st_size:
                 raise ConversionError(f"{path}: the archive member {WEIGHTS} claims {info.file_size} bytes, past the end of the file; the archive is truncated")
+            check_global_heaps(raw, f"{path}: {WEIGHTS}", start, info.file_size)
             source = _Window(raw, start, info.file_size)
         else:
-            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="tfjs-keras-"))
-            _extract_room(path, info, tmp)
-            source = os.path.join(tmp, WEIGHTS)
-            _extract(path, archive, info, source)
+            directory = tempfile.gettempdir()
+            _extract_room(path, info, directory)
+            source = stack.enter_context(tempfile.TemporaryFile(prefix="tfjs-keras-", dir=directory))
+            _extract(path, archive, info, source, directory)
+            check_global_heaps(source, f"{path}: {WEIGHTS}")
         try:
             weights = stack.enter_context(h5py.File(source, "r"))
         except OSError as e:

@@ -32,6 +32,8 @@ def open_keras_file(path: str) -> Iterator[KerasModelSource]:
         try:
             with _address_space_cap(os.path.getsize(path) if os.path.isfile(path) else 0):
                 source = stack.enter_context(_open_reader(path))
+        except ConversionError:
+            raise  # a ValueError too, but already the one line to show
         except _DAMAGED_FILE_ERRORS as e:
             raise ConversionError(f"{path} cannot be read: {type(e).__name__}: {e}; the file is truncated or damaged") from None
         yield source
