@@ -5,14 +5,18 @@
 
 Builds the models itself (weights=None, randomised batch-norm statistics), runs each converter
 in a fresh process RUNS times on the same input, and prints a Markdown table of median wall
-time and peak RSS. Each output is then run in TF.js (CPU backend) on the same input, and the
-largest difference from TensorFlow's own prediction is reported, so a fast wrong answer shows.
+time and peak RSS. Each output is then run on the same input, in TF.js (CPU backend) or, for a
+Keras file, by the Keras that loads it, and the largest difference from the source model's own
+prediction is reported, so a fast wrong answer shows.
 """
 
 import os
 import statistics
+import subprocess
 import sys
-from typing import Any, Callable, Dict, Iterator, List, Tuple
+import textwrap
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 
@@ -157,19 +161,55 @@ def _while_loop(tmp: str):
     return path, x, module.serve(tf.constant(x))["y"].numpy()
 
 
-# case -> (how to make the input, converter flags)
-CASES: Dict[str, Tuple[Callable, List[str]]] = {
-    "MobileNetV2 .h5 -> layers": (_h5(lambda: _applications("MobileNetV2", 224)), ["--input_format=keras", "--output_format=tfjs_layers_model"]),
-    "100 MB Dense .h5 -> layers": (_h5(_dense_stack), ["--input_format=keras", "--output_format=tfjs_layers_model"]),
-    "MobileNetV2 SavedModel -> graph": (_saved_model(lambda: _applications("MobileNetV2", 224)), ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model"]),
-    "MobileNetV2 SavedModel -> graph (uint8)": (_saved_model(lambda: _applications("MobileNetV2", 224)), ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model", "--quantize_uint8=*"]),
-    "ResNet50 SavedModel -> graph": (_saved_model(lambda: _applications("ResNet50", 224)), ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model"]),
-    "ResNet50 SavedModel -> graph (uint8)": (_saved_model(lambda: _applications("ResNet50", 224)), ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model", "--quantize_uint8=*"]),
-    "MobileNetV2 frozen GraphDef -> graph": (_frozen_graph(lambda: _applications("MobileNetV2", 224)), ["--input_format=tf_frozen_model", "--output_node_names=probs"]),
-    "TF1 SavedModel -> graph": (_tf1_cnn, ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model"]),
-    "StaticHashTable SavedModel -> graph": (_hash_table, ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model"]),
-    "tf.while_loop SavedModel -> graph": (_while_loop, ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model"]),
-}
+def _layers_model(build: Callable) -> Callable[[str], Tuple[str, np.ndarray, np.ndarray]]:
+    """A TF.js layers model (written by this converter from the Keras model) as the input."""
+    def make(tmp: str):
+        path, x, expected = _h5(build)(tmp)
+        web = os.path.join(tmp, "web_model")
+        subprocess.run([*OURS, "--input_format=keras", "--output_format=tfjs_layers_model", path, web], check=True,
+                       env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+        return os.path.join(web, "model.json"), x, expected
+
+    return make
+
+
+# A Flax CNN converted by convert_jax, the public converter's only JAX entry point: each converter
+# runs this script in its own Python; the module's parameters come from a fixed PRNG key.
+_JAX_SCRIPT = textwrap.dedent("""
+    import sys
+    import flax.linen as nn
+    import jax
+    import jax.numpy as jnp
+    from tensorflowjs.converters.jax_conversion import convert_jax
+
+    class CNN(nn.Module):
+        @nn.compact
+        def __call__(self, x):
+            for features in (32, 64, 128):
+                x = nn.max_pool(nn.relu(nn.Conv(features, (3, 3))(x)), (2, 2), (2, 2))
+            x = nn.relu(nn.Dense(256)(x.reshape((x.shape[0], -1))))
+            return nn.Dense(10)(x)
+
+    module = CNN()
+    params = module.init(jax.random.PRNGKey(0), jnp.zeros((1, 32, 32, 3)))
+    if sys.argv[1] == "--predict":
+        import numpy as np
+        x = np.load(sys.argv[2])
+        np.save(sys.argv[3], np.asarray(module.apply(params, x)))
+    else:
+        convert_jax(module.apply, params, input_signatures=[((1, 32, 32, 3), jnp.float32)], model_dir=sys.argv[2])
+""")
+
+
+def _flax_cnn(tmp: str):
+    script = os.path.join(tmp, "flax_cnn.py")
+    with open(script, "w") as f:
+        f.write(_JAX_SCRIPT)
+    x = np.random.default_rng(3).normal(size=(1, 32, 32, 3)).astype(np.float32)
+    np.save(os.path.join(tmp, "x.npy"), x)
+    subprocess.run([sys.executable, script, "--predict", os.path.join(tmp, "x.npy"), os.path.join(tmp, "y.npy")], check=True,
+                   env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    return script, x, np.load(os.path.join(tmp, "y.npy"))
 
 
 def _tfjs_error(model_dir: str, x: np.ndarray, expected: np.ndarray) -> str:
@@ -180,25 +220,92 @@ def _tfjs_error(model_dir: str, x: np.ndarray, expected: np.ndarray) -> str:
     return f"{float(np.max(np.abs(got - expected))):.1e}"
 
 
-def run_case(args, name: str, case: Tuple[Callable, List[str]], tmp: str) -> Iterator[str]:
-    make, flags = case
-    source, x, expected = make(tmp)
+def _keras_error(load: Callable[[str], Any]) -> Callable[[str, np.ndarray, np.ndarray], str]:
+    """The Keras file's prediction against the source model's, as the Keras that loads it gives it."""
+    def check(path: str, x: np.ndarray, expected: np.ndarray) -> str:
+        try:
+            got = load(path).predict(x, verbose=0)
+        except Exception as e:  # noqa: BLE001  (a benchmark reports what loading said)
+            return f"fails to load: {type(e).__name__}"
+        return f"{float(np.max(np.abs(got - expected))):.1e}"
+
+    return check
+
+
+def _tf_keras_load(path: str):
+    import tf_keras
+
+    return tf_keras.models.load_model(path, compile=False)
+
+
+def _keras3_load(path: str):
+    import keras
+
+    return keras.saving.load_model(path, compile=False)
+
+
+@dataclass
+class Case:
+    make: Callable[[str], Tuple[str, np.ndarray, np.ndarray]]  # the input, an input value, the source's prediction
+    flags: List[str]
+    output_suffix: str = ""  # a file output (.h5, .keras) instead of a directory
+    check: Callable[[str, np.ndarray, np.ndarray], str] = _tfjs_error
+    python_script: bool = False  # the input is a script each converter's Python runs (the JAX API)
+
+
+_MOBILENET = lambda: _applications("MobileNetV2", 224)  # noqa: E731
+
+CASES: Dict[str, Case] = {
+    "MobileNetV2 .h5 -> layers": Case(_h5(_MOBILENET), ["--input_format=keras", "--output_format=tfjs_layers_model"]),
+    "100 MB Dense .h5 -> layers": Case(_h5(_dense_stack), ["--input_format=keras", "--output_format=tfjs_layers_model"]),
+    "MobileNetV2 SavedModel -> graph": Case(_saved_model(_MOBILENET), ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model"]),
+    "MobileNetV2 SavedModel -> graph (uint8)": Case(_saved_model(_MOBILENET), ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model", "--quantize_uint8=*"]),
+    "ResNet50 SavedModel -> graph": Case(_saved_model(lambda: _applications("ResNet50", 224)), ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model"]),
+    "ResNet50 SavedModel -> graph (uint8)": Case(_saved_model(lambda: _applications("ResNet50", 224)), ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model", "--quantize_uint8=*"]),
+    "MobileNetV2 frozen GraphDef -> graph": Case(_frozen_graph(_MOBILENET), ["--input_format=tf_frozen_model", "--output_node_names=probs"]),
+    "TF1 SavedModel -> graph": Case(_tf1_cnn, ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model"]),
+    "StaticHashTable SavedModel -> graph": Case(_hash_table, ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model"]),
+    "tf.while_loop SavedModel -> graph": Case(_while_loop, ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model"]),
+    "MobileNetV2 layers -> .h5": Case(_layers_model(_MOBILENET), ["--input_format=tfjs_layers_model", "--output_format=keras"], ".h5", _keras_error(_tf_keras_load)),
+    "MobileNetV2 layers -> .keras": Case(_layers_model(_MOBILENET), ["--input_format=tfjs_layers_model", "--output_format=keras_keras"], ".keras",
+                                         _keras_error(_keras3_load)),
+    "100 MB Dense layers -> .h5": Case(_layers_model(_dense_stack), ["--input_format=tfjs_layers_model", "--output_format=keras"], ".h5",
+                                       _keras_error(_tf_keras_load)),
+    "Flax CNN (convert_jax) -> graph": Case(_flax_cnn, [], python_script=True),
+}
+
+
+def _measure_or_failure(args: List[str], env: Dict[str, str]) -> Optional[Tuple[float, float]]:
+    try:
+        return measure(args, env)
+    except SystemExit:
+        return None
+
+
+def run_case(args, name: str, case: Case, tmp: str) -> Iterator[str]:
+    source, x, expected = case.make(tmp)
     ours_env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     # The public converter runs on its own virtualenv: none of this build's paths may leak in.
     public_env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONSAFEPATH")}
-    converters = {"this converter": (OURS, ours_env), "tensorflowjs 4.22": ([args.public], public_env)}
+    public_python = os.path.join(os.path.dirname(args.public), "python")
+    converters = {
+        "this converter": ([sys.executable, source] if case.python_script else OURS, ours_env),
+        "tensorflowjs 4.22": ([public_python, source] if case.python_script else [args.public], public_env),
+    }
     for who, (command, env) in converters.items():
-        results = []
         slug = who.replace(" ", "_")  # the public converter fails on paths with spaces
-        for run in range(RUNS):
-            out = os.path.join(tmp, f"{slug}{run}")
-            results.append(measure([*command, *flags, source, out], env))
+        outputs = [os.path.join(tmp, f"{slug}{run}{case.output_suffix}") for run in range(RUNS)]
+        arguments = (lambda out: [*command, "--convert", out]) if case.python_script else (lambda out: [*command, *case.flags, source, out])
+        results = [_measure_or_failure(arguments(out), env) for out in outputs]
+        if None in results:
+            yield f"| {name} | {who} | fails | fails | `{' '.join(arguments(outputs[0]))}` exits non-zero |"
+            continue
         times, rss = zip(*results)
-        yield f"| {name} | {who} | {statistics.median(times):.1f} s | {statistics.median(rss):.0f} MB | {_tfjs_error(os.path.join(tmp, f'{slug}0'), x, expected)} |"
+        yield f"| {name} | {who} | {statistics.median(times):.1f} s | {statistics.median(rss):.0f} MB | {case.check(outputs[0], x, expected)} |"
 
 
 def main() -> None:
-    run_table(__doc__, CASES, ["case", "converter", "median wall time", "median peak RSS", "TF.js CPU max abs diff vs TF"], run_case,
+    run_table(__doc__, CASES, ["case", "converter", "median wall time", "median peak RSS", "max abs diff vs the source (TF.js CPU; Keras for Keras files)"], run_case,
               lambda parser: parser.add_argument("--public", required=True, help="the public converter's tensorflowjs_converter (see setup_public_converter.sh)"))
 
 
