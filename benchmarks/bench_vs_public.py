@@ -196,6 +196,9 @@ _JAX_SCRIPT = textwrap.dedent("""
         import numpy as np
         x = np.load(sys.argv[2])
         np.save(sys.argv[3], np.asarray(module.apply(params, x)))
+    elif sys.argv[3:] == ["--tensorspec"]:  # the public converter's documented spelling
+        import tensorflow as tf
+        convert_jax(module.apply, params, input_signatures=[tf.TensorSpec((1, 32, 32, 3), tf.float32)], model_dir=sys.argv[2])
     else:
         convert_jax(module.apply, params, input_signatures=[((1, 32, 32, 3), jnp.float32)], model_dir=sys.argv[2])
 """)
@@ -292,10 +295,12 @@ def run_case(args, name: str, case: Case, tmp: str) -> Iterator[str]:
         "this converter": ([sys.executable, source] if case.python_script else OURS, ours_env),
         "tensorflowjs 4.22": ([public_python, source] if case.python_script else [args.public], public_env),
     }
+    # The public convert_jax takes tf.TensorSpec signatures (it passes them to jax2tf); ours also takes (shape, dtype).
+    spelling = {"this converter": [], "tensorflowjs 4.22": ["--tensorspec"]}
     for who, (command, env) in converters.items():
         slug = who.replace(" ", "_")  # the public converter fails on paths with spaces
         outputs = [os.path.join(tmp, f"{slug}{run}{case.output_suffix}") for run in range(RUNS)]
-        arguments = (lambda out: [*command, "--convert", out]) if case.python_script else (lambda out: [*command, *case.flags, source, out])
+        arguments = (lambda out: [*command, "--convert", out, *spelling[who]]) if case.python_script else (lambda out: [*command, *case.flags, source, out])
         results = [_measure_or_failure(arguments(out), env) for out in outputs]
         if None in results:
             yield f"| {name} | {who} | fails | fails | `{' '.join(arguments(outputs[0]))}` exits non-zero |"
