@@ -207,14 +207,16 @@ def _relation(out: str, source: str, inside_counts: bool) -> Optional[str]:
     return None
 
 
-def refuse_overlap(output: str, model: Optional[str], files: Iterable[str] = (), only_the_input_itself: bool = False) -> None:
+def refuse_overlap(output: str, model: Optional[str], files: Iterable[str] = (), only_input_files: bool = False) -> None:
     """An output that is, holds or lies inside an input would overwrite it: refused up front.
 
     Symlinks and relative paths are resolved first. A model directory (SavedModel, TF.js model)
     holds nothing of ours; a model given as its model.json is also its directory, in which only
     a new subdirectory may be written (its files, the shards, are the input too). `files`
     (.h5, .pb, metadata) may have outputs beside them, never on or around them.
-    `only_the_input_itself` refuses just an output that is an input (see pairs.convert).
+    `only_input_files` refuses just an output that would replace the input's own files: an
+    output that is an input file, or is the directory of a TF.js model (its model.json); the
+    Python API's rule (see pairs.convert).
     """
     out = os.path.realpath(output)
     checks = [(given, os.path.realpath(given), False) for given in files]
@@ -225,5 +227,6 @@ def refuse_overlap(output: str, model: Optional[str], files: Iterable[str] = (),
         checks.append((model, source, os.path.isdir(source)))
     for given, source, inside_counts in checks:
         relation = _relation(out, source, inside_counts)
-        if relation and (relation == "is" or not only_the_input_itself):
+        replaces_files = relation == "is" and (not os.path.isdir(source) or os.path.exists(os.path.join(source, "model.json")))
+        if relation and (replaces_files or not only_input_files):
             raise ConversionError(f"the output path {output} {relation} the input {given}; writing there would overwrite the input, so choose an output path outside it")

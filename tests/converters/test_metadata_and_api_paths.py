@@ -68,18 +68,34 @@ def test_the_python_api_refuses_an_output_that_would_overwrite_its_input(tmp_pat
     assert sorted(os.listdir(tmp_path / "in")) == before
 
 
-def test_the_graph_api_refuses_the_saved_model_itself_as_output_but_not_a_directory_inside_it(tmp_path):
+def test_the_graph_api_writes_into_or_inside_a_saved_model_directory_as_the_public_one_does(tmp_path):
+    """The public converter's own tests convert a SavedModel into its own directory and into one
+    inside it: neither is refused as an overlap, and the input's files stay as they were."""
     from tensorflowjs.converters import convert_tf_saved_model
 
     (tmp_path / "sm").mkdir()
     (tmp_path / "sm" / "saved_model.pb").write_bytes(b"")
-    with pytest.raises(ConversionError, match="is the input"):
-        convert_tf_saved_model(str(tmp_path / "sm"), str(tmp_path / "sm"))
-    # The public converter's own tests write their output inside the input directory.
-    with pytest.raises(ConversionError) as refused:
-        convert_tf_saved_model(str(tmp_path / "sm"), str(tmp_path / "sm" / "web"))
-    assert "the input" not in str(refused.value)
-    assert os.listdir(tmp_path / "sm") == ["saved_model.pb"]
+    for output in (tmp_path / "sm", tmp_path / "sm" / "web"):
+        with pytest.raises(ConversionError) as refused:  # the empty saved_model.pb is refused
+            convert_tf_saved_model(str(tmp_path / "sm"), str(output))
+        assert "overwrite the input" not in str(refused.value)
+        assert os.listdir(tmp_path / "sm") == ["saved_model.pb"]
+
+
+def test_the_graph_api_writes_a_graph_model_into_the_saved_model_directory_keeping_its_files(tmp_path):
+    import tensorflow as tf
+    from tensorflowjs.converters import convert_tf_saved_model
+
+    module = tf.Module()
+    module.v = tf.Variable([1.0, 2.0])
+    module.f = tf.function(lambda x: {"y": x * module.v}, input_signature=[tf.TensorSpec([2], tf.float32)])
+    tf.saved_model.save(module, str(tmp_path / "sm"), signatures=module.f)
+    before = {p.relative_to(tmp_path / "sm"): p.read_bytes() for p in (tmp_path / "sm").rglob("*") if p.is_file()}
+    convert_tf_saved_model(str(tmp_path / "sm"), str(tmp_path / "sm"))
+    after = {p.relative_to(tmp_path / "sm"): p.read_bytes() for p in (tmp_path / "sm").rglob("*") if p.is_file()}
+    assert {name: after[name] for name in before} == before
+    assert "model.json" in {str(name) for name in after}
+
 
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))

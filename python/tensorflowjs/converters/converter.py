@@ -203,7 +203,7 @@ def dispatch_keras_h5_to_tfjs_layers_model_conversion(h5_path, output_dir=None, 
     else:
         model_json, groups = conversion.h5_merged_saved_model_to_tfjs_format(h5_path, split_by_layer=split_weights_by_layer)
     if output_dir:  # the public converter's artifacts (a save_weights() file too), not a handler's
-        output.refuse_overlap(output_dir, h5_path, only_the_input_itself=True)
+        output.refuse_overlap(output_dir, h5_path, only_input_files=True)
         conversion.write_artifacts(model_json, groups, output_dir, quantization_dtype_map, weight_shard_size_bytes, metadata)
     return model_json, groups
 

@@ -50,12 +50,13 @@ def convert(input_format: str, output_format: str, input_path: str, output_path:
 
     The pair's handler runs only after an output that would overwrite what the conversion
     reads (the model, and `also_read`: the --metadata files) has been refused: for the CLI one
-    that is, holds or lies inside it (output.refuse_overlap); for the API (`api`) one that is
-    it, since the public converter's API writes an output directory around its .h5 or inside
-    its SavedModel (its own tests do both), which the atomic writer keeps safe. A TF Hub handle
-    that is a URL is no path to compare.
+    that is, holds or lies inside it (output.refuse_overlap); for the API (`api`) one that would
+    replace the input's own files (an input file, a TF.js model's directory), since the public
+    converter's API writes its output around an .h5, into a SavedModel's directory or inside it
+    (its own tests do all three), where the atomic writer keeps the input's files. A TF Hub
+    handle that is a URL is no path to compare.
     """
     handler = handler_for(input_format, output_format)
     hub_handle = input_format == "tf_hub" and "://" in input_path
-    output.refuse_overlap(output_path, None if hub_handle else input_path, also_read, only_the_input_itself=api)
+    output.refuse_overlap(output_path, None if hub_handle else input_path, also_read, only_input_files=api)
     handler(input_path, output_path, options)
