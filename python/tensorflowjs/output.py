@@ -219,14 +219,15 @@ def refuse_overlap(output: str, model: Optional[str], files: Iterable[str] = (),
     Python API's rule (see pairs.convert).
     """
     out = os.path.realpath(output)
-    checks = [(given, os.path.realpath(given), False) for given in files]
+    # (as the user gave it, resolved, whether an output inside it counts, whether an output that
+    # is it replaces input files: a file, or a model.json's directory, yes; a SavedModel's, no)
+    checks = [(given, os.path.realpath(given), False, True) for given in files]
     if model is not None:
         source = os.path.realpath(model)
         if os.path.isfile(source) and source.endswith(".json"):
-            checks.append((model, os.path.dirname(source), os.path.lexists(out) and not os.path.isdir(out)))
-        checks.append((model, source, os.path.isdir(source)))
-    for given, source, inside_counts in checks:
+            checks.append((model, os.path.dirname(source), os.path.lexists(out) and not os.path.isdir(out), True))
+        checks.append((model, source, os.path.isdir(source), not os.path.isdir(source)))
+    for given, source, inside_counts, replaces_files in checks:
         relation = _relation(out, source, inside_counts)
-        replaces_files = relation == "is" and (not os.path.isdir(source) or os.path.exists(os.path.join(source, "model.json")))
-        if relation and (replaces_files or not only_input_files):
+        if relation and (not only_input_files or relation == "is" and replaces_files):
             raise ConversionError(f"the output path {output} {relation} the input {given}; writing there would overwrite the input, so choose an output path outside it")

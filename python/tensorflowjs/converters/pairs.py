@@ -7,7 +7,7 @@ needs no TensorFlow never imports it. Adding a pair is adding a row.
 import importlib
 from typing import Callable, Dict, Iterable, Tuple
 
-from tensorflowjs import formats, output
+from tensorflowjs import formats, model_json, output
 from tensorflowjs.errors import ConversionError
 from tensorflowjs.options import ConversionOptions
 
@@ -58,5 +58,7 @@ def convert(input_format: str, output_format: str, input_path: str, output_path:
     """
     handler = handler_for(input_format, output_format)
     hub_handle = input_format == "tf_hub" and "://" in input_path
-    output.refuse_overlap(output_path, None if hub_handle else input_path, also_read, only_input_files=api)
+    # A layers model read by the API is its model.json: replacing that directory replaces the model's files.
+    model = None if hub_handle else model_json.model_json_path(input_path) if api and input_format == "tfjs_layers_model" else input_path
+    output.refuse_overlap(output_path, model, also_read, only_input_files=api)
     handler(input_path, output_path, options)
