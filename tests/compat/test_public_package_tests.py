@@ -30,7 +30,7 @@ FLOORS = {
     "write_weights_test.py": 21,
     "resource_loader_test.py": 3,
     "keras_h5_conversion_test.py": 16,
-    "jax_conversion_test.py": 7,
+    "jax_conversion_test.py": 8,
     "fold_batch_norms_test.py": 5,
     "fuse_depthwise_conv2d_test.py": 3,
     "fuse_prelu_test.py": 5,
