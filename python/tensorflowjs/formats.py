@@ -103,7 +103,9 @@ class Format:
     otherwise); `writes` is None for one that is never an output (what the wizard says of
     it otherwise). `file_suffix` marks an output that is one file, not a directory.
     `reads_with` and `writes_with` are the packages beyond the core install that reading and
-    writing it always import; each is a key of extras.INSTALL, which names the extra.
+    writing it always import; each is a key of extras.INSTALL, which names the extra, and
+    pairs.convert checks them before converting. (A path that needs TensorFlow only for some
+    models, such as a SavedModel with ops we cannot fold, asks for it where it finds out.)
     """
 
     name: str
@@ -124,12 +126,11 @@ CATALOG: Tuple[Format, ...] = (
            writes="TF.js layers model: tf.loadLayersModel(), inference and training"),
     Format("tfjs_graph_model", "TF.js graph model (model.json and weight files)", lambda p: _model_json_kind(p) == "tfjs_graph_model",
            writes="TF.js graph model: tf.loadGraphModel(), inference only, usually faster"),
-    Format("keras", "Keras HDF5 model (.h5)", _is_hdf5, "tfjs_layers_model", writes="Keras HDF5 file (.h5)", file_suffix=".h5",
-           writes_with=("tf_keras",)),
+    Format("keras", "Keras HDF5 model (.h5)", _is_hdf5, "tfjs_layers_model", writes="Keras HDF5 file (.h5)", file_suffix=".h5"),
     Format("keras_saved_model", "Keras SavedModel (tf.keras directory with keras_metadata.pb)", _is_keras_saved_model, "tfjs_layers_model",
            writes="Keras SavedModel directory", reads_with=("tf_keras",), writes_with=("tf_keras",)),
     Format("keras_keras", "Keras v3 model archive (.keras)", _is_keras_archive, "tfjs_layers_model", writes="Keras v3 archive (.keras)",
-           file_suffix=".keras", writes_with=("keras",)),
+           file_suffix=".keras"),
     Format("tf_frozen_model", "TensorFlow frozen model (binary GraphDef)", _is_frozen_graph, "tfjs_graph_model"),
 )
 BY_NAME: Dict[str, Format] = {f.name: f for f in CATALOG}

@@ -82,6 +82,26 @@ def test_the_catalog_is_the_one_list_of_formats():
     assert all(package in extras.INSTALL for f in formats.CATALOG for package in f.reads_with + f.writes_with)
 
 
+def test_a_pair_whose_format_needs_a_missing_package_stops_before_converting(tmp_path, monkeypatch):
+    """The catalog's reads_with/writes_with, checked by pairs.convert: one line naming the extra,
+    and the handler never runs."""
+    import dataclasses
+
+    from tensorflowjs import extras, formats
+    from tensorflowjs.converters import pairs
+    from tensorflowjs.errors import ConversionError
+
+    needy = dataclasses.replace(formats.BY_NAME["keras_saved_model"], writes_with=("no_such_package_for_tfjs",))
+    monkeypatch.setitem(formats.BY_NAME, "keras_saved_model", needy)
+    monkeypatch.setitem(extras.INSTALL, "no_such_package_for_tfjs", "pip install tensorflowjs[tensorflow]")
+    ran = []
+    monkeypatch.setattr(pairs, "handler_for", lambda i, o: lambda *args: ran.append(args))
+    (tmp_path / "in").mkdir()
+    with pytest.raises(ConversionError, match=r"needs no_such_package_for_tfjs, which is not installed: pip install tensorflowjs\[tensorflow\]"):
+        pairs.convert("tfjs_layers_model", "keras_saved_model", str(tmp_path / "in"), str(tmp_path / "out"), None)
+    assert ran == [] and not (tmp_path / "out").exists()
+
+
 def test_the_option_table_makes_the_flags_and_the_fields():
     import dataclasses
 

@@ -7,7 +7,7 @@ needs no TensorFlow never imports it. Adding a pair is adding a row.
 import importlib
 from typing import Callable, Dict, Iterable, Tuple
 
-from tensorflowjs import formats, model_json, output
+from tensorflowjs import extras, formats, model_json, output
 from tensorflowjs.errors import ConversionError
 from tensorflowjs.options import ConversionOptions
 
@@ -61,4 +61,6 @@ def convert(input_format: str, output_format: str, input_path: str, output_path:
     # A layers model read by the API is its model.json: replacing that directory replaces the model's files.
     model = None if hub_handle else model_json.model_json_path(input_path) if api and input_format == "tfjs_layers_model" else input_path
     output.refuse_overlap(output_path, model, also_read, only_input_files=api)
+    for package in formats.BY_NAME[input_format].reads_with + formats.BY_NAME[output_format].writes_with:
+        extras.require(package, f"converting {input_format} to {output_format}")
     handler(input_path, output_path, options)
