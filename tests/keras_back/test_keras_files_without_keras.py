@@ -9,9 +9,7 @@ the ones tf_keras and Keras 3 save themselves (same HDF5 groups, datasets and at
 
 import io
 import json
-import os
 import shutil
-import subprocess
 import sys
 import warnings
 import zipfile
@@ -28,22 +26,9 @@ from tensorflowjs.keras import h5_writer, keras_layout
 from tensorflowjs.keras.weight_names import KERAS3_RENAMES
 from tensorflowjs.write_weights import Weight
 
+from testing.no_tensorflow import convert_with_tensorflow_blocked
+
 RNG = np.random.default_rng(5)
-
-BLOCK_KERAS = r"""
-import sys
-
-class Missing:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("tensorflow", "keras", "tf_keras"):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-
-sys.meta_path.insert(0, Missing())
-from tensorflowjs.converters import converter
-code = converter.main(sys.argv[1:])
-assert not {"tensorflow", "keras", "tf_keras"} & set(sys.modules), sorted(sys.modules)
-sys.exit(code)
-"""
 
 
 def mlp(k):
@@ -142,11 +127,6 @@ def _predict(model, inputs):
     return outputs if isinstance(outputs, list) else [outputs]
 
 
-def convert_without_keras(*args):
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
-    return subprocess.run([sys.executable, "-c", BLOCK_KERAS, *map(str, args)], capture_output=True, text=True, env=env, timeout=300)
-
-
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory):
     """name -> (inputs, source predictions, source weights by TF.js name, tf_keras's own .h5, {format: converted file})."""
@@ -162,7 +142,7 @@ def converted(tmp_path_factory):
         files = {}
         for output_format, file_name in OUTPUTS.items():
             files[output_format] = root / name / output_format / file_name
-            run = convert_without_keras("--input_format=tfjs_layers_model", f"--output_format={output_format}", root / name / "layers", files[output_format])
+            run = convert_with_tensorflow_blocked("--input_format=tfjs_layers_model", f"--output_format={output_format}", root / name / "layers", files[output_format])
             assert run.returncode == 0 and not run.stderr.strip(), (name, output_format, run.stderr)
         weights = {names[0]: np.asarray(variable) for variable, names in tfjs_weight_names(model)}
         result[name] = (inputs, _predict(model, inputs), weights, root / name / "tf_keras.h5", files)
@@ -292,7 +272,7 @@ def test_functional_layers_listed_out_of_graph_order_keep_their_weights(converte
     model["modelTopology"]["model_config"]["config"]["layers"].reverse()
     json.dump(model, open(tmp_path / "layers" / "model.json", "w"))
     for output_format, file_name in OUTPUTS.items():
-        run = convert_without_keras("--input_format=tfjs_layers_model", f"--output_format={output_format}", tmp_path / "layers", tmp_path / file_name)
+        run = convert_with_tensorflow_blocked("--input_format=tfjs_layers_model", f"--output_format={output_format}", tmp_path / "layers", tmp_path / file_name)
         assert run.returncode == 0, run.stderr
     for loader, file_name in (("tf_keras", "model.h5"), ("keras3", "model.h5"), ("keras3", "model.keras")):
         for got, want in zip(_predict(_load(loader, tmp_path / file_name), inputs), expected):
@@ -308,12 +288,12 @@ def test_names_with_slashes_go_to_h5_and_are_refused_for_keras3_in_one_line(tmp_
     _randomize(model)
     save_keras_model(model, str(tmp_path / "layers"))
     model.save(str(tmp_path / "tf_keras.h5"))
-    assert convert_without_keras("--input_format=tfjs_layers_model", "--output_format=keras", tmp_path / "layers", tmp_path / "model.h5").returncode == 0
+    assert convert_with_tensorflow_blocked("--input_format=tfjs_layers_model", "--output_format=keras", tmp_path / "layers", tmp_path / "model.h5").returncode == 0
     with h5py.File(tmp_path / "model.h5", "r") as ours, h5py.File(tmp_path / "tf_keras.h5", "r") as theirs:
         assert _h5_layout(ours) == _h5_layout(theirs)
     x = RNG.normal(size=(2, 6)).astype(np.float32)
     np.testing.assert_allclose(_load("tf_keras", tmp_path / "model.h5").predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-5)
-    run = convert_without_keras("--input_format=tfjs_layers_model", "--output_format=keras_keras", tmp_path / "layers", tmp_path / "model.keras")
+    run = convert_with_tensorflow_blocked("--input_format=tfjs_layers_model", "--output_format=keras_keras", tmp_path / "layers", tmp_path / "model.keras")
     lines = run.stderr.strip().splitlines()
     assert run.returncode == 1 and len(lines) == 1 and "'block/dense'" in lines[0] and "--output_format=keras" in lines[0], run.stderr
     assert not (tmp_path / "model.keras").exists()
@@ -380,7 +360,7 @@ def _unverified_layers_model(directory):
 def test_an_unverified_layer_class_needs_keras_in_one_line_and_converts_with_it(tmp_path, output_format):
     model = _unverified_layers_model(tmp_path / "layers")
     target = tmp_path / "out" / OUTPUTS[output_format]
-    run = convert_without_keras("--input_format=tfjs_layers_model", f"--output_format={output_format}", tmp_path / "layers", target)
+    run = convert_with_tensorflow_blocked("--input_format=tfjs_layers_model", f"--output_format={output_format}", tmp_path / "layers", target)
     lines = run.stderr.strip().splitlines()
     assert run.returncode == 1 and len(lines) == 1, run.stderr
     assert "'rnn' (RNN)" in lines[0] and "pip install tensorflowjs[tensorflow]" in lines[0], lines[0]
