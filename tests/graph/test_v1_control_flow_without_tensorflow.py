@@ -1,8 +1,8 @@
 """Frozen GraphDefs and TF1 SavedModels holding v1 control flow, converted without TensorFlow.
 
 tf.compat.v1 graphs made with control flow v1 (a counted tf.while_loop, a data-dependent one, a
-tf.cond with a constant branch, a loop holding a cond) hold Enter/Merge/Switch/NextIteration/
-Exit/LoopCond nodes; frozen with convert_variables_to_constants, or saved with a variable by
+tf.cond with a constant branch, a loop holding a cond, a data-dependent loop in a counted one)
+hold Enter/Merge/Switch/NextIteration/Exit/LoopCond nodes; frozen with convert_variables_to_constants, or saved with a variable by
 SavedModelBuilder, they take the TensorFlow-free path (frozen_graph, tf1_saved_model), never
 importing TensorFlow. Each result predicts what TensorFlow computes, in TF.js on CPU and WASM,
 and uses no op kind TensorFlow's path (forced) does not.
@@ -63,7 +63,16 @@ def _cond_in_loop(x, w):
     return {"y": y}
 
 
-BUILDERS = {"counted": _counted, "data_dependent": _data_dependent, "cond": _cond, "cond_in_loop": _cond_in_loop}
+def _nested(x, w):
+    def outer(i, y):
+        _, z = tf.compat.v1.while_loop(lambda j, z: tf.reduce_sum(tf.abs(z)) < 50.0, lambda j, z: (j + 1, z * 1.5 + w), (tf.constant(0), y))
+        return i + 1, z * 0.5
+
+    _, y = tf.compat.v1.while_loop(lambda i, y: i < 3, outer, (tf.constant(0), x))
+    return {"y": y}
+
+
+BUILDERS = {"counted": _counted, "data_dependent": _data_dependent, "cond": _cond, "cond_in_loop": _cond_in_loop, "nested": _nested}
 FEEDS = [np.array([1.0, 2.0, 3.0], np.float32), np.array([-3.0, 0.5, -1.0], np.float32)]
 
 

@@ -30,6 +30,8 @@ _TABLE_OPS = frozenset({"HashTableV2", "MutableHashTableV2"})
 # is the loop's back edge, the one cycle a graph may have.
 _V1_MERGES = frozenset({"Merge", "RefMerge"})
 _V1_NEXT_ITERATIONS = frozenset({"NextIteration", "RefNextIteration"})
+# What a control input placing a constant in a frame or branch comes from (through a pivot Identity).
+_V1_PLACERS = frozenset({"Switch", "Merge", "Enter", "RefSwitch", "RefMerge", "RefEnter"})
 
 
 class NeedsTensorFlow(Exception):
@@ -137,8 +139,8 @@ class _Body:
                  frames: bool = False):
         """frames: the nodes hold v1 control flow. A Merge is then emitted before the NextIteration
         it reads (its back edge, filled in by close_back_edges), and a node without data inputs
-        (a constant) keeps its control inputs: they place it in its loop frame or cond branch,
-        where TF.js (and TensorFlow) must run it."""
+        (a constant) keeps the control inputs that place it in its loop frame or cond branch
+        (from a Switch, Merge or Enter, or a pivot Identity of one), where TF.js must run it."""
         self.frames = frames
         self._back_edges: List[Tuple[Any, int, str]] = []  # (emitted Merge, input position, NextIteration tensor)
         self._anchors: Dict[str, str] = {}  # control input's node -> the emitted node standing for it
@@ -249,6 +251,14 @@ class _Body:
         """The node's data inputs resolved; a back edge stays the graph's name until close_back_edges."""
         return [t if self._is_back_edge(node, t) else self.resolve(t) for t in node.input if not is_control(t)]
 
+    def _places(self, tensor: str) -> bool:
+        """Whether the control input `^x` places a node in a frame or branch (others only order it)."""
+        node, seen = self.nodes.get(node_name(tensor)), set()
+        while node is not None and node.op in _ALIASES and node.input and node.name not in seen:
+            seen.add(node.name)
+            node = self.nodes.get(node_name(node.input[0]))
+        return node is not None and node.op in _V1_PLACERS
+
     def _anchor(self, tensor: str) -> str:
         """The emitted node a control input `^x` stands for; an Identity (a cond's or loop body's
         pivot), which resolving would remove, is copied as it is."""
@@ -339,6 +349,6 @@ class _Body:
             data = [t for t in node.input if not is_control(t)]
             self._back_edges.extend((copy, i, t) for i, t in enumerate(data) if self._is_back_edge(node, t))
         if self.frames and not any(not is_control(t) for t in node.input):
-            copy.input.extend(f"^{self._anchor(t)}" for t in node.input if is_control(t))
+            copy.input.extend(f"^{self._anchor(t)}" for t in node.input if is_control(t) and self._places(t))
         count = sum(self._arg_size(node, arg) for arg in self._output_args(node))
         return [input_name(name, i) for i in range(count)]
