@@ -184,5 +184,20 @@ def test_conversion_imports_no_tensorflow(models, tmp_path):
                                         *([model.saved_model, tmp_path / f"{name}_tf1"] for name, model in models.items())])
 
 
+def test_a_debug_op_in_a_v1_loop_still_goes_to_tensorflow_with_its_reason(tmp_path):
+    graph = tf.Graph()
+    with _control_flow_v1(), graph.as_default():
+        x = tf.compat.v1.placeholder(tf.float32, [3], name="x")
+
+        def body(i, y):
+            with tf.control_dependencies([tf.debugging.assert_all_finite(y, "finite")]):
+                return i + 1, y * 2.0
+
+        tf.identity(tf.compat.v1.while_loop(lambda i, y: tf.reduce_sum(y) < 10.0, body, (tf.constant(0), x))[1], name="y")
+    (tmp_path / "g.pb").write_bytes(graph.as_graph_def().SerializeToString())
+    with pytest.raises(frozen_graph.NeedsTensorFlow, match="CheckNumerics"):
+        frozen_graph.freeze_without_tensorflow(frozen_graph.read_graph_def(str(tmp_path / "g.pb")), ["y"], "g.pb")
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))
