@@ -199,5 +199,20 @@ def test_a_debug_op_in_a_v1_loop_still_goes_to_tensorflow_with_its_reason(tmp_pa
         frozen_graph.freeze_without_tensorflow(frozen_graph.read_graph_def(str(tmp_path / "g.pb")), ["y"], "g.pb")
 
 
+def test_a_constant_placed_by_a_switch_of_itself_is_a_cycle_not_a_crash(tmp_path):
+    """A damaged graph: the control input placing a constant comes from a Switch of that constant."""
+    graph_def = tf.compat.v1.GraphDef()
+    graph_def.node.add(name="p", op="Placeholder").attr["dtype"].type = tf.bool.as_datatype_enum
+    constant = graph_def.node.add(name="a", op="Const", input=["^s"])
+    constant.attr["dtype"].type = tf.float32.as_datatype_enum
+    constant.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(1.0))
+    graph_def.node.add(name="s", op="Switch", input=["a", "p"]).attr["T"].type = tf.float32.as_datatype_enum
+    merge = graph_def.node.add(name="m", op="Merge", input=["s", "s:1"])
+    merge.attr["T"].type, merge.attr["N"].i = tf.float32.as_datatype_enum, 2
+    with pytest.raises(frozen_graph.NeedsTensorFlow, match="cycle"):
+        (tmp_path / "g.pb").write_bytes(graph_def.SerializeToString())
+        frozen_graph.freeze_without_tensorflow(frozen_graph.read_graph_def(str(tmp_path / "g.pb")), ["m"], "g.pb")
+
+
 if __name__ == "__main__":
     sys.exit(pytest.main([__file__, "-q"]))

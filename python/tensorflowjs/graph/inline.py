@@ -144,6 +144,7 @@ class _Body:
         self.frames = frames
         self._back_edges: List[Tuple[Any, int, str]] = []  # (emitted Merge, input position, NextIteration tensor)
         self._anchors: Dict[str, str] = {}  # control input's node -> the emitted node standing for it
+        self._placing: Set[str] = set()  # constants whose placing control inputs are being emitted
         self.inliner = inliner
         self.nodes = nodes
         self.arguments = arguments
@@ -349,6 +350,10 @@ class _Body:
             data = [t for t in node.input if not is_control(t)]
             self._back_edges.extend((copy, i, t) for i, t in enumerate(data) if self._is_back_edge(node, t))
         if self.frames and not any(not is_control(t) for t in node.input):
+            if node.name in self._placing:
+                raise NeedsTensorFlow(f"{self.function_name} has a cycle through the control inputs of {node.name}")
+            self._placing.add(node.name)
             copy.input.extend(f"^{self._anchor(t)}" for t in node.input if is_control(t) and self._places(t))
+            self._placing.discard(node.name)
         count = sum(self._arg_size(node, arg) for arg in self._output_args(node))
         return [input_name(name, i) for i in range(count)]
