@@ -4,8 +4,11 @@ Inputs are its Placeholder nodes; outputs are the nodes the user names, checked 
 graph with close names suggested for typos. Most frozen graphs are taken without TensorFlow:
 parsed with the shipped schema, pruned to the outputs by the inliner (identities resolved,
 control dependencies dropped, defaults filled from the shipped op registry), then folded and
-rewritten like a SavedModel frozen without it. What that cannot reproduce (v1 control flow,
-debug ops, variables, ops TensorFlow does not register) raises NeedsTensorFlow.
+rewritten like a SavedModel frozen without it. v1 control flow (tf.compat.v1 loops and conds)
+is kept as it is, as the lowering of a TF2 SavedModel's loops makes it (the inliner keeps the
+NextIteration back edges and what places constants in frames). What that cannot reproduce
+(reference-variable control flow, debug ops, variables, ops TensorFlow does not register)
+raises NeedsTensorFlow.
 """
 
 from __future__ import annotations
@@ -22,11 +25,11 @@ from tensorflowjs.graph.op_check import DEBUG_OPS
 from tensorflowjs.graph.signature import GraphSignature, SignatureTensor
 from tensorflowjs.tensor_names import full_name, is_control, node_name, output_index, short_name
 
-# TF1 control flow (frames and conditionals) and debug ops: Grappler's handling of these is not reproduced.
-CONTROL_FLOW_AND_DEBUG_OPS = frozenset({"Switch", "Merge", "Enter", "Exit", "NextIteration", "LoopCond", "RefSwitch", "RefMerge",
-                                        "RefEnter", "RefExit", "RefNextIteration"}) | DEBUG_OPS
+# TF1 control flow on reference variables and debug ops: Grappler's handling of these is not
+# reproduced (control flow on values is: see the module's docstring).
+REF_CONTROL_FLOW_AND_DEBUG_OPS = frozenset({"RefSwitch", "RefMerge", "RefEnter", "RefExit", "RefNextIteration"}) | DEBUG_OPS
 # Variables in a graph given as frozen: not frozen after all.
-_NEEDS_TENSORFLOW = CONTROL_FLOW_AND_DEBUG_OPS | {"VariableV2", "Variable", "VarHandleOp"}
+_NEEDS_TENSORFLOW = REF_CONTROL_FLOW_AND_DEBUG_OPS | {"VariableV2", "Variable", "VarHandleOp"}
 
 
 def read_graph_def(path: str, message_class: Optional[Callable[[], Any]] = None) -> Any:

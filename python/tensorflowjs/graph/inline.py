@@ -26,6 +26,12 @@ _ALIASES = frozenset({"Identity", "IdentityN"})
 # Ops on a variable's handle that a constant can stand in for; every other resource op is refused.
 _VARIABLE_READS = frozenset({"ReadVariableOp", "ResourceGather", "VariableShape"})
 _TABLE_OPS = frozenset({"HashTableV2", "MutableHashTableV2"})
+# v1 control flow a GraphDef may hold (tf.compat.v1 graphs): a Merge's input from a NextIteration
+# is the loop's back edge, the one cycle a graph may have.
+_V1_MERGES = frozenset({"Merge", "RefMerge"})
+_V1_NEXT_ITERATIONS = frozenset({"NextIteration", "RefNextIteration"})
+# What a control input placing a constant in a frame or branch comes from (through a pivot Identity).
+_V1_PLACERS = frozenset({"Switch", "Merge", "Enter", "RefSwitch", "RefMerge", "RefEnter"})
 
 
 class NeedsTensorFlow(Exception):
@@ -116,16 +122,29 @@ class Inliner:
     def inline_graph(self, nodes: List[Any], outputs: List[str], bound: Dict[str, Value]) -> List[Value]:
         """Emits what `outputs` ('node', 'node:1') need of a GraphDef's nodes, under their own names,
         and returns those tensors. `bound` stands in for nodes not to copy (variables): their
-        output 0. Nodes the outputs do not need are left out (a frozen graph pruned to its outputs)."""
-        body = _Body(self, "the graph", {node.name: node for node in nodes}, {}, "")
+        output 0. Nodes the outputs do not need are left out (a frozen graph pruned to its outputs).
+        A graph with v1 frames keeps what places its constants there (_Body.frames)."""
+        graph_nodes = {node.name: node for node in nodes}
+        body = _Body(self, "the graph", graph_nodes, {}, "", frames=any(node.op in _V1_MERGES for node in nodes))
         body.outputs.update({name: [value] for name, value in bound.items()})
-        return [body.resolve(tensor) for tensor in outputs]
+        results = [body.resolve(tensor) for tensor in outputs]
+        body.close_back_edges()
+        return results
 
 
 class _Body:
     """One inlined copy of a function; nodes are emitted on demand, in dependency order."""
 
-    def __init__(self, inliner: Inliner, function_name: str, nodes: Dict[str, Any], arguments: Dict[str, Value], prefix: str):
+    def __init__(self, inliner: Inliner, function_name: str, nodes: Dict[str, Any], arguments: Dict[str, Value], prefix: str,
+                 frames: bool = False):
+        """frames: the nodes hold v1 control flow. A Merge is then emitted before the NextIteration
+        it reads (its back edge, filled in by close_back_edges), and a node without data inputs
+        (a constant) keeps the control inputs that place it in its loop frame or cond branch
+        (from a Switch, Merge or Enter, or a pivot Identity of one), where TF.js must run it."""
+        self.frames = frames
+        self._back_edges: List[Tuple[Any, int, str]] = []  # (emitted Merge, input position, NextIteration tensor)
+        self._anchors: Dict[str, str] = {}  # control input's node -> the emitted node standing for it
+        self._placing: Set[str] = set()  # constants whose placing control inputs are being emitted
         self.inliner = inliner
         self.nodes = nodes
         self.arguments = arguments
@@ -147,6 +166,20 @@ class _Body:
         if index >= len(outputs):
             raise NeedsTensorFlow(f"{self.function_name}: {tensor} is not an output of {node.op}")
         return outputs[index]
+
+    def close_back_edges(self) -> None:
+        """Each Merge's back edge reads its NextIteration, emitted now (with the loop body it reads,
+        which may hold inner loops' Merges)."""
+        while self._back_edges:
+            merge, position, tensor = self._back_edges.pop()
+            value = self.resolve(tensor)
+            if not isinstance(value, str):
+                raise NeedsTensorFlow(f"{merge.name} reads variable {value.name} through a NextIteration")
+            merge.input[position] = short_name(value)
+
+    def _is_back_edge(self, node: Any, tensor: str) -> bool:
+        source = self.nodes.get(node_name(tensor))
+        return self.frames and node.op in _V1_MERGES and source is not None and source.op in _V1_NEXT_ITERATIONS
 
     def check_no_lost_side_effects(self) -> None:
         """Nodes no output depends on are left out; a stateful one (an assignment, a print) would
@@ -207,7 +240,7 @@ class _Body:
         """Names of the body nodes whose outputs `node` reads (not arguments, not control inputs)."""
         names = []
         for tensor in node.input:
-            if is_control(tensor) or tensor in self.arguments:
+            if is_control(tensor) or tensor in self.arguments or self._is_back_edge(node, tensor):
                 continue
             name = node_name(tensor)
             if name not in self.nodes:
@@ -216,7 +249,33 @@ class _Body:
         return names
 
     def _data_inputs(self, node: Any) -> List[Value]:
-        return [self.resolve(t) for t in node.input if not is_control(t)]
+        """The node's data inputs resolved; a back edge stays the graph's name until close_back_edges."""
+        return [t if self._is_back_edge(node, t) else self.resolve(t) for t in node.input if not is_control(t)]
+
+    def _places(self, tensor: str) -> bool:
+        """Whether the control input `^x` places a node in a frame or branch (others only order it)."""
+        node, seen = self.nodes.get(node_name(tensor)), set()
+        while node is not None and node.op in _ALIASES and node.input and node.name not in seen:
+            seen.add(node.name)
+            node = self.nodes.get(node_name(node.input[0]))
+        return node is not None and node.op in _V1_PLACERS
+
+    def _anchor(self, tensor: str) -> str:
+        """The emitted node a control input `^x` stands for; an Identity (a cond's or loop body's
+        pivot), which resolving would remove, is copied as it is."""
+        name = node_name(tensor)
+        if name not in self._anchors:
+            node = self.nodes.get(name)
+            if node is None:
+                raise NeedsTensorFlow(f"{self.function_name} has a control input from {tensor}, which it does not define")
+            outputs = self._emit(node)
+            if node.op in _ALIASES and outputs and isinstance(outputs[0], str):
+                self._anchors[name] = node_name(self._copy(node, outputs[:1])[0])
+            elif name in self.copies:
+                self._anchors[name] = self.copies[name]
+            else:
+                raise NeedsTensorFlow(f"{self.function_name}: control input {tensor} places nothing TF.js runs")
+        return self._anchors[name]
 
     def _emit_new(self, node: Any) -> List[Value]:
         if node.op in CALL_OPS or node.op in self.inliner.functions:
@@ -287,5 +346,14 @@ class _Body:
         for attr_def in op_def.attr if op_def is not None else ():
             if attr_def.name not in copy.attr and attr_def.HasField("default_value"):
                 copy.attr[attr_def.name].CopyFrom(attr_def.default_value)
+        if self.frames and node.op in _V1_MERGES:
+            data = [t for t in node.input if not is_control(t)]
+            self._back_edges.extend((copy, i, t) for i, t in enumerate(data) if self._is_back_edge(node, t))
+        if self.frames and not any(not is_control(t) for t in node.input):
+            if node.name in self._placing:
+                raise NeedsTensorFlow(f"{self.function_name} has a cycle through the control inputs of {node.name}")
+            self._placing.add(node.name)
+            copy.input.extend(f"^{self._anchor(t)}" for t in node.input if is_control(t) and self._places(t))
+            self._placing.discard(node.name)
         count = sum(self._arg_size(node, arg) for arg in self._output_args(node))
         return [input_name(name, i) for i in range(count)]

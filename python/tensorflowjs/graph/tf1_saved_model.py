@@ -3,8 +3,9 @@
 Without TensorFlow, the MetaGraph's own graph is pruned to the signature with each variable
 (VariableV2 read through Identity, VarHandleOp through ReadVariableOp) replaced by its value
 from the variables bundle, and its tables' initializers (constant keys and values, or an asset
-file) copied into the modelInitializer; what that cannot do (control flow, debug ops,
-partitioned variables, other initializers) raises NeedsTensorFlow. TF2's loader wraps such a model in functions that lose its table
+file) copied into the modelInitializer; v1 loops and conds stay as they are (frozen_graph);
+what that cannot do (reference-variable control flow, debug ops, partitioned variables, other
+initializers) raises NeedsTensorFlow. TF2's loader wraps such a model in functions that lose its table
 initializers, so TensorFlow's path loads it the way TF1 serves it: in a Session, which runs
 the restore and the main op. Tables then keep their node names in both graphs; TF.js shares a
 table between the initializer and the model by that name.
@@ -65,7 +66,7 @@ def freeze_without_tensorflow(saved_model_dir: str, meta_graph: Any, signature_n
     signature_def = meta_graph.signature_def[signature_name]
     inputs, outputs = _signature_entries(signature_def.inputs), _signature_entries(signature_def.outputs)
     graph_def = meta_graph.graph_def
-    frozen_graph.refuse_what_needs_tensorflow(graph_def, [info.name for _, info in outputs], frozen_graph.CONTROL_FLOW_AND_DEBUG_OPS)
+    frozen_graph.refuse_what_needs_tensorflow(graph_def, [info.name for _, info in outputs], frozen_graph.REF_CONTROL_FLOW_AND_DEBUG_OPS)
     tables = [node for node in frozen_graph.reachable(graph_def, [info.name for _, info in outputs]) if node.op in _TABLE_OPS]
     nodes = {node.name: node for node in graph_def.node}
     for key, info in inputs:
