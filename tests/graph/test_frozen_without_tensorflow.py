@@ -9,7 +9,6 @@ TensorFlow, fails in one line naming the node and the extra to install.
 
 import collections
 import os
-import subprocess
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -24,7 +23,7 @@ import update_op_defs  # noqa: E402
 from graph_models import ATOL, RTOL, convert, model_json, ops  # noqa: E402
 from tensorflowjs.graph import frozen_graph, op_registry  # noqa: E402
 from tfjs_e2e import Case, check_tfjs_batch  # noqa: E402
-from testing.no_tensorflow import assert_converts_without_tensorflow  # noqa: E402
+from testing.no_tensorflow import assert_converts_without_tensorflow, convert_with_tensorflow_blocked  # noqa: E402
 
 RNG = np.random.default_rng(5)
 IMAGES = RNG.uniform(size=(2, 64, 64, 3)).astype(np.float32)
@@ -160,25 +159,9 @@ def test_control_flow_goes_through_tensorflow(tmp_path):
     assert convert(tmp_path / "cond.pb", tmp_path / "out", "--input_format=tf_frozen_model", "--output_node_names=y") == 0
 
 
-BLOCK_TENSORFLOW = r"""
-import sys
-
-class Missing:
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in ("tensorflow", "keras", "tf_keras"):
-            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
-
-sys.meta_path.insert(0, Missing())
-from tensorflowjs.converters import converter
-sys.exit(converter.main(sys.argv[1:]))
-"""
-
-
 def test_without_tensorflow_a_graph_that_needs_it_fails_in_one_line_naming_node_and_extra(tmp_path):
     _cond_graph(tmp_path / "cond.pb")
-    result = subprocess.run([sys.executable, "-c", BLOCK_TENSORFLOW, "--input_format=tf_frozen_model", "--output_node_names=y",
-                             str(tmp_path / "cond.pb"), str(tmp_path / "out")],
-                            capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    result = convert_with_tensorflow_blocked("--input_format=tf_frozen_model", "--output_node_names=y", tmp_path / "cond.pb", tmp_path / "out")
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 1 and len(lines) == 1, result.stderr
     assert "StatelessIf" in lines[0] and "pip install tensorflowjs[tensorflow]" in lines[0], lines[0]
