@@ -6,6 +6,8 @@ import filecmp
 import json
 import os
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -74,7 +76,19 @@ def _frozen_layer(k):
     return model
 
 
-MODELS = {f.__name__[1:]: f for f in (_mlp, _conv_bn, _lstm_gru, _bidirectional, _embedding, _nested_sequential, _nested_functional, _multi_io, _shared_layer, _frozen_layer)}
+def _time_distributed(k):
+    return k.Sequential([k.Input((3, 4)), k.layers.TimeDistributed(k.layers.Dense(2)), k.layers.SimpleRNN(3), k.layers.Dense(1)])
+
+
+def _frozen_nested_model_called_twice(k):
+    i = k.Input((4,))
+    block = k.Sequential([k.Input((4,)), k.layers.Dense(4), k.layers.BatchNormalization()], name="block")
+    block.trainable = False
+    return k.Model(i, k.layers.Dense(1)(block(block(i))))
+
+
+MODELS = {f.__name__[1:]: f for f in (_mlp, _conv_bn, _lstm_gru, _bidirectional, _embedding, _nested_sequential, _nested_functional, _multi_io,
+                                      _shared_layer, _frozen_layer, _time_distributed, _frozen_nested_model_called_twice)}
 
 
 def _inputs(model, rng):
@@ -174,4 +188,26 @@ def test_damaged_metadata_is_refused_in_one_line(saved, tmp_path, capsys):
     (tmp_path / "damaged" / "keras_metadata.pb").write_bytes(b"\x0a\xff\xff\xff")
     err = _fails_cleanly(capsys, "--input_format=keras_saved_model", tmp_path / "damaged", tmp_path / "out")
     assert "keras_metadata.pb" in err and "re-save" in err
+    assert not os.path.exists(tmp_path / "out")
+
+
+_WITHOUT_TF_KERAS = (
+    "import sys\n"
+    "sys.modules['tf_keras'] = None\n"
+    "from tensorflowjs.converters import converter\n"
+    "sys.exit(converter.main(sys.argv[1:]))\n"
+)
+
+
+def test_a_variable_only_tensorflow_reads_needs_tf_keras(tmp_path):
+    """A bfloat16 variable (numpy has no such dtype) is left to tf_keras; without it, one line names the extra."""
+    import tf_keras
+
+    model = tf_keras.Sequential([tf_keras.Input((4,)), tf_keras.layers.Dense(2, dtype="bfloat16")])
+    model.save(str(tmp_path / "bf16"), save_format="tf")
+    result = subprocess.run([sys.executable, "-c", _WITHOUT_TF_KERAS, "--input_format=keras_saved_model", str(tmp_path / "bf16"), str(tmp_path / "out")],
+                            capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 1 and len(lines) == 1, result.stderr
+    assert "DT_BFLOAT16" in lines[0] and "pip install tensorflowjs[tensorflow]" in lines[0]
     assert not os.path.exists(tmp_path / "out")

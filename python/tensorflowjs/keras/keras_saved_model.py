@@ -6,19 +6,20 @@ SavedModel's tensor bundle, reached through saved_model.pb's object graph: the m
 `layer-<i>` are its layers in order, and each layer lists its `variables` and
 `trainable_variables`. A whole-model .h5 stores each layer's trainable variables, then its
 others; the weights are read in that order, so both files give the same layers model.
+
+saved_model.pb and the tensor bundle are read by graph/, a peer of this package: the caller
+passes a function that opens them.
 """
 
 import functools
 import os
 import re
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List, Tuple
 
 import numpy as np
 
 from tensorflowjs import bounded_json, dtypes, extras
 from tensorflowjs.errors import ConversionError
-from tensorflowjs.graph.saved_model import read_saved_model_proto
-from tensorflowjs.graph.tensor_bundle import TensorBundle
 from tensorflowjs.keras.config_schema import check_model_config
 from tensorflowjs.keras.h5_model import Naming, layer_classes
 from tensorflowjs.keras.model_classes import MODEL_CLASSES
@@ -89,7 +90,7 @@ def _as_lists(value: Any) -> Any:
 
 def _children(object_graph: Any, node_id: int) -> Dict[str, int]:
     if not 0 <= node_id < len(object_graph.nodes):
-        raise NeedsTfKeras(f"the object graph has no node {node_id}")
+        raise ConversionError(f"the object graph of saved_model.pb has no node {node_id}; the SavedModel is damaged, re-save it")
     return {child.local_name: child.node_id for child in object_graph.nodes[node_id].children}
 
 
@@ -116,17 +117,16 @@ def _model_config(record: Dict, path: str) -> Dict:
     return model_config
 
 
-def read_keras_saved_model(path: str) -> KerasModelSource:
+# () -> (saved_model.pb's SavedObjectGraph, the variables' graph.tensor_bundle.TensorBundle).
+OpenSavedModel = Callable[[], Tuple[Any, Any]]
+
+
+def read_keras_saved_model(path: str, open_saved_model: OpenSavedModel) -> KerasModelSource:
     """The model of a tf_keras SavedModel directory; its weights are read when written."""
     records = _metadata_by_node(path)
     root = records[0]
     model_config = _model_config(root, path)
-    meta_graph = read_saved_model_proto(path).meta_graphs[0]
-    object_graph = meta_graph.object_graph_def
-    prefix = os.path.join(path, "variables", "variables")
-    if not os.path.isfile(prefix + ".index"):
-        raise ConversionError(f"{path} has no variables/variables.index; copy the whole SavedModel directory, variables/ included")
-    bundle = TensorBundle(prefix)
+    object_graph, bundle = open_saved_model()
     checkpoint_nodes = bundle.object_graph().nodes
     naming = Naming(2, layer_classes(model_config))
     layers = sorted((int(m.group(1)), node_id) for name, node_id in _children(object_graph, 0).items() if (m := _LAYER_CHILD.fullmatch(name)))
@@ -136,11 +136,16 @@ def read_keras_saved_model(path: str) -> KerasModelSource:
         if not isinstance(layer_name, str):
             raise ConversionError(f"{path}: {METADATA_FILE} has no record of the model's layer node {layer_id}; the SavedModel is damaged, re-save it")
         for variable_id in _layer_variables(object_graph, layer_id):
+            if not 0 <= variable_id < len(object_graph.nodes) or object_graph.nodes[variable_id].WhichOneof("kind") != "variable":
+                raise ConversionError(f"{path}: layer {layer_name!r} lists node {variable_id} of saved_model.pb as a variable, but it is not one; the SavedModel is damaged, re-save it")
             variable = object_graph.nodes[variable_id].variable
             keys = [a.checkpoint_key for a in checkpoint_nodes[variable_id].attributes if a.name == _VARIABLE_VALUE] if variable_id < len(checkpoint_nodes) else []
-            stored = bundle.stored(keys[0]) if keys else None
+            if not keys:
+                raise ConversionError(f"{path}: variable {variable.name} of layer {layer_name!r} has no value in variables/; the SavedModel is damaged, re-save it")
+            stored = bundle.stored(keys[0])
             if stored is None:
-                raise NeedsTfKeras(f"variable {variable.name} of layer {layer_name!r} has no plain value in the checkpoint")
+                kind = "sliced" if bundle.sliced(keys[0]) else f"of dtype {bundle.dtype_name(keys[0])}"
+                raise NeedsTfKeras(f"variable {variable.name} of layer {layer_name!r} is {kind}")
             name = naming.name(variable.name, layer_name)
             weights.append(Weight(name, functools.partial(bundle.tensor, keys[0]), dtypes.manifest_dtype_of(np.empty(0, stored.dtype), name), stored.shape))
     check_weights(path, model_config, weights)
