@@ -84,6 +84,7 @@ def test_the_virtualenv_has_no_tensorflow_keras_or_jax(venv):
 @pytest.mark.parametrize("source, flags, output_format", [
     ("model.h5", [], "layers-model"),
     ("model.keras", [], "layers-model"),
+    ("keras_saved_model", ["--input_format=keras_saved_model"], "layers-model"),
     ("saved_model", [], "graph-model"),
     ("tf1_saved_model", [], "graph-model"),
     ("frozen.pb", ["--input_format=tf_frozen_model", "--output_node_names=probs"], "graph-model"),
@@ -109,7 +110,6 @@ def test_layers_model_converts_to_keras_files(venv, models, tmp_path, output_for
 
 
 @pytest.mark.parametrize("source, flags", [
-    ("keras_saved_model", ["--input_format=keras_saved_model"]),  # loaded by tf_keras
     ("model.h5", ["--output_format=tfjs_graph_model"]),  # Keras -> graph model traces with TensorFlow
     ("layers_model/model.json", ["--output_format=keras_saved_model"]),  # only tf_keras writes a SavedModel
 ])
