@@ -128,7 +128,7 @@ CATALOG: Tuple[Format, ...] = (
            writes="TF.js graph model: tf.loadGraphModel(), inference only, usually faster"),
     Format("keras", "Keras HDF5 model (.h5)", _is_hdf5, "tfjs_layers_model", writes="Keras HDF5 file (.h5)", file_suffix=".h5"),
     Format("keras_saved_model", "Keras SavedModel (tf.keras directory with keras_metadata.pb)", _is_keras_saved_model, "tfjs_layers_model",
-           writes="Keras SavedModel directory", reads_with=("tf_keras",), writes_with=("tf_keras",)),
+           writes="Keras SavedModel directory", writes_with=("tf_keras",)),
     Format("keras_keras", "Keras v3 model archive (.keras)", _is_keras_archive, "tfjs_layers_model", writes="Keras v3 archive (.keras)",
            file_suffix=".keras"),
     Format("tf_frozen_model", "TensorFlow frozen model (binary GraphDef)", _is_frozen_graph, "tfjs_graph_model"),
