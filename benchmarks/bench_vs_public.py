@@ -89,6 +89,7 @@ def _write_frozen_graph(model, path: str) -> None:
 
 
 _h5 = _saved_as("model.h5", lambda model, path: model.save(path))
+_keras_saved_model = _saved_as("keras_saved_model", lambda model, path: model.save(path, save_format="tf"))
 _saved_model = _saved_as("saved_model", _write_saved_model)
 _frozen_graph = _saved_as("frozen.pb", _write_frozen_graph)
 
@@ -261,6 +262,7 @@ _MOBILENET = lambda: _applications("MobileNetV2", 224)  # noqa: E731
 CASES: Dict[str, Case] = {
     "MobileNetV2 .h5 -> layers": Case(_h5(_MOBILENET), ["--input_format=keras", "--output_format=tfjs_layers_model"]),
     "100 MB Dense .h5 -> layers": Case(_h5(_dense_stack), ["--input_format=keras", "--output_format=tfjs_layers_model"]),
+    "MobileNetV2 Keras SavedModel -> layers": Case(_keras_saved_model(_MOBILENET), ["--input_format=keras_saved_model", "--output_format=tfjs_layers_model"]),
     "MobileNetV2 SavedModel -> graph": Case(_saved_model(_MOBILENET), ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model"]),
     "MobileNetV2 SavedModel -> graph (uint8)": Case(_saved_model(_MOBILENET), ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model", "--quantize_uint8=*"]),
     "ResNet50 SavedModel -> graph": Case(_saved_model(lambda: _applications("ResNet50", 224)), ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model"]),
