@@ -142,29 +142,62 @@ def test_an_identity_output_keeps_its_name(tmp_path):
     assert check_tfjs_batch({"identity": case}) == {"identity": None}
 
 
-def _cond_graph(path):
-    """A tf.cond in a graph (StatelessIf and its branch functions): lowered only by TensorFlow."""
+def _control_flow_graph(path, lower_control_flow):
+    """A tf.cond and a tf.while_loop frozen by convert_variables_to_constants_v2, a variable captured
+    by both: lowered by it to v1 frames (its default), or kept as StatelessIf and While with their
+    functions in the graph's library."""
+    w = tf.Variable(np.linspace(-1.0, 1.0, 3, dtype=np.float32))
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 3], tf.float32, name="x"), tf.TensorSpec([], tf.bool, name="flag")])
+    def f(x, flag):
+        chosen = tf.cond(flag, lambda: x * w, lambda: x - w)
+        _, looped = tf.while_loop(lambda i, y: i < 4, lambda i, y: (i + 1, tf.tanh(y + w)), (tf.constant(0), chosen))
+        return tf.identity(looped, name="y")
+
+    frozen = convert_to_constants.convert_variables_to_constants_v2(f.get_concrete_function(), lower_control_flow=lower_control_flow)
+    path.write_bytes(frozen.graph.as_graph_def().SerializeToString())
+    found = {node.op for node in frozen.graph.as_graph_def().node}
+    assert {"Enter", "Merge", "Switch", "NextIteration"} <= found if lower_control_flow else "While" in found and found & {"If", "StatelessIf"}
+    return frozen
+
+
+@pytest.mark.parametrize("lower_control_flow", [False, True], ids=["functional", "v1_frames"])
+def test_control_flow_converts_without_tensorflow(tmp_path, monkeypatch, lower_control_flow):
+    frozen = _control_flow_graph(tmp_path / "cf.pb", lower_control_flow)
+    monkeypatch.setattr(frozen_graph, "signature_of", lambda *a: pytest.fail("took TensorFlow's path"))
+    assert convert(tmp_path / "cf.pb", tmp_path / "out", "--input_format=tf_frozen_model", "--output_node_names=y") == 0
+    assert not {"If", "StatelessIf", "While", "StatelessWhile", "LoopExecuted"} & set(ops(tmp_path / "out"))
+    x = RNG.normal(size=(2, 3)).astype(np.float32)
+    cases = {str(flag): Case(str(tmp_path / "out"), {"x": x, "flag": np.array(flag)}, frozen(tf.constant(x), tf.constant(flag))[0].numpy(),
+                             atol=ATOL, rtol=RTOL)
+             for flag in (True, False)}
+    assert check_tfjs_batch(cases) == {name: None for name in cases}
+    assert_converts_without_tensorflow([["--input_format=tf_frozen_model", "--output_node_names=y", tmp_path / "cf.pb", tmp_path / "again"]])
+
+
+def _checked_graph(path):
+    """A graph with a debug op (CheckNumerics) the outputs depend on: only TensorFlow's path strips it."""
     graph = tf.Graph()
     with graph.as_default():
         x = tf.compat.v1.placeholder(tf.float32, [None, 3], name="x")
-        flag = tf.compat.v1.placeholder_with_default(True, [], name="flag")
-        tf.identity(tf.compat.v1.cond(flag, lambda: x * 2.0, lambda: x - 1.0), name="y")
+        tf.identity(tf.debugging.check_numerics(x * 2.0, "finite"), name="y")
     path.write_bytes(graph.as_graph_def().SerializeToString())
 
 
-def test_control_flow_goes_through_tensorflow(tmp_path):
-    _cond_graph(tmp_path / "cond.pb")
-    with pytest.raises(frozen_graph.NeedsTensorFlow, match="StatelessIf"):
-        frozen_graph.freeze_without_tensorflow(frozen_graph.read_graph_def(str(tmp_path / "cond.pb")), ["y"], "cond.pb")
-    assert convert(tmp_path / "cond.pb", tmp_path / "out", "--input_format=tf_frozen_model", "--output_node_names=y") == 0
+def test_a_graph_that_needs_tensorflow_goes_through_it(tmp_path):
+    _checked_graph(tmp_path / "checked.pb")
+    with pytest.raises(frozen_graph.NeedsTensorFlow, match="CheckNumerics"):
+        frozen_graph.freeze_without_tensorflow(frozen_graph.read_graph_def(str(tmp_path / "checked.pb")), ["y"], "checked.pb")
+    assert convert(tmp_path / "checked.pb", tmp_path / "out", "--input_format=tf_frozen_model", "--output_node_names=y", "--strip_debug_ops") == 0
+    assert "CheckNumerics" not in ops(tmp_path / "out")
 
 
 def test_without_tensorflow_a_graph_that_needs_it_fails_in_one_line_naming_node_and_extra(tmp_path):
-    _cond_graph(tmp_path / "cond.pb")
-    result = convert_with_tensorflow_blocked("--input_format=tf_frozen_model", "--output_node_names=y", tmp_path / "cond.pb", tmp_path / "out")
+    _checked_graph(tmp_path / "checked.pb")
+    result = convert_with_tensorflow_blocked("--input_format=tf_frozen_model", "--output_node_names=y", tmp_path / "checked.pb", tmp_path / "out")
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 1 and len(lines) == 1, result.stderr
-    assert "StatelessIf" in lines[0] and "pip install tensorflowjs[tensorflow]" in lines[0], lines[0]
+    assert "CheckNumerics" in lines[0] and "pip install tensorflowjs[tensorflow]" in lines[0], lines[0]
     assert not (tmp_path / "out").exists()
 
 

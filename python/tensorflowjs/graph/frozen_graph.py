@@ -6,7 +6,10 @@ parsed with the shipped schema, pruned to the outputs by the inliner (identities
 control dependencies dropped, defaults filled from the shipped op registry), then folded and
 rewritten like a SavedModel frozen without it. v1 control flow (tf.compat.v1 loops and conds)
 is kept as it is, as the lowering of a TF2 SavedModel's loops makes it (the inliner keeps the
-NextIteration back edges and what places constants in frames). What that cannot reproduce
+NextIteration back edges and what places constants in frames); functional control flow (If,
+While and their stateless forms, with a function library, as convert_variables_to_constants_v2
+writes with lower_control_flow=False) is lowered to those frames by lower_control_flow, as for
+a SavedModel. What that cannot reproduce
 (reference-variable control flow, debug ops, variables, ops TensorFlow does not register)
 raises NeedsTensorFlow.
 """
@@ -19,7 +22,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from tensorflowjs import extras, tf_protos
 from tensorflowjs.errors import ConversionError
-from tensorflowjs.graph import op_registry
+from tensorflowjs.graph import lower_control_flow, op_registry
 from tensorflowjs.graph.inline import Inliner, NeedsTensorFlow
 from tensorflowjs.graph.op_check import DEBUG_OPS
 from tensorflowjs.graph.signature import GraphSignature, SignatureTensor
@@ -160,7 +163,7 @@ def extract(graph_def: Any, op_defs: Dict[str, Any], tensors: List[str], bound: 
     frozen = tf_protos.message_class("tensorflow.GraphDef")()
     frozen.versions.CopyFrom(graph_def.versions)
     bound = {**(bound or {}), **{node.name: copy_verbatim(frozen, node) for node in verbatim}}
-    inliner = Inliner(frozen, graph_def.library, op_defs)
+    inliner = Inliner(frozen, graph_def.library, op_defs, control_flow=lower_control_flow.HANDLERS)
     return frozen, inliner.inline_graph(list(graph_def.node), tensors, bound)
 
 
