@@ -257,6 +257,32 @@ class Case:
     python_script: bool = False  # the input is a script each converter's Python runs (the JAX API)
 
 
+def _tf1_while_loop(tmp: str):
+    """A TF1 SavedModel (SavedModelBuilder) whose graph holds v1 loops and a cond, as TF1's
+    tf.while_loop and tf.cond make them (Enter/Merge/Switch/NextIteration/Exit)."""
+    import tensorflow as tf
+
+    x_value = np.random.default_rng(4).normal(size=(2, 16)).astype(np.float32)
+    path = os.path.join(tmp, "tf1_while_saved_model")
+    tf.compat.v1.disable_control_flow_v2()
+    try:
+        with tf.Graph().as_default(), tf.compat.v1.Session() as session:
+            x = tf.compat.v1.placeholder(tf.float32, [None, 16], name="x")
+            w = tf.compat.v1.get_variable("w", initializer=np.linspace(-1.0, 2.0, 16, dtype=np.float32))
+            _, counted = tf.compat.v1.while_loop(lambda i, y: i < 8, lambda i, y: (i + 1, tf.tanh(y * w)), (tf.constant(0), x))
+            _, grown = tf.compat.v1.while_loop(lambda i, y: tf.reduce_sum(tf.abs(y)) < 1000.0, lambda i, y: (i + 1, y * 2.0 + w), (tf.constant(0), x))
+            y = tf.identity(tf.compat.v1.cond(tf.reduce_sum(x) > 0, lambda: counted + grown, lambda: counted - grown), name="y")
+            session.run(tf.compat.v1.global_variables_initializer())
+            expected = session.run(y, {x: x_value})
+            builder = tf.compat.v1.saved_model.Builder(path)
+            signature = tf.compat.v1.saved_model.predict_signature_def({"x": x}, {"y": y})
+            builder.add_meta_graph_and_variables(session, ["serve"], signature_def_map={"serving_default": signature})
+            builder.save()
+    finally:
+        tf.compat.v1.enable_control_flow_v2()
+    return path, x_value, expected
+
+
 _MOBILENET = lambda: _applications("MobileNetV2", 224)  # noqa: E731
 
 CASES: Dict[str, Case] = {
@@ -271,6 +297,7 @@ CASES: Dict[str, Case] = {
     "TF1 SavedModel -> graph": Case(_tf1_cnn, ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model"]),
     "StaticHashTable SavedModel -> graph": Case(_hash_table, ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model"]),
     "tf.while_loop SavedModel -> graph": Case(_while_loop, ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model"]),
+    "TF1 SavedModel with v1 loops -> graph": Case(_tf1_while_loop, ["--input_format=tf_saved_model", "--output_format=tfjs_graph_model"]),
     "MobileNetV2 layers -> .h5": Case(_layers_model(_MOBILENET), ["--input_format=tfjs_layers_model", "--output_format=keras"], ".h5", _keras_error(_tf_keras_load)),
     "MobileNetV2 layers -> .keras": Case(_layers_model(_MOBILENET), ["--input_format=tfjs_layers_model", "--output_format=keras_keras"], ".keras",
                                          _keras_error(_keras3_load)),
