@@ -72,7 +72,9 @@ def _nested(x, w):
     return {"y": y}
 
 
-BUILDERS = {"counted": _counted, "data_dependent": _data_dependent, "cond": _cond, "cond_in_loop": _cond_in_loop, "nested": _nested}
+BUILDERS = {"counted": _counted, "data_dependent": _data_dependent, "cond": _cond, "cond_in_loop": _cond_in_loop, "nested": _nested,
+            # a loop reading a resource variable (what tf.compat.v1.get_variable makes under TF2) inside it
+            "data_dependent_resource": _data_dependent}
 FEEDS = [np.array([1.0, 2.0, 3.0], np.float32), np.array([-3.0, 0.5, -1.0], np.float32)]
 
 
@@ -87,7 +89,7 @@ def _build(name: str, root: str) -> Model:
     graph = tf.Graph()
     with _control_flow_v1(), graph.as_default(), tf.compat.v1.Session(graph=graph) as session:
         x = tf.compat.v1.placeholder(tf.float32, [3], name="x")
-        w = tf.compat.v1.Variable(WEIGHTS, name="w", use_resource=False)
+        w = tf.compat.v1.Variable(WEIGHTS, name="w", use_resource=name.endswith("_resource"))
         results = {key: tf.identity(value, name=key) for key, value in BUILDERS[name](x, w).items()}
         types = {op.type for op in graph.get_operations()}
         assert {"Switch", "Merge"} <= types and not {"While", "StatelessWhile", "If", "StatelessIf"} & types, types

@@ -310,7 +310,9 @@ class _Body:
             raise NeedsTensorFlow(f"{node.op} ({self.prefix}{node.name}) changes a variable")
         return [self.inliner.variable_const(v, v.ref_dtype) if isinstance(v, Variable) and v.ref_dtype is not None else v for v in inputs]
 
-    def _read_variable(self, node: Any, variable: Variable, inputs: List[Value]) -> str:
+    def _read_variable(self, node: Any, variable: Variable, inputs: List[Value]) -> Value:
+        if node.op == "Enter":  # a TF1 loop taking a resource variable in: the same variable inside, read as its value
+            return variable
         if node.op not in _VARIABLE_READS:
             raise NeedsTensorFlow(f"{node.op} ({self.prefix}{node.name}) uses variable {variable.name} in a way only TensorFlow can freeze")
         if node.op == "ReadVariableOp":
