@@ -94,6 +94,20 @@ _saved_model = _saved_as("saved_model", _write_saved_model)
 _frozen_graph = _saved_as("frozen.pb", _write_frozen_graph)
 
 
+def _save_tf1(session, path: str, x, x_value: np.ndarray, key: str, output) -> np.ndarray:
+    """A TF1 session's graph as a SavedModel (SavedModelBuilder, serving_default: x -> key),
+    its variables initialised; returns its prediction for x_value."""
+    import tensorflow as tf
+
+    session.run(tf.compat.v1.global_variables_initializer())
+    expected = session.run(output, {x: x_value})
+    builder = tf.compat.v1.saved_model.Builder(path)
+    signature = tf.compat.v1.saved_model.predict_signature_def({"x": x}, {key: output})
+    builder.add_meta_graph_and_variables(session, ["serve"], signature_def_map={"serving_default": signature})
+    builder.save()
+    return expected
+
+
 def _tf1_cnn(tmp: str):
     """A TF1 SavedModel (SavedModelBuilder): six 3x3 conv layers of 256 channels with batch norms, about 14 MB of variables."""
     import tensorflow as tf
@@ -110,12 +124,7 @@ def _tf1_cnn(tmp: str):
             variance = tf.compat.v1.get_variable(f"variance{i}", initializer=rng.uniform(0.5, 1.5, 256).astype(np.float32))
             y, channels = tf.nn.relu(tf.nn.batch_normalization(tf.nn.conv2d(y, kernel, 1, "SAME"), mean, variance, None, None, 1e-3)), 256
         probs = tf.nn.softmax(tf.reduce_mean(y, axis=[1, 2]), name="probs")
-        session.run(tf.compat.v1.global_variables_initializer())
-        expected = session.run(probs, {x: x_value})
-        builder = tf.compat.v1.saved_model.Builder(path)
-        signature = tf.compat.v1.saved_model.predict_signature_def({"x": x}, {"probs": probs})
-        builder.add_meta_graph_and_variables(session, ["serve"], signature_def_map={"serving_default": signature})
-        builder.save()
+        expected = _save_tf1(session, path, x, x_value, "probs", probs)
     return path, x_value, expected
 
 
@@ -272,12 +281,7 @@ def _tf1_while_loop(tmp: str):
             _, counted = tf.compat.v1.while_loop(lambda i, y: i < 8, lambda i, y: (i + 1, tf.tanh(y * w)), (tf.constant(0), x))
             _, grown = tf.compat.v1.while_loop(lambda i, y: tf.reduce_sum(tf.abs(y)) < 1000.0, lambda i, y: (i + 1, y * 2.0 + w), (tf.constant(0), x))
             y = tf.identity(tf.compat.v1.cond(tf.reduce_sum(x) > 0, lambda: counted + grown, lambda: counted - grown), name="y")
-            session.run(tf.compat.v1.global_variables_initializer())
-            expected = session.run(y, {x: x_value})
-            builder = tf.compat.v1.saved_model.Builder(path)
-            signature = tf.compat.v1.saved_model.predict_signature_def({"x": x}, {"y": y})
-            builder.add_meta_graph_and_variables(session, ["serve"], signature_def_map={"serving_default": signature})
-            builder.save()
+            expected = _save_tf1(session, path, x, x_value, "y", y)
     finally:
         tf.compat.v1.enable_control_flow_v2()
     return path, x_value, expected

@@ -11,6 +11,23 @@ from tensorflowjs.converters import converter
 ATOL, RTOL = 1e-5, 1e-4
 
 
+def convert_saved_model_without_tensorflow(src, dst, *flags: str) -> None:
+    """The CLI on a SavedModel, asserting it took the TensorFlow-free path (else the reason it did not)."""
+    from unittest import mock
+
+    from tensorflowjs.converters import tf_graph_model
+
+    original, reasons = tf_graph_model._convert_without_tensorflow, []
+
+    def recorded(*args, **kwargs):
+        reasons.append(original(*args, **kwargs))
+        return reasons[-1]
+
+    with mock.patch.object(tf_graph_model, "_convert_without_tensorflow", recorded):
+        assert convert(src, dst, *flags) == 0, src
+    assert reasons and reasons[-1] is None, f"{src} took TensorFlow's path: {reasons[-1] if reasons else 'not asked'}"
+
+
 def convert(src, dst, *flags: str) -> int:
     """The CLI, in-process, as a user would run it."""
     return converter.main([*flags, str(src), str(dst)])

@@ -20,8 +20,7 @@ import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from tensorflow.python.ops import control_flow_util  # noqa: E402
 
-from graph_models import ATOL, RTOL, convert, model_json, ops  # noqa: E402
-from tensorflowjs.converters import tf_graph_model  # noqa: E402
+from graph_models import ATOL, RTOL, convert, convert_saved_model_without_tensorflow, model_json, ops  # noqa: E402
 from tensorflowjs.graph import frozen_graph, tf1_saved_model  # noqa: E402
 from tfjs_e2e import BACKENDS, Case, check_tfjs_batch  # noqa: E402
 from testing.no_tensorflow import assert_converts_without_tensorflow  # noqa: E402
@@ -127,13 +126,6 @@ def converted(models, tmp_path_factory):
     """(name, source) -> (our conversion's directory, TensorFlow's path's); asserts ours did not
     take TensorFlow's path. source: "frozen" (the .pb) or "tf1" (the TF1 SavedModel)."""
     root = tmp_path_factory.mktemp("converted")
-    reasons = []
-    original = tf_graph_model._convert_without_tensorflow
-
-    def recorded(*args, **kwargs):
-        reasons.append(original(*args, **kwargs))
-        return reasons[-1]
-
     result = {}
     for name, model in models.items():
         ours, theirs = root / f"{name}_frozen", root / f"{name}_frozen_tensorflow"
@@ -145,10 +137,7 @@ def converted(models, tmp_path_factory):
             assert convert(model.frozen, theirs, *_frozen_flags(model)) == 0, name
         result[name, "frozen"] = ours, theirs
         ours, theirs = root / f"{name}_tf1", root / f"{name}_tf1_tensorflow"
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setattr(tf_graph_model, "_convert_without_tensorflow", recorded)
-            assert convert(model.saved_model, ours) == 0, name
-        assert reasons[-1] is None, f"{name} took TensorFlow's path: {reasons[-1]}"
+        convert_saved_model_without_tensorflow(model.saved_model, ours)
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(tf1_saved_model, "freeze_without_tensorflow", _refuse)
             assert convert(model.saved_model, theirs) == 0, name
